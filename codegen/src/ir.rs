@@ -1,0 +1,256 @@
+//! The intermediate representation (IR) of an API: plain data, no syntax left in it.
+//!
+//! xtask lowers a LAP document (plus our overlay) into an [`Api`]; the emitters turn an
+//! [`Api`] into Rust. Names here are the names on the wire (`imageName`, `Docker-Content-Digest`)
+//! or the chosen operation names (`get_tags`); turning them into safe Rust identifiers is the
+//! emitters' job. Anonymous inline objects are hoisted into [`NamedType`]s by lowering, so a
+//! [`TypeRef`] never holds a struct body.
+
+use serde::Serialize;
+
+/// A whole API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Api {
+    /// The API's title (`@api`).
+    pub title: String,
+    /// The API version (`@version`), if stated.
+    pub version: Option<String>,
+    /// The base URL (`@base`), if stated.
+    pub base_url: Option<String>,
+    /// The default auth, as written (`@auth`), if stated.
+    pub auth: Option<String>,
+    /// The operations, in spec order.
+    pub operations: Vec<Operation>,
+    /// The named types (models and enums), sorted by name.
+    pub types: Vec<NamedType>,
+}
+
+/// One operation: one method on the client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operation {
+    /// The operation's name in snake_case (`get_tags`), unique within the API.
+    pub name: String,
+    /// The HTTP method, upper case (`GET`).
+    pub method: String,
+    /// The path template.
+    pub path: PathTemplate,
+    /// The documentation (`@desc`), if any.
+    pub docs: Option<String>,
+    /// The parameters (not the body), in a stable order: path, then query, header, form.
+    pub params: Vec<Param>,
+    /// The request body, if the operation sends one.
+    pub body: Option<RequestBody>,
+    /// The success responses, by status.
+    pub responses: Vec<Response>,
+    /// The error statuses the spec lists (`@errors`), with their descriptions.
+    pub errors: Vec<ErrorResponse>,
+    /// The auth scope template (`repository:{name}:pull`), if the operation needs one.
+    pub scope: Option<String>,
+    /// Paging, for list operations.
+    pub paging: Option<Paging>,
+    /// Whether locations and types were inferred (no overlay described this operation).
+    pub inferred: bool,
+    /// The 1-based line of the `@endpoint` in the spec.
+    pub line: u32,
+}
+
+/// A path template such as `/v2/{name}/manifests/{reference}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathTemplate {
+    /// The template as written.
+    pub raw: String,
+    /// The template split into literal text and parameters.
+    pub segments: Vec<PathSegment>,
+}
+
+/// A piece of a [`PathTemplate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum PathSegment {
+    /// Literal text, sent as is.
+    Literal(String),
+    /// A parameter by wire name; its value is encoded into the path.
+    Param(String),
+}
+
+/// Where a parameter travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum ParamLocation {
+    /// In the URL path.
+    Path,
+    /// In the URL query.
+    Query,
+    /// In a request header.
+    Header,
+    /// As a field of an `application/x-www-form-urlencoded` body.
+    Form,
+}
+
+/// One parameter of an operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Param {
+    /// The name on the wire (`orderby`, `Content-Range`, `grant_type`).
+    pub name: String,
+    /// Where it travels.
+    pub location: ParamLocation,
+    /// Its type.
+    pub ty: TypeRef,
+    /// Whether the caller must give it.
+    pub required: bool,
+    /// Whether the key may repeat (`scope` on `/oauth2/token`); `ty` is then the item type.
+    pub repeated: bool,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestBody {
+    /// The wire name the spec gives it (`value`, `payload`), for the argument's name.
+    pub name: String,
+    /// The media type (`application/json`, `application/octet-stream`), or `None` when the
+    /// caller gives it (manifests).
+    pub content_type: Option<String>,
+    /// The body's type: [`TypeRef::Bytes`] for raw bytes, else a JSON-serialized type.
+    pub ty: TypeRef,
+    /// Whether the caller must give it.
+    pub required: bool,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+}
+
+/// A status code as the spec writes it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Status {
+    /// A concrete code (`200`).
+    Code(u16),
+    /// A class (`2XX`).
+    Class(u8),
+    /// Anything else (`OK`, `default`), as written.
+    Other(String),
+}
+
+/// One success response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Response {
+    /// The status.
+    pub status: Status,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+    /// The body: `None` when empty or unknown and ignored.
+    pub body: Option<ResponseBody>,
+    /// The typed headers.
+    pub headers: Vec<Header>,
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponseBody {
+    /// The body's type: [`TypeRef::Bytes`] for raw bytes, [`TypeRef::Json`] when unknown,
+    /// else a JSON-deserialized type.
+    pub ty: TypeRef,
+}
+
+/// A typed response header.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Header {
+    /// The header name on the wire (`Docker-Content-Digest`).
+    pub name: String,
+    /// Its type.
+    pub ty: TypeRef,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+}
+
+/// An error status the spec lists.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorResponse {
+    /// The status.
+    pub status: Status,
+    /// The error type the spec names (`SearchException`), if any.
+    pub type_name: Option<String>,
+    /// The description, if any.
+    pub docs: Option<String>,
+}
+
+/// How a list operation pages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paging {
+    /// The field of the response body that holds the items (`tags`).
+    pub items_field: String,
+    /// The item type.
+    pub item: TypeRef,
+    /// The query parameter that sets the page size (`n`), if any.
+    pub page_size_param: Option<String>,
+}
+
+/// A reference to a type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TypeRef {
+    /// Text.
+    String,
+    /// An integer; `bits` is 32 or 64.
+    Integer {
+        /// The width.
+        bits: u8,
+    },
+    /// A floating-point number.
+    Number,
+    /// A boolean.
+    Bool,
+    /// An RFC 3339 timestamp.
+    DateTime,
+    /// Raw bytes (a blob, a manifest, an upload chunk).
+    Bytes,
+    /// Any JSON value (nothing is known of it).
+    Json,
+    /// A list.
+    Array(Box<TypeRef>),
+    /// A JSON object with string keys and values of one type.
+    Map(Box<TypeRef>),
+    /// A named type of this API ([`Api::types`]).
+    Named(String),
+    /// A type the runtime provides (`RepositoryName`, `Reference`, `Digest`,
+    /// `UploadLocation`, `Link`, `Range`).
+    Runtime(String),
+}
+
+/// A named type: a model or an enum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedType {
+    /// The type's name (PascalCase).
+    pub name: String,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+    /// What it is.
+    pub kind: TypeKind,
+}
+
+/// The shape of a [`NamedType`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum TypeKind {
+    /// A JSON object with known fields (unknown fields are tolerated).
+    Struct {
+        /// The fields.
+        fields: Vec<Field>,
+    },
+    /// A string enum.
+    Enum {
+        /// The known values, as on the wire.
+        values: Vec<String>,
+        /// Whether unknown values are kept (true) rather than refused.
+        open: bool,
+    },
+}
+
+/// A field of a struct.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    /// The JSON name on the wire (`imageName`).
+    pub name: String,
+    /// Its type.
+    pub ty: TypeRef,
+    /// Whether the field is always present.
+    pub required: bool,
+    /// The documentation, if any.
+    pub docs: Option<String>,
+}

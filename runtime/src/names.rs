@@ -1,0 +1,243 @@
+//! Validated names that travel in URL paths: repository names, references, digests and
+//! upload locations, each parsed once against the OCI distribution-spec grammar.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} {value:?}: {reason}")]
+pub struct NameError {
+    kind: &'static str,
+    value: String,
+    reason: &'static str,
+}
+
+fn refuse(kind: &'static str, value: &str, reason: &'static str) -> NameError {
+    NameError {
+        kind,
+        value: value.to_owned(),
+        reason,
+    }
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $check:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses and validates `value`.
+            pub fn new(value: impl Into<String>) -> Result<Self, NameError> {
+                let value = value.into();
+                $check(&value).map_err(|reason| refuse($kind, &value, reason))?;
+                Ok(Self(value))
+            }
+
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = NameError;
+            fn try_from(s: &str) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                Self::new(s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A repository name, namespace included (`library/hello-world`): path components of
+    /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` joined by `/`, at most 255 characters.
+    RepositoryName, "repository name", check_repository
+);
+name_type!(
+    /// A manifest reference: a tag (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`) or a [`Digest`].
+    Reference, "reference", check_reference
+);
+name_type!(
+    /// A content digest, `algorithm:hex` (`sha256:` followed by 64 lowercase hex digits).
+    Digest, "digest", check_digest
+);
+name_type!(
+    /// An upload session location as the registry returned it in `Location` (a path with an
+    /// opaque query, or an absolute URL on the registry).
+    UploadLocation, "upload location", check_location
+);
+
+impl Reference {
+    /// Whether this reference is a digest rather than a tag.
+    pub fn is_digest(&self) -> bool {
+        self.0.contains(':')
+    }
+}
+
+impl From<Digest> for Reference {
+    fn from(d: Digest) -> Self {
+        Self(d.0)
+    }
+}
+
+fn check_component(c: &str) -> Result<(), &'static str> {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() {
+        return Err("empty path component");
+    }
+    if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return Err("a path component must start and end with a lowercase letter or digit");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // a separator: ".", "_", "__" or "-"+
+        let start = i;
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => {
+                i += 1;
+                if i < b.len() && b[i] == b'_' {
+                    i += 1;
+                }
+            }
+            b'-' => {
+                while i < b.len() && b[i] == b'-' {
+                    i += 1;
+                }
+            }
+            _ => return Err("only lowercase letters, digits, '.', '_', '-' and '/' are allowed"),
+        }
+        if i == start || i >= b.len() || !alnum(b[i]) {
+            return Err("separators must sit between letters or digits");
+        }
+    }
+    Ok(())
+}
+
+fn check_repository(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("empty");
+    }
+    if s.len() > 255 {
+        return Err("longer than 255 characters");
+    }
+    s.split('/').try_for_each(check_component)
+}
+
+fn check_tag(s: &str) -> Result<(), &'static str> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 128 {
+        return Err("a tag has 1 to 128 characters");
+    }
+    if !(b[0].is_ascii_alphanumeric() || b[0] == b'_') {
+        return Err("a tag starts with a letter, digit or '_'");
+    }
+    if !b
+        .iter()
+        .all(|&x| x.is_ascii_alphanumeric() || matches!(x, b'_' | b'.' | b'-'))
+    {
+        return Err("a tag holds only letters, digits, '_', '.' and '-'");
+    }
+    Ok(())
+}
+
+fn check_digest(s: &str) -> Result<(), &'static str> {
+    let Some((alg, hex)) = s.split_once(':') else {
+        return Err("a digest is algorithm:hex");
+    };
+    let alg_ok = !alg.is_empty()
+        && alg.bytes().all(|x| {
+            x.is_ascii_lowercase() || x.is_ascii_digit() || matches!(x, b'+' | b'.' | b'_' | b'-')
+        });
+    if !alg_ok {
+        return Err("bad algorithm");
+    }
+    let hex_ok = |n: usize| {
+        hex.len() == n
+            && hex
+                .bytes()
+                .all(|x| x.is_ascii_digit() || (b'a'..=b'f').contains(&x))
+    };
+    match alg {
+        "sha256" if !hex_ok(64) => Err("sha256 wants 64 lowercase hex digits"),
+        "sha512" if !hex_ok(128) => Err("sha512 wants 128 lowercase hex digits"),
+        _ if hex.len() < 32
+            || !hex
+                .bytes()
+                .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'=' | b'_' | b'-')) =>
+        {
+            Err("bad encoded part")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_reference(s: &str) -> Result<(), &'static str> {
+    if s.contains(':') {
+        check_digest(s)
+    } else {
+        check_tag(s)
+    }
+}
+
+fn check_location(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("empty");
+    }
+    if s.bytes()
+        .any(|b| b.is_ascii_control() || b == b' ' || b == b'#')
+    {
+        return Err("control characters, spaces and '#' are not allowed");
+    }
+    let path = s.split('?').next().unwrap_or_default();
+    let path = match path.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or("/"),
+        None if path.starts_with('/') => path,
+        None => return Err("an upload location is an absolute path or URL"),
+    };
+    if path.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err("dot segments are not allowed");
+    }
+    Ok(())
+}

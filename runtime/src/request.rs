@@ -1,0 +1,98 @@
+//! The request the generated code hands to the transport.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+
+/// The body of a [`Request`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// Raw bytes with their media type.
+    Bytes {
+        /// The `Content-Type` to send.
+        content_type: String,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// A serialized JSON document (`Content-Type: application/json`).
+    Json(Bytes),
+    /// Form fields (`application/x-www-form-urlencoded`); a key may repeat.
+    Form(Vec<(String, String)>),
+}
+
+/// One HTTP request of one operation, before auth, retry and redirects.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The operation's name (`get_manifest`), for errors and tracing.
+    pub operation: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, already percent-encoded, starting with `/`. It may carry a query string
+    /// of its own (upload locations do); `query` pairs are appended to it.
+    pub path: String,
+    /// Query pairs, not yet encoded; a key may repeat.
+    pub query: Vec<(String, String)>,
+    /// Extra request headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Body,
+    /// The auth scope the operation needs (`repository:hello:pull`), if any.
+    pub scope: Option<String>,
+    /// The repository the operation works on, for errors and tracing.
+    pub repository: Option<String>,
+}
+
+impl Request {
+    /// A request of `operation` with `method` on `path` (already encoded).
+    pub fn new(operation: &'static str, method: Method, path: impl Into<String>) -> Self {
+        Self {
+            operation,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: Body::Empty,
+            scope: None,
+            repository: None,
+        }
+    }
+
+    /// Appends a query pair.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets a header; a value that is not a valid header value is an error.
+    pub fn header(mut self, name: &str, value: &str) -> crate::Result<Self> {
+        let name = HeaderName::try_from(name).map_err(|_| {
+            crate::Error::invalid_input(self.operation, format!("invalid header name {name:?}"))
+        })?;
+        let value = HeaderValue::try_from(value).map_err(|_| {
+            crate::Error::invalid_input(self.operation, format!("invalid value for header {name}"))
+        })?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Sets the auth scope.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Sets the repository, for errors and tracing.
+    pub fn repository(mut self, repository: impl Into<String>) -> Self {
+        self.repository = Some(repository.into());
+        self
+    }
+}

@@ -1,0 +1,56 @@
+//! The response the transport hands back to generated code.
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+/// A response with a success status, its body already read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The operation that produced it.
+    pub operation: &'static str,
+    /// The status code.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// A header's value as text, if present and valid text.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Parses a header with `FromStr`; a present but unparsable header is an error.
+    pub fn header<T>(&self, name: &str) -> crate::Result<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.headers.get(name) {
+            None => Ok(None),
+            Some(v) => {
+                let text = v.to_str().map_err(|_| {
+                    Error::invalid_response(self.operation, format!("header {name} is not text"))
+                })?;
+                text.parse::<T>().map(Some).map_err(|e| {
+                    Error::invalid_response(self.operation, format!("header {name}: {e}"))
+                })
+            }
+        }
+    }
+
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> crate::Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::invalid_response(
+                self.operation,
+                format!("body is not the expected JSON: {e}"),
+            )
+        })
+    }
+}

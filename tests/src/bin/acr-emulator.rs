@@ -1,0 +1,2 @@
+//! Runs the ACR emulator standalone (placeholder).
+fn main() {}

@@ -1,0 +1,5 @@
+//! The spec toolchain behind `cargo xtask`: the LAP parser, lowering to the IR, and the
+//! commands that regenerate the `acr` crate.
+
+pub mod codegen_cmd;
+pub mod lap_check;

@@ -1,0 +1,32 @@
+//! `cargo xtask`: the developer commands of this workspace.
+//!
+//! - `cargo xtask codegen [--check]`: regenerate `generated/src/` from the spec and overlay.
+//! - `cargo xtask lap check PATH...`: parse LAP files (or folders of them) and report.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  cargo xtask codegen [--check] [--spec FILE] [--overlay FILE|--no-overlay] [--out DIR]
+      regenerate the `acr` crate (generated/src) from spec/containerregistry.lap and its overlay;
+      --check writes nothing and exits 1 with a diff when the committed output is stale
+  cargo xtask lap check PATH...
+      parse every .lap file under PATH (files or folders) and print a summary";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("codegen") => xtask::codegen_cmd::run(&args[1..]),
+        Some("lap") if args.get(1).map(String::as_str) == Some("check") => {
+            xtask::lap_check::run(&args[2..])
+        }
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            0
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    };
+    ExitCode::from(code)
+}
