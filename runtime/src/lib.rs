@@ -6,6 +6,7 @@
 //! travels (tokens, retries, redirects, tracing) stays behind `send`.
 
 pub mod error;
+pub mod headers;
 pub mod names;
 pub mod paging;
 pub mod request;
@@ -13,6 +14,7 @@ pub mod response;
 pub mod transport;
 
 pub use error::Error;
+pub use headers::{Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use request::{Body, Request};
 pub use response::Response;

@@ -110,6 +110,21 @@ impl Reference {
     }
 }
 
+impl UploadLocation {
+    /// The repository the upload session belongs to, read from a `/v2/<name>/blobs/uploads/...`
+    /// location; `None` for a location of another shape.
+    pub fn repository(&self) -> Option<&str> {
+        let path = self.0.split('?').next().unwrap_or_default();
+        let path = match path.split_once("://") {
+            Some((_, rest)) => &rest[rest.find('/')?..],
+            None => path,
+        };
+        let rest = path.strip_prefix("/v2/")?;
+        let end = rest.find("/blobs/uploads")?;
+        Some(&rest[..end]).filter(|n| !n.is_empty())
+    }
+}
+
 impl From<Digest> for Reference {
     fn from(d: Digest) -> Self {
         Self(d.0)

@@ -1,0 +1,94 @@
+//! Typed values of the registry's response headers: `Range` and `Link`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An inclusive byte range as registries write it in `Range` (`0-1238`, `bytes=0-1238`).
+///
+/// An upload session that holds nothing yet answers `0-0`; use [`UploadRange::received`]
+/// with care: a registry cannot tell "no byte" from "one byte" in that form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadRange {
+    /// The first byte.
+    pub start: u64,
+    /// The last byte, inclusive.
+    pub end: u64,
+}
+
+impl UploadRange {
+    /// The number of bytes the range covers when read as `start-end` inclusive.
+    pub fn received(&self) -> u64 {
+        self.end.saturating_sub(self.start).saturating_add(1)
+    }
+}
+
+/// Why a header value could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HeaderParseError(String);
+
+impl FromStr for UploadRange {
+    type Err = HeaderParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let body = s.trim();
+        let body = body.strip_prefix("bytes=").or_else(|| body.strip_prefix("bytes ")).unwrap_or(body);
+        let body = body.split('/').next().unwrap_or(body);
+        let (a, b) = body
+            .split_once('-')
+            .ok_or_else(|| HeaderParseError(format!("range {s:?} is not start-end")))?;
+        let start = a.trim().parse().map_err(|_| HeaderParseError(format!("range {s:?}: bad start")))?;
+        let end = b.trim().parse().map_err(|_| HeaderParseError(format!("range {s:?}: bad end")))?;
+        if end < start {
+            return Err(HeaderParseError(format!("range {s:?} ends before it starts")));
+        }
+        Ok(Self { start, end })
+    }
+}
+
+impl fmt::Display for UploadRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.start, self.end)
+    }
+}
+
+/// A `Link` header's `rel="next"` target: the path and query of the next page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The next page's target as written (`/acr/v1/_catalog?last=a&n=1`).
+    pub next: String,
+}
+
+impl FromStr for Link {
+    type Err = HeaderParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::paging::next_link(s)
+            .map(|next| Self { next })
+            .ok_or_else(|| HeaderParseError(format!("link {s:?} has no rel=\"next\" target")))
+    }
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}>; rel=\"next\"", self.next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_in_both_dialects() {
+        assert_eq!("0-1238".parse::<UploadRange>().unwrap(), UploadRange { start: 0, end: 1238 });
+        assert_eq!("bytes=5-9".parse::<UploadRange>().unwrap().received(), 5);
+        assert!("9-5".parse::<UploadRange>().is_err());
+        assert!("x".parse::<UploadRange>().is_err());
+    }
+
+    #[test]
+    fn link_next() {
+        let l: Link = r#"</acr/v1/_catalog?last=a&n=1>; rel="next""#.parse().unwrap();
+        assert_eq!(l.next, "/acr/v1/_catalog?last=a&n=1");
+        assert!("<x>; rel=\"prev\"".parse::<Link>().is_err());
+    }
+}
