@@ -2,4 +2,5 @@
 //! commands that regenerate the `acr` crate.
 
 pub mod codegen_cmd;
+pub mod lap;
 pub mod lap_check;

@@ -1,0 +1,1 @@
+//! Param lists (stub).
