@@ -1,6 +1,8 @@
 //! The spec toolchain behind `cargo xtask`: the LAP parser, lowering to the IR, and the
 //! commands that regenerate the `acr` crate.
 
+pub mod api_diff;
 pub mod codegen_cmd;
 pub mod lap;
 pub mod lap_check;
+pub mod lower;
