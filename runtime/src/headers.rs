@@ -31,15 +31,26 @@ impl FromStr for UploadRange {
     type Err = HeaderParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let body = s.trim();
-        let body = body.strip_prefix("bytes=").or_else(|| body.strip_prefix("bytes ")).unwrap_or(body);
+        let body = body
+            .strip_prefix("bytes=")
+            .or_else(|| body.strip_prefix("bytes "))
+            .unwrap_or(body);
         let body = body.split('/').next().unwrap_or(body);
         let (a, b) = body
             .split_once('-')
             .ok_or_else(|| HeaderParseError(format!("range {s:?} is not start-end")))?;
-        let start = a.trim().parse().map_err(|_| HeaderParseError(format!("range {s:?}: bad start")))?;
-        let end = b.trim().parse().map_err(|_| HeaderParseError(format!("range {s:?}: bad end")))?;
+        let start = a
+            .trim()
+            .parse()
+            .map_err(|_| HeaderParseError(format!("range {s:?}: bad start")))?;
+        let end = b
+            .trim()
+            .parse()
+            .map_err(|_| HeaderParseError(format!("range {s:?}: bad end")))?;
         if end < start {
-            return Err(HeaderParseError(format!("range {s:?} ends before it starts")));
+            return Err(HeaderParseError(format!(
+                "range {s:?} ends before it starts"
+            )));
         }
         Ok(Self { start, end })
     }
@@ -79,7 +90,13 @@ mod tests {
 
     #[test]
     fn ranges_in_both_dialects() {
-        assert_eq!("0-1238".parse::<UploadRange>().unwrap(), UploadRange { start: 0, end: 1238 });
+        assert_eq!(
+            "0-1238".parse::<UploadRange>().unwrap(),
+            UploadRange {
+                start: 0,
+                end: 1238
+            }
+        );
         assert_eq!("bytes=5-9".parse::<UploadRange>().unwrap().received(), 5);
         assert!("9-5".parse::<UploadRange>().is_err());
         assert!("x".parse::<UploadRange>().is_err());

@@ -1,23 +1,39 @@
 //! Hand-written runtime for the generated `acr` crate.
 //!
 //! Generated code builds a [`Request`] (method, encoded path, query, headers, body, the
-//! operation's name and auth scope), hands it to [`Transport::send`], and maps the
-//! [`Response`] to its typed response or to an [`Error`]. Everything about *how* a request
-//! travels (tokens, retries, redirects, tracing) stays behind `send`.
+//! operation's name and auth scope), hands it to [`Transport::send`] (or
+//! [`Transport::send_streaming`] for blob bodies), and maps the [`Response`] to its typed
+//! response or to an [`Error`]. Everything about *how* a request travels (tokens, retries,
+//! redirects, tracing) stays behind `send`.
+//!
+//! The high-level blob and manifest operations live here too ([`blob`], [`manifest`]):
+//! resumable upload, verified download and digest-checked manifests cannot be separated
+//! from the OCI distribution protocol, so these modules speak its paths
+//! (`/v2/<name>/blobs/uploads/`, `/v2/<name>/manifests/<ref>`, …) themselves through
+//! [`Transport::send`]. They are methods of [`Transport`]; the generated client exposes its
+//! transport (`client.transport()`) so users reach them.
 
+pub mod auth;
+pub mod blob;
 pub mod error;
 pub mod headers;
+pub mod manifest;
 pub mod names;
 pub mod paging;
 pub mod request;
 pub mod response;
+pub mod retry;
+pub mod secret;
 pub mod transport;
 
-pub use error::Error;
+pub use auth::{AadToken, AadTokenSource, Credential};
+pub use error::{Error, ErrorInfo, StatusError};
 pub use headers::{Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use request::{Body, Request};
-pub use response::Response;
+pub use response::{Response, StreamingResponse};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
 pub use transport::{ClientBuilder, FromTransport, Transport};
 
 /// The `Result` type of every fallible runtime call.

@@ -54,3 +54,60 @@ impl Response {
         })
     }
 }
+
+/// A response with a success status whose body is still a stream (blob downloads).
+pub struct StreamingResponse {
+    /// The operation that produced it.
+    pub operation: &'static str,
+    /// The status code.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body, chunk by chunk; a broken connection is an `Err` item.
+    pub body: crate::paging::BoxStream<Bytes>,
+}
+
+impl std::fmt::Debug for StreamingResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamingResponse")
+            .field("operation", &self.operation)
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamingResponse {
+    /// A header's value as text, if present and valid text.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Reads the whole body, refusing more than `limit` bytes.
+    pub async fn bytes(mut self, limit: u64) -> crate::Result<Bytes> {
+        use futures_util::StreamExt as _;
+        let op = self.operation;
+        if self
+            .header_str("content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > limit)
+        {
+            return Err(Error::TooLarge {
+                operation: op,
+                limit,
+            });
+        }
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            if (buf.len() + chunk.len()) as u64 > limit {
+                return Err(Error::TooLarge {
+                    operation: op,
+                    limit,
+                });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}

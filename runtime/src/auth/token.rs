@@ -1,0 +1,322 @@
+//! Fetching tokens from a realm (see the module docs of [`auth`](super) for the flows).
+
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+use tracing::Instrument as _;
+use url::Url;
+
+use super::cache::{Fetched, Key, Kind};
+use super::{Auth, Credential, MAX_TOKEN_RESPONSE, basic, jwt};
+use crate::transport::body::read_limited;
+use crate::{Error, Secret};
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// Whether a realm is ACR's token endpoint (`…/oauth2/token`).
+fn is_acr_realm(realm: &Url) -> bool {
+    realm
+        .path()
+        .trim_end_matches('/')
+        .ends_with("/oauth2/token")
+}
+
+/// How long `token` may be used: until its JWT `exp`, capped by `expires_in`, else
+/// `expires_in`, else `default`.
+fn lifetime(token: &str, expires_in: Option<u64>, default: Duration) -> Duration {
+    let from_exp = jwt::expiry(token).map(|exp| {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Duration::from_secs(exp.saturating_sub(now).max(0) as u64)
+    });
+    let from_in = expires_in.map(Duration::from_secs);
+    match (from_exp, from_in) {
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => default,
+    }
+}
+
+impl Auth {
+    /// Fetches an access token for `scopes` from `realm`.
+    pub(super) async fn fetch_access(
+        &self,
+        op: &'static str,
+        realm: &Url,
+        service: &str,
+        scopes: &[String],
+    ) -> crate::Result<Fetched> {
+        let span = tracing::debug_span!("acr.token", operation = op, service, scope = %scopes.join(" "), status = tracing::field::Empty);
+        async {
+            let answer = match &self.credential {
+                Credential::Anonymous if is_acr_realm(realm) => {
+                    self.post_token(op, realm, service, scopes, "password", &Secret::new(""))
+                        .await?
+                }
+                Credential::Anonymous => self.get_token(op, realm, service, scopes, false).await?,
+                Credential::Basic { .. } => {
+                    self.get_token(op, realm, service, scopes, true).await?
+                }
+                Credential::RefreshToken(rt) => {
+                    self.post_token(op, realm, service, scopes, "refresh_token", rt)
+                        .await?
+                }
+                Credential::Aad { .. } => {
+                    let key = Key {
+                        kind: Kind::Refresh,
+                        service: service.to_owned(),
+                        scope: String::new(),
+                    };
+                    let (rt, fresh) = self
+                        .cache
+                        .get(&key, None, || self.exchange_aad(op, realm, service))
+                        .await?;
+                    match self
+                        .post_token(op, realm, service, scopes, "refresh_token", &rt)
+                        .await
+                    {
+                        Err(e) if !fresh && e.status() == Some(http::StatusCode::UNAUTHORIZED) => {
+                            // the cached refresh token was revoked: exchange once more
+                            let (rt, _) = self
+                                .cache
+                                .get(&key, Some(&rt), || self.exchange_aad(op, realm, service))
+                                .await?;
+                            self.post_token(op, realm, service, scopes, "refresh_token", &rt)
+                                .await?
+                        }
+                        other => other?,
+                    }
+                }
+            };
+            let token = answer
+                .access_token
+                .or(answer.token)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| Error::Auth {
+                    operation: op,
+                    message: "the token endpoint answered without a token".into(),
+                    source: None,
+                })?;
+            let lifetime = lifetime(
+                &token,
+                answer.expires_in,
+                self.options.default_token_lifetime,
+            );
+            tracing::debug!(lifetime_secs = lifetime.as_secs(), "access token fetched");
+            Ok(Fetched {
+                token: Secret::new(token),
+                lifetime,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// `GET realm?service=&scope=…`, with Basic credentials when `with_basic`.
+    async fn get_token(
+        &self,
+        op: &'static str,
+        realm: &Url,
+        service: &str,
+        scopes: &[String],
+        with_basic: bool,
+    ) -> crate::Result<TokenAnswer> {
+        let mut url = realm.clone();
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("service", service);
+            for s in scopes {
+                q.append_pair("scope", s);
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut rb = self.http.get(url.clone());
+            if with_basic && let Some((u, p)) = self.credential.basic_pair() {
+                rb = rb.header(http::header::AUTHORIZATION, basic(u, p)?);
+            }
+            match self.finish(op, rb, attempt).await {
+                Err(e) if e.is_retryable() && attempt < self.options.retry.max_attempts => {
+                    tokio::time::sleep(self.options.retry.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `POST realm` with the ACR form.
+    async fn post_token(
+        &self,
+        op: &'static str,
+        realm: &Url,
+        service: &str,
+        scopes: &[String],
+        grant_type: &str,
+        refresh_token: &Secret,
+    ) -> crate::Result<TokenAnswer> {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", grant_type),
+            ("service", service),
+            ("refresh_token", refresh_token.expose()),
+        ];
+        for s in scopes {
+            form.push(("scope", s));
+        }
+        let body = serde_urlencoded::to_string(&form)
+            .map_err(|e| Error::invalid_input(op, format!("cannot encode the token form: {e}")))?;
+        self.finish(
+            op,
+            self.http
+                .post(realm.clone())
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body),
+            1,
+        )
+        .await
+    }
+
+    /// Exchanges an AAD token for an ACR refresh token at `<realm origin>/oauth2/exchange`.
+    async fn exchange_aad(
+        &self,
+        op: &'static str,
+        realm: &Url,
+        service: &str,
+    ) -> crate::Result<Fetched> {
+        let Credential::Aad {
+            source,
+            audience,
+            tenant,
+        } = &self.credential
+        else {
+            return Err(Error::Config("not an AAD credential".into()));
+        };
+        let scope = format!("{audience}/.default");
+        let aad = source.aad_token(&scope).await.map_err(|e| Error::Auth {
+            operation: op,
+            message: format!("cannot get an Azure AD token for {scope}; check the Azure identity"),
+            source: Some(Box::new(e)),
+        })?;
+        let url = realm
+            .join("/oauth2/exchange")
+            .map_err(|e| Error::Config(format!("bad realm: {e}")))?;
+        let mut form: Vec<(&str, &str)> = vec![
+            ("grant_type", "access_token"),
+            ("service", service),
+            ("access_token", aad.token.expose()),
+        ];
+        if let Some(t) = tenant {
+            form.push(("tenant", t));
+        }
+        let body = serde_urlencoded::to_string(&form).map_err(|e| {
+            Error::invalid_input(op, format!("cannot encode the exchange form: {e}"))
+        })?;
+        let answer = self
+            .finish(
+                op,
+                self.http
+                    .post(url)
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body),
+                1,
+            )
+            .await?;
+        let token = answer
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::Auth {
+                operation: op,
+                message: "/oauth2/exchange answered without a refresh_token".into(),
+                source: None,
+            })?;
+        // ACR refresh tokens live about 3 hours; read `exp` when it is a JWT
+        let lifetime = lifetime(&token, answer.expires_in, Duration::from_secs(3 * 3600));
+        Ok(Fetched {
+            token: Secret::new(token),
+            lifetime,
+        })
+    }
+
+    /// Sends a token request and reads its answer (at most 1 MiB).
+    async fn finish(
+        &self,
+        op: &'static str,
+        rb: reqwest::RequestBuilder,
+        attempt: u32,
+    ) -> crate::Result<TokenAnswer> {
+        let resp = rb.send().await.map_err(|e| Error::Auth {
+            operation: op,
+            message: "the token endpoint cannot be reached".into(),
+            source: Some(Box::new(Error::transport("get_token", None, attempt, e))),
+        })?;
+        let status = resp.status();
+        tracing::Span::current().record("status", status.as_u16());
+        let body = read_limited(resp, MAX_TOKEN_RESPONSE, "get_token").await?;
+        if !status.is_success() {
+            let inner = Error::from_status("get_token", None, status, &body, attempt);
+            let message = if status == http::StatusCode::UNAUTHORIZED {
+                "the token endpoint refused the credential; check it".to_owned()
+            } else {
+                format!("the token endpoint answered {status}")
+            };
+            return Err(Error::Auth {
+                operation: op,
+                message,
+                source: Some(Box::new(inner)),
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| Error::Auth {
+            operation: op,
+            message: format!("the token endpoint's answer is not token JSON: {e}"),
+            source: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes() {
+        let d = Duration::from_secs(60);
+        assert_eq!(lifetime("opaque", None, d), d);
+        assert_eq!(lifetime("opaque", Some(300), d), Duration::from_secs(300));
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let l = lifetime(&jwt::make(now + 3600), None, d);
+        assert!(l <= Duration::from_secs(3600) && l >= Duration::from_secs(3590));
+        assert_eq!(
+            lifetime(&jwt::make(now + 3600), Some(100), d),
+            Duration::from_secs(100)
+        );
+        assert_eq!(lifetime(&jwt::make(now - 10), None, d), Duration::ZERO);
+        assert!(is_acr_realm(
+            &Url::parse("https://r.azurecr.io/oauth2/token").unwrap()
+        ));
+        assert!(!is_acr_realm(
+            &Url::parse("https://auth.docker.io/token").unwrap()
+        ));
+    }
+}

@@ -1,0 +1,224 @@
+//! [`ClientBuilder`]: endpoint, credential, retry policy, timeouts, user agent, and the
+//! escape hatch of your own `reqwest::Client`.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{Inner, Transport};
+use crate::Error;
+use crate::auth::{Auth, AuthOptions, Credential, is_loopback};
+use crate::retry::RetryPolicy;
+
+/// A client type that can be made from a [`Transport`] (the generated `Client` is one).
+pub trait FromTransport {
+    /// Wraps the transport.
+    fn from_transport(transport: Transport) -> Self;
+}
+
+impl FromTransport for Transport {
+    fn from_transport(transport: Transport) -> Self {
+        transport
+    }
+}
+
+/// The default chunk size of blob uploads (see `runtime/examples/upload_bench.rs` for the
+/// measurement behind it).
+pub const DEFAULT_CHUNK_SIZE: usize = 8 * 1024 * 1024;
+
+/// Configures and builds a client (`C`) on a new [`Transport`].
+///
+/// ```no_run
+/// # use acr_runtime::{ClientBuilder, Transport, Credential, retry::RetryPolicy};
+/// # fn f() -> acr_runtime::Result<()> {
+/// let t: Transport = ClientBuilder::new("https://myregistry.azurecr.io")
+///     .credential(Credential::basic("user", "password"))
+///     .retry(RetryPolicy::default().with_max_attempts(5))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ClientBuilder<C = Transport> {
+    endpoint: String,
+    http: Option<reqwest::Client>,
+    credential: Credential,
+    retry: RetryPolicy,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    request_timeout: Option<Duration>,
+    user_agent: String,
+    allow_insecure_http: bool,
+    allowed_realm_hosts: Vec<String>,
+    allow_any_realm: bool,
+    default_token_lifetime: Duration,
+    page_size: Option<u32>,
+    chunk_size: usize,
+    _client: PhantomData<fn() -> C>,
+}
+
+impl<C: FromTransport> ClientBuilder<C> {
+    /// A builder for the registry at `endpoint` (`https://myregistry.azurecr.io`).
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            http: None,
+            credential: Credential::Anonymous,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(120),
+            request_timeout: None,
+            user_agent: concat!("acr-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
+            allowed_realm_hosts: Vec::new(),
+            allow_any_realm: false,
+            default_token_lifetime: Duration::from_secs(60),
+            page_size: None,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            _client: PhantomData,
+        }
+    }
+
+    /// Uses your own `reqwest::Client` instead of the default one. Build it with
+    /// `redirect(reqwest::redirect::Policy::none())` so the transport follows redirects
+    /// itself (and drops `Authorization` on a change of host); the builder's timeouts and
+    /// user agent do not apply to it.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The credential (anonymous by default).
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = credential;
+        self
+    }
+
+    /// The retry policy of idempotent requests.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The TCP/TLS connect timeout (30 s by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for the next bytes of a response (120 s by default).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// A total time limit for each attempt of a request whose body is read whole (none by
+    /// default; streaming downloads are bounded by the read timeout only).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` (`acr-rs/<version>` by default).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Allows credentials over plain http to non-loopback hosts (off by default).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Allows a token realm on `host` although it is not the registry's host (e.g.
+    /// `auth.docker.io`).
+    pub fn allow_token_realm_host(mut self, host: impl Into<String>) -> Self {
+        self.allowed_realm_hosts.push(host.into());
+        self
+    }
+
+    /// Allows token realms on any host (off by default).
+    pub fn allow_any_token_realm(mut self, allow: bool) -> Self {
+        self.allow_any_realm = allow;
+        self
+    }
+
+    /// How long an opaque token (no JWT `exp`, no `expires_in`) is used (60 s by default,
+    /// as the docker token spec says).
+    pub fn default_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.default_token_lifetime = lifetime;
+        self
+    }
+
+    /// The page size (`n`) that paged operations ask for when the caller sets none.
+    pub fn page_size(mut self, n: u32) -> Self {
+        self.page_size = Some(n);
+        self
+    }
+
+    /// The chunk size of blob uploads (at least 64 KiB).
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(64 * 1024);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> crate::Result<C> {
+        let mut endpoint = Url::parse(&self.endpoint).map_err(|e| {
+            Error::Config(format!("endpoint {:?} is not a URL: {e}", self.endpoint))
+        })?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host().is_none() {
+            return Err(Error::Config(format!(
+                "endpoint {:?} must be an http(s) URL with a host",
+                self.endpoint
+            )));
+        }
+        if endpoint.scheme() == "http"
+            && !is_loopback(&endpoint)
+            && !self.credential.is_anonymous()
+            && !self.allow_insecure_http
+        {
+            return Err(Error::Config(format!(
+                "endpoint {} is plain http: credentials go over http only to loopback; use https or `allow_insecure_http(true)`",
+                endpoint.origin().ascii_serialization()
+            )));
+        }
+        endpoint.set_query(None);
+        endpoint.set_fragment(None);
+        let http = match self.http {
+            Some(h) => h,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(self.connect_timeout)
+                .read_timeout(self.read_timeout)
+                .user_agent(self.user_agent)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let auth = Auth::new(
+            self.credential,
+            AuthOptions {
+                allow_insecure_http: self.allow_insecure_http,
+                allowed_realm_hosts: self.allowed_realm_hosts,
+                allow_any_realm: self.allow_any_realm,
+                default_token_lifetime: self.default_token_lifetime,
+                retry: self.retry.clone(),
+            },
+            http.clone(),
+            endpoint.clone(),
+        );
+        Ok(C::from_transport(Transport {
+            inner: Arc::new(Inner {
+                endpoint,
+                http,
+                auth,
+                retry: self.retry,
+                request_timeout: self.request_timeout,
+                page_size: self.page_size,
+                chunk_size: self.chunk_size,
+            }),
+        }))
+    }
+}

@@ -1,0 +1,293 @@
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use acr_runtime::auth::{AadToken, AadTokenFuture, AadTokenSource};
+use acr_runtime::{Credential, Error, Secret};
+use bytes::Bytes;
+
+use crate::support::{self, AuthMode, Fake};
+use crate::{builder, client, get_manifest};
+
+fn seed_manifests(fake: &Fake, repos: &[&str]) {
+    let mut m = fake.state.manifests.lock().unwrap();
+    for r in repos {
+        m.insert(
+            (r.to_string(), "v1".into()),
+            (
+                "application/vnd.oci.image.manifest.v1+json".into(),
+                Bytes::from_static(b"{}"),
+            ),
+        );
+    }
+}
+
+#[tokio::test]
+async fn warm_client_sends_tokens_up_front_one_fetch_per_scope() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    let repos = ["alpha", "team/beta", "gamma"];
+    seed_manifests(&fake, &repos);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    for i in 0..100 {
+        let r = t.send(get_manifest(repos[i % 3], "v1")).await.unwrap();
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 3);
+    // only the very first, cold request learns the realm from a 401
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    let log = fake.state.token_log.lock().unwrap().clone();
+    assert!(
+        log[0].contains("POST /oauth2/token grant=Some(\"refresh_token\")"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_share_one_token_fetch() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["hello"]);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            t.send(get_manifest("hello", "v1")).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().status, 200);
+    }
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn revoked_or_insufficient_token_is_refreshed_once() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["hello"]);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    t.send(get_manifest("hello", "v1")).await.unwrap();
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    fake.state.revoke_tokens();
+    t.send(get_manifest("hello", "v1")).await.unwrap();
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 2);
+    // a request whose declared scope is too narrow gets the challenged scope added
+    let narrow = acr_runtime::Request::new(
+        "delete_manifest",
+        http::Method::DELETE,
+        "/v2/hello/manifests/v1",
+    )
+    .scope("repository:hello:pull");
+    let e = t.send(narrow).await.unwrap_err();
+    // the fake refuses DELETE (405) once the token is right: auth went through
+    assert_eq!(
+        e.status(),
+        Some(http::StatusCode::METHOD_NOT_ALLOWED),
+        "{e}"
+    );
+    let log = fake.state.token_log.lock().unwrap().clone();
+    assert!(
+        log.last().unwrap().contains("repository:hello:delete"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_acr_pull_uses_password_grant_with_empty_refresh_token() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    *fake.state.anonymous_pull.lock().unwrap() = true;
+    seed_manifests(&fake, &["hello"]);
+    let t = client(&fake.url, Credential::Anonymous);
+    assert_eq!(
+        t.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+    let log = fake.state.token_log.lock().unwrap().clone();
+    assert!(
+        log[0].starts_with("POST /oauth2/token grant=Some(\"password\")"),
+        "{log:?}"
+    );
+    assert!(log[0].ends_with("basic=false"), "{log:?}");
+}
+
+#[tokio::test]
+async fn username_password_gets_tokens_with_basic_get() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["hello"]);
+    let t = client(&fake.url, Credential::basic("admin", "s3cr3t-pa55"));
+    assert_eq!(
+        t.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+    let log = fake.state.token_log.lock().unwrap().clone();
+    assert!(
+        log[0].starts_with("GET /oauth2/token") && log[0].ends_with("basic=true"),
+        "{log:?}"
+    );
+
+    let bad = client(&fake.url, Credential::basic("admin", "wrong"));
+    let e = bad.send(get_manifest("hello", "v1")).await.unwrap_err();
+    assert!(matches!(e, Error::Auth { .. }), "{e:?}");
+    assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED));
+    assert!(e.to_string().contains("refused the credential"), "{e}");
+}
+
+#[tokio::test]
+async fn generic_docker_token_realm() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Docker);
+    seed_manifests(&fake, &["hello"]);
+    let t = client(&fake.url, Credential::basic("admin", "s3cr3t-pa55"));
+    assert_eq!(
+        t.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+    // anonymous against a docker realm is a plain GET without credentials
+    *fake.state.anonymous_pull.lock().unwrap() = true;
+    let anon = client(&fake.url, Credential::Anonymous);
+    assert_eq!(
+        anon.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+    let log = fake.state.token_log.lock().unwrap().clone();
+    assert!(
+        log[0].starts_with("GET /token") && log[0].ends_with("basic=true"),
+        "{log:?}"
+    );
+    assert!(
+        log[1].starts_with("GET /token") && log[1].ends_with("basic=false"),
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn basic_challenge_then_basic_up_front() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Basic);
+    seed_manifests(&fake, &["hello"]);
+    let t = client(&fake.url, Credential::basic("admin", "s3cr3t-pa55"));
+    for _ in 0..5 {
+        assert_eq!(
+            t.send(get_manifest("hello", "v1")).await.unwrap().status,
+            200
+        );
+    }
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 0);
+    // without a credential the 401 is the caller's error
+    let anon = client(&fake.url, Credential::Anonymous);
+    let e = anon.send(get_manifest("hello", "v1")).await.unwrap_err();
+    assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn foreign_token_realm_is_refused_unless_allowed() {
+    let fake = support::start().await; // on 127.0.0.1
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["hello"]);
+    let port = fake.url.rsplit(':').next().unwrap().to_owned();
+    *fake.state.realm_base.lock().unwrap() = format!("http://localhost:{port}");
+    let cred = Credential::refresh_token(fake.state.refresh_token.clone());
+    let t = client(&fake.url, cred.clone());
+    let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
+    assert!(matches!(e, Error::Insecure { .. }), "{e:?}");
+    assert!(e.to_string().contains("allow_token_realm_host"), "{e}");
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 0);
+    let t = builder(&fake.url, cred)
+        .allow_token_realm_host("localhost")
+        .build()
+        .unwrap();
+    assert_eq!(
+        t.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+}
+
+#[test]
+fn credentials_never_go_over_plain_http_to_remote_hosts() {
+    let e = builder("http://registry.example.com", Credential::basic("u", "p"))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("plain http"), "{e}");
+    assert!(
+        builder("http://registry.example.com", Credential::Anonymous)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        builder("http://registry.example.com", Credential::basic("u", "p"))
+            .allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        builder("http://[::1]:5000", Credential::basic("u", "p"))
+            .build()
+            .is_ok()
+    );
+    assert!(builder("ftp://x", Credential::Anonymous).build().is_err());
+}
+
+#[tokio::test]
+async fn token_answers_over_one_mib_are_refused() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    *fake.state.huge_token.lock().unwrap() = true;
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
+    assert!(matches!(e, Error::TooLarge { limit: 1048576, .. }), "{e:?}");
+}
+
+struct FakeAad;
+
+impl AadTokenSource for FakeAad {
+    fn aad_token<'a>(&'a self, scope: &'a str) -> AadTokenFuture<'a> {
+        Box::pin(async move {
+            assert_eq!(scope, "https://management.usgovcloudapi.net/.default");
+            Ok(AadToken {
+                token: Secret::new("aad-SECRET"),
+                expires_at: None,
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn aad_token_is_exchanged_once_for_a_refresh_token() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["a", "b"]);
+    let cred = Credential::aad_with(
+        Arc::new(FakeAad),
+        "https://management.usgovcloudapi.net/",
+        Some("tenant-1".into()),
+    );
+    let t = client(&fake.url, cred);
+    t.send(get_manifest("a", "v1")).await.unwrap();
+    t.send(get_manifest("b", "v1")).await.unwrap();
+    let log = fake.state.token_log.lock().unwrap().clone();
+    let exchanges: Vec<_> = log.iter().filter(|l| l.starts_with("exchange")).collect();
+    assert_eq!(exchanges.len(), 1, "{log:?}");
+    assert!(
+        exchanges[0].contains("grant_type=access_token")
+            && exchanges[0].contains("tenant=tenant-1"),
+        "{log:?}"
+    );
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+}

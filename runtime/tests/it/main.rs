@@ -1,0 +1,37 @@
+//! Runtime tests against a tiny in-test registry.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod redaction;
+mod retry;
+mod support;
+
+use std::time::Duration;
+
+use acr_runtime::{ClientBuilder, Credential, Request, RetryPolicy, Transport};
+use http::Method;
+
+/// A transport on `url` with fast retries.
+pub fn client(url: &str, credential: Credential) -> Transport {
+    builder(url, credential).build().unwrap()
+}
+
+pub fn builder(url: &str, credential: Credential) -> ClientBuilder<Transport> {
+    ClientBuilder::new(url).credential(credential).retry(
+        RetryPolicy::default()
+            .with_max_attempts(4)
+            .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+    )
+}
+
+/// A manifest GET with its scope.
+pub fn get_manifest(repo: &str, reference: &str) -> Request {
+    Request::new(
+        "get_manifest",
+        Method::GET,
+        format!("/v2/{repo}/manifests/{reference}"),
+    )
+    .scope(format!("repository:{repo}:pull"))
+    .repository(repo)
+}

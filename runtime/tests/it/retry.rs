@@ -1,0 +1,165 @@
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use acr_runtime::{ClientBuilder, Credential, Error, Request, RetryPolicy, Transport};
+use bytes::Bytes;
+use http::Method;
+
+use crate::client;
+use crate::support::{self, AuthMode, Inject};
+
+fn ping() -> Request {
+    Request::new("check_docker_v2_support", Method::GET, "/v2/")
+}
+
+fn inject(fake: &support::Fake, statuses: &[u16], retry_after: Option<&str>) {
+    let mut q = fake.state.inject.lock().unwrap();
+    for s in statuses {
+        q.push_back(Inject {
+            status: *s,
+            retry_after: retry_after.map(str::to_owned),
+        });
+    }
+}
+
+#[tokio::test]
+async fn idempotent_requests_are_retried_on_retryable_statuses() {
+    let fake = support::start().await;
+    inject(&fake, &[503, 429, 502], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    assert_eq!(t.send(ping()).await.unwrap().status, 200);
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn errors_say_how_many_attempts_were_made() {
+    let fake = support::start().await;
+    inject(&fake, &[500; 10], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    let e = t.send(ping()).await.unwrap_err();
+    assert_eq!(e.attempts(), Some(4));
+    assert!(e.to_string().contains("after 4 attempts"), "{e}");
+    assert!(e.is_retryable());
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn post_and_patch_are_not_resent_blindly() {
+    let fake = support::start().await;
+    inject(&fake, &[503, 503], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    let e = t
+        .send(Request::new(
+            "start_upload",
+            Method::POST,
+            "/v2/hello/blobs/uploads/",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.attempts(), Some(1));
+    let e = t
+        .send(
+            Request::new("upload_chunk", Method::PATCH, "/v2/hello/blobs/uploads/x").body(
+                acr_runtime::Body::Bytes {
+                    content_type: "application/octet-stream".into(),
+                    data: Bytes::from_static(b"abc"),
+                },
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.attempts(), Some(1));
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn non_retryable_statuses_are_not_retried() {
+    let fake = support::start().await;
+    inject(&fake, &[400, 200], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    assert_eq!(
+        t.send(ping()).await.unwrap_err().status(),
+        Some(http::StatusCode::BAD_REQUEST)
+    );
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_time_budget() {
+    let fake = support::start().await;
+    // a wait of an hour does not fit a 30 s budget: give up at once
+    inject(&fake, &[429], Some("3600"));
+    let t = client(&fake.url, Credential::Anonymous);
+    let e = t.send(ping()).await.unwrap_err();
+    assert_eq!(e.status(), Some(http::StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(e.attempts(), Some(1));
+    // a wait of zero seconds (also as a past HTTP date) is retried
+    inject(&fake, &[503], Some("0"));
+    inject(&fake, &[503], Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+    assert_eq!(t.send(ping()).await.unwrap().status, 200);
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let t: Transport = ClientBuilder::new(&url)
+        .retry(
+            RetryPolicy::default()
+                .with_max_attempts(3)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap();
+    let e = t.send(ping()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    assert_eq!(e.attempts(), Some(3));
+    assert!(e.is_retryable());
+    assert!(e.to_string().contains("could not connect"), "{e}");
+}
+
+#[tokio::test]
+async fn redirect_to_another_host_drops_authorization() {
+    let registry = support::start().await; // 127.0.0.1
+    let storage = support::start_on("localhost").await;
+    registry.state.set_mode(AuthMode::Basic);
+    let digest = support::sha256(b"blob");
+    registry
+        .state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(digest.clone(), Bytes::from_static(b"blob"));
+    storage
+        .state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(digest.clone(), Bytes::from_static(b"blob"));
+    *registry.state.redirect_to.lock().unwrap() = Some(storage.url.clone());
+    let t = client(&registry.url, Credential::basic("admin", "s3cr3t-pa55"));
+    let r = t
+        .send(
+            Request::new("get_blob", Method::GET, format!("/v2/hello/blobs/{digest}"))
+                .scope("repository:hello:pull"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(&r.body[..], b"blob");
+    let reg_log = registry.state.log.lock().unwrap().clone();
+    assert!(
+        reg_log.last().unwrap().1,
+        "the registry got the credential: {reg_log:?}"
+    );
+    let sto_log = storage.state.log.lock().unwrap().clone();
+    assert_eq!(sto_log.len(), 1);
+    assert!(
+        !sto_log[0].1,
+        "storage must not get Authorization: {sto_log:?}"
+    );
+    assert_eq!(registry.state.unauthorized.load(Ordering::SeqCst), 1);
+    let _ = AuthMode::Open;
+}
