@@ -1,7 +1,179 @@
-//! `cargo xtask lap check PATH...`: parse LAP files and report.
+//! `cargo xtask lap check [--overlay] [-v] PATH...`: parse LAP files (or folders of them,
+//! recursively) on all cores and report one line per failing file plus a summary
+//! (`N files, N ok, N failed, N warnings, T ms`). `--overlay` knows the overlay extension
+//! directives; `-v` also prints every warning.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::lap::{self, ParseOptions};
+
+/// The outcome of checking one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Parsed; its warnings, rendered `FILE:LINE:COL: message`.
+    Ok {
+        /// Warnings in the file.
+        warnings: Vec<String>,
+    },
+    /// A parse error: its first line (`FILE:LINE:COL: expected …, found …`).
+    Failed(String),
+    /// The file could not be read.
+    Unreadable(String),
+    /// The parser panicked (a bug).
+    Panicked(String),
+}
+
+/// Checks one file (never panics: a parser panic becomes `Panicked`).
+pub fn check_file(path: &Path, options: &ParseOptions) -> FileOutcome {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => return FileOutcome::Unreadable(format!("{}: not UTF-8", path.display())),
+        },
+        Err(e) => return FileOutcome::Unreadable(format!("{}: {e}", path.display())),
+    };
+    match catch_unwind(AssertUnwindSafe(|| lap::parse(&text, options))) {
+        Ok(Ok(doc)) => FileOutcome::Ok {
+            warnings: doc
+                .warnings
+                .iter()
+                .map(|w| format!("{}:{}: {}", path.display(), w.pos, w.message))
+                .collect(),
+        },
+        Ok(Err(e)) => FileOutcome::Failed(e.with_file(path.display().to_string()).headline()),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            FileOutcome::Panicked(format!("{}: parser panicked: {msg}", path.display()))
+        }
+    }
+}
+
+/// Collects `*.lap` files under each path (files are taken as given), sorted per argument.
+pub fn collect_files(paths: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let path = PathBuf::from(p);
+        if path.is_dir() {
+            let mut found = Vec::new();
+            walk(&path, &mut found).map_err(|e| format!("{}: {e}", path.display()))?;
+            found.sort();
+            out.extend(found);
+        } else if path.exists() {
+            out.push(path);
+        } else {
+            return Err(format!("{p}: no such file or folder"));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "lap") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Checks files on all available cores; results come back in input order.
+pub fn check_files(files: &[PathBuf], options: &ParseOptions) -> Vec<FileOutcome> {
+    let results: Vec<Mutex<Option<FileOutcome>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(k) else { break };
+                    let outcome = check_file(path, options);
+                    if let Ok(mut slot) = results[k].lock() {
+                        *slot = Some(outcome);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| FileOutcome::Panicked("worker lost its result".into()))
+        })
+        .collect()
+}
 
 /// Runs the command with its arguments; returns the process exit code.
-pub fn run(_args: &[String]) -> u8 {
-    eprintln!("error: lap check is not implemented yet");
-    1
+pub fn run(args: &[String]) -> u8 {
+    let mut options = ParseOptions::default();
+    let mut paths = Vec::new();
+    let mut verbose = false;
+    for a in args {
+        match a.as_str() {
+            "--overlay" => options = ParseOptions::overlay(),
+            "-v" | "--verbose" => verbose = true,
+            _ => paths.push(a.clone()),
+        }
+    }
+    if paths.is_empty() {
+        eprintln!("usage: cargo xtask lap check [--overlay] [-v|--verbose] PATH...");
+        return 2;
+    }
+    let start = Instant::now();
+    let files = match collect_files(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let outcomes = check_files(&files, &options);
+    let (mut ok, mut failed, mut warnings, mut panics) = (0usize, 0usize, 0usize, 0usize);
+    for outcome in &outcomes {
+        match outcome {
+            FileOutcome::Ok { warnings: w } => {
+                ok += 1;
+                warnings += w.len();
+                if verbose {
+                    for line in w {
+                        println!("warning: {line}");
+                    }
+                }
+            }
+            FileOutcome::Failed(msg) | FileOutcome::Unreadable(msg) => {
+                failed += 1;
+                println!("{msg}");
+            }
+            FileOutcome::Panicked(msg) => {
+                failed += 1;
+                panics += 1;
+                println!("{msg}");
+            }
+        }
+    }
+    if panics > 0 {
+        println!("{panics} panics (parser bugs)");
+    }
+    println!(
+        "{} files, {ok} ok, {failed} failed, {warnings} warnings, {} ms",
+        outcomes.len(),
+        start.elapsed().as_millis()
+    );
+    u8::from(failed > 0)
 }

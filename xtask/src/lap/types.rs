@@ -193,6 +193,19 @@ fn expect_char<'i>(i: &'i str, c: char, expected: &'static str) -> PResult<'i, (
     }
 }
 
+/// Drops `: any` round-trip artifacts (lap-format.md §5.7) after a type inside a field list
+/// or a `map<K,V>`.
+pub(crate) fn skip_any_artifacts(mut r: &str) -> &str {
+    while let Some(after) = r.strip_prefix(": any") {
+        if after.is_empty() || after.starts_with([',', '}', ' ', ':', '>', '=']) {
+            r = after;
+        } else {
+            break;
+        }
+    }
+    r
+}
+
 /// Parses one type expression; stops after the last char that belongs to it.
 pub(crate) fn type_expr<'i>(cx: &Cx<'_, '_>, i: &'i str, depth: usize) -> PResult<'i, TypeExpr> {
     if depth >= MAX_TYPE_DEPTH {
@@ -227,12 +240,14 @@ pub(crate) fn type_expr<'i>(cx: &Cx<'_, '_>, i: &'i str, depth: usize) -> PResul
         && let Some(r) = r.strip_prefix('<')
     {
         let (r, key) = type_expr(cx, r.trim_start_matches(' '), depth + 1)?;
+        let r = skip_any_artifacts(r);
         let (r, ()) = expect_char(
             r.trim_start_matches(' '),
             ',',
             "`,` between map key and value types",
         )?;
         let (r, value) = type_expr(cx, r.trim_start_matches(' '), depth + 1)?;
+        let r = skip_any_artifacts(r);
         let (r, ()) = expect_char(r.trim_start_matches(' '), '>', "`>` closing `map<`")?;
         let (r, nullable) = opt_char(r, '?');
         let ty = TypeExpr {
@@ -331,6 +346,7 @@ pub(crate) fn field<'i>(cx: &Cx<'_, '_>, i: &'i str, depth: usize) -> PResult<'i
         None => (raw, false),
     };
     let (r, ty) = type_expr(cx, &i[name_end + 2..], depth + 1)?;
+    let r = skip_any_artifacts(r);
     Ok((
         r,
         Field {
