@@ -1,0 +1,62 @@
+//! Everything the emitters share: the API, its named types, its resolved operations and the
+//! paths of the crates the emitted code calls.
+
+use proc_macro2::TokenStream;
+
+use crate::ir::Api;
+use crate::names::{Namer, Style, snake};
+use crate::plan::{CLIENT_RESERVED, OpPlan};
+use crate::types::TypeTable;
+use crate::{CodegenError, Options};
+
+/// The shared state of one generation run.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The API.
+    pub api: &'a Api,
+    /// Its named types.
+    pub types: TypeTable<'a>,
+    /// Its operations, resolved, in IR order.
+    pub ops: Vec<OpPlan<'a>>,
+    /// The runtime crate's path (`acr_runtime`).
+    pub rt: TokenStream,
+    /// The `http` crate's path (`http`).
+    pub http: TokenStream,
+}
+
+impl<'a> Context<'a> {
+    /// Resolves `api` with `opts`.
+    pub fn new(api: &'a Api, opts: &Options) -> Result<Self, CodegenError> {
+        let rt = parse_path("runtime_crate", &opts.runtime_crate)?;
+        let http = parse_path("http_crate", &opts.http_crate)?;
+        let types = TypeTable::new(api, rt.clone());
+        let mut namer = Namer::new(Style::Snake, CLIENT_RESERVED);
+        let ops = api
+            .operations
+            .iter()
+            .map(|op| OpPlan::new(op, namer.claim(&snake(&op.name, "operation"))))
+            .collect();
+        Ok(Self {
+            api,
+            types,
+            ops,
+            rt,
+            http,
+        })
+    }
+
+    /// The resolved operation whose IR name is `name`.
+    pub fn op(&self, name: &str) -> Option<&OpPlan<'a>> {
+        self.ops.iter().find(|p| p.op.name == name)
+    }
+}
+
+/// Parses an option that holds a Rust path.
+fn parse_path(option: &'static str, value: &str) -> Result<TokenStream, CodegenError> {
+    syn::parse_str::<syn::Path>(value)
+        .map(|p| quote::quote!(#p))
+        .map_err(|e| CodegenError::InvalidOption {
+            option,
+            message: format!("{value:?} is not a Rust path: {e}"),
+        })
+}

@@ -1,0 +1,102 @@
+//! `lib.rs`: crate docs, lints, modules and re-exports.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::context::Context;
+use crate::docs;
+use crate::ir::{Api, TypeKind, TypeRef};
+use crate::names::{ident, pascal};
+
+/// Names `lib.rs` defines or re-exports itself; a runtime type of the same name is not
+/// re-exported.
+const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
+
+/// Collects the runtime types `ty` refers to.
+fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
+    match ty {
+        TypeRef::Runtime(name) => {
+            out.insert(pascal(name, "Runtime", "T"));
+        }
+        TypeRef::Array(inner) | TypeRef::Map(inner) => collect(inner, out),
+        _ => {}
+    }
+}
+
+/// The runtime types the API uses, sorted, without those clashing with [`TAKEN`].
+pub fn runtime_types(api: &Api) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for op in &api.operations {
+        op.params.iter().for_each(|p| collect(&p.ty, &mut out));
+        op.body.iter().for_each(|b| collect(&b.ty, &mut out));
+        for r in &op.responses {
+            r.headers.iter().for_each(|h| collect(&h.ty, &mut out));
+            r.body.iter().for_each(|b| collect(&b.ty, &mut out));
+        }
+        op.paging.iter().for_each(|p| collect(&p.item, &mut out));
+    }
+    for t in &api.types {
+        if let TypeKind::Struct { fields } = &t.kind {
+            fields.iter().for_each(|f| collect(&f.ty, &mut out));
+        }
+    }
+    out.into_iter()
+        .filter(|n| !TAKEN.contains(&n.as_str()))
+        .collect()
+}
+
+/// The whole `lib.rs`; `support` says whether `support.rs` exists.
+pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
+    let rt = &ctx.rt;
+    let api = ctx.api;
+    let title = docs::lines(&api.title).join(" ");
+    let title = if title.is_empty() {
+        "The API".to_owned()
+    } else {
+        title
+    };
+    let mut lines = vec![format!("{title}: a typed client, generated from its spec.")];
+    if let Some(v) = &api.version {
+        lines.push(String::new());
+        lines.push(format!("API version {}.", docs::code(v)));
+    }
+    lines.push(String::new());
+    lines.push(
+        "Start with `Client::builder`; every operation is a method of `Client` that returns a \
+         request builder, which is awaited directly."
+            .to_owned(),
+    );
+    let crate_docs = docs::inner_attrs(&lines);
+    let support = if support {
+        quote!(
+            mod support;
+        )
+    } else {
+        quote!()
+    };
+    let reexports = runtime_types(api).into_iter().map(|n| {
+        let n = ident(&n);
+        quote!(pub use #rt::#n;)
+    });
+    quote! {
+        #crate_docs
+        #![deny(missing_docs)]
+        #![allow(
+            clippy::enum_variant_names,
+            clippy::should_implement_trait,
+            clippy::upper_case_acronyms,
+            clippy::wrong_self_convention
+        )]
+
+        mod client;
+        pub mod models;
+        pub mod operations;
+        #support
+
+        pub use client::Client;
+        pub use #rt::{ClientBuilder, Error, Transport};
+        #(#reexports)*
+    }
+}

@@ -1,0 +1,22 @@
+//! `models.rs`: every named type of the API.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::context::Context;
+use crate::emit::{model_enum, model_struct};
+use crate::ir::TypeKind;
+
+/// The whole `models.rs`.
+pub fn file(ctx: &Context<'_>) -> TokenStream {
+    let items = ctx.types.entries().map(|entry| match &entry.ty.kind {
+        TypeKind::Struct { fields } => model_struct::model_struct(ctx, entry, fields),
+        TypeKind::Enum { values, open } => model_enum::model_enum(entry, values, *open),
+    });
+    quote! {
+        //! The models of the API: the JSON documents its operations send and receive.
+        //!
+        //! Fields keep their names on the wire; unknown fields are ignored when reading.
+        #(#items)*
+    }
+}

@@ -1,0 +1,47 @@
+//! The request builder struct of an operation.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::context::Context;
+use crate::docs;
+use crate::emit::operation::args;
+use crate::names::ident;
+use crate::plan::OpPlan;
+
+/// `pub struct RequestBuilder { client, one field per parameter, the body }`.
+pub fn builder_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
+    let mut fields: Vec<TokenStream> = plan
+        .params
+        .iter()
+        .map(|p| {
+            let name = ident(&p.field);
+            let ty = args::field_type(ctx, p);
+            quote!(#name: #ty)
+        })
+        .collect();
+    if let Some(b) = &plan.body {
+        fields.extend(
+            args::body_fields(ctx, b)
+                .into_iter()
+                .map(|(n, t)| quote!(#n: #t)),
+        );
+    }
+    let doc = docs::attrs(&[
+        format!(
+            "The request of {}: set its optional parameters, then `.await` it (or call `send`).",
+            docs::code(&plan.op.name)
+        ),
+        String::new(),
+        format!("Made by `Client::{}`.", plan.ident),
+    ]);
+    quote! {
+        #doc
+        #[derive(Debug, Clone)]
+        #[must_use = "a request does nothing until it is awaited"]
+        pub struct RequestBuilder {
+            client: crate::Client,
+            #(#fields,)*
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! `into_request`: checks the parameters and fills the runtime `Request` (path, query,
+//! headers, form, body, scope, repository).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::context::Context;
+use crate::emit::operation::args;
+use crate::emit::wire::{self, Mode};
+use crate::ir::{ParamLocation, PathSegment, TypeRef};
+use crate::names::ident;
+use crate::plan::{BodyKind, Conv, OpPlan, ParamPlan};
+
+/// The standard methods `http::Method` has constants for.
+const METHODS: &[&str] = &[
+    "GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE",
+];
+
+/// Escapes literal text for a `format!` string.
+fn format_literal(text: &str) -> String {
+    text.replace('{', "{{").replace('}', "}}")
+}
+
+/// The `http::Method` expression (may hold `?` for a non-standard method).
+fn method_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
+    let http = &ctx.http;
+    let rt = &ctx.rt;
+    let upper = plan.op.method.to_ascii_uppercase();
+    if METHODS.contains(&upper.as_str()) {
+        let m = ident(&upper);
+        quote!(#http::Method::#m)
+    } else {
+        let bytes = Literal::byte_string(upper.as_bytes());
+        quote!(#http::Method::from_bytes(#bytes).map_err(|e| #rt::Error::invalid_input(OPERATION, e.to_string()))?)
+    }
+}
+
+/// Whether `p` is an upload location: a whole path and query taken as is.
+fn is_location(p: &ParamPlan<'_>) -> bool {
+    matches!(&p.param.ty, TypeRef::Runtime(n) if n == "UploadLocation")
+}
+
+/// The path expression: a literal, the upload location itself, or a `format!` of encoded
+/// segments.
+pub fn path_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
+    let segments = &plan.op.path.segments;
+    let only_param = match segments.as_slice() {
+        [PathSegment::Param(p)] => Some(p),
+        [PathSegment::Literal(l), PathSegment::Param(p)] if l == "/" => Some(p),
+        _ => None,
+    };
+    if let Some(p) = only_param.and_then(|name| plan.param_named(name))
+        && is_location(p)
+        && p.param.required
+        && !p.param.repeated
+    {
+        let place = ident(&p.field);
+        return quote!(#place.as_str());
+    }
+    let mut template = String::new();
+    let mut values = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        match segment {
+            PathSegment::Literal(text) => template.push_str(&format_literal(text)),
+            PathSegment::Param(name) => {
+                let Some(p) = plan
+                    .param_named(name)
+                    .filter(|p| p.location == ParamLocation::Path)
+                else {
+                    template.push_str(&format_literal(&format!("{{{name}}}")));
+                    continue;
+                };
+                template.push_str("{}");
+                let text = wire::param_str(ctx, p);
+                let after_slash = i > 0
+                    && matches!(&segments[i - 1], PathSegment::Literal(l) if l.ends_with('/'));
+                values.push(if is_location(p) {
+                    if after_slash {
+                        quote!((#text).trim_start_matches('/'))
+                    } else {
+                        quote!(#text)
+                    }
+                } else if matches!(&p.param.ty, TypeRef::Runtime(n) if n == "RepositoryName") {
+                    quote!(crate::support::encode_path(#text))
+                } else {
+                    quote!(crate::support::encode_segment(#text))
+                });
+            }
+        }
+    }
+    if values.is_empty() {
+        let literal = plan.op.path.raw.clone();
+        let text = if literal.is_empty() {
+            "/".to_owned()
+        } else {
+            literal
+        };
+        quote!(#text)
+    } else {
+        quote!(format!(#template, #(#values),*))
+    }
+}
+
+/// The scope expression, when the template names only parameters the operation has.
+pub fn scope_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<TokenStream> {
+    let template = plan.op.scope.as_deref()?;
+    let mut format = String::new();
+    let mut values = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        format.push_str(&format_literal(&rest[..open]));
+        let p = plan.param_named(&rest[open + 1..close])?;
+        format.push_str("{}");
+        values.push(wire::param_str(ctx, p));
+        rest = &rest[close + 1..];
+    }
+    format.push_str(&format_literal(rest));
+    Some(if values.is_empty() {
+        quote!(#template)
+    } else {
+        quote!(format!(#format, #(#values),*))
+    })
+}
+
+/// What one value of a parameter does to the request, given the value `item` (owned).
+fn put(ctx: &Context<'_>, p: &ParamPlan<'_>, item: &TokenStream) -> TokenStream {
+    let key = &p.param.name;
+    match p.location {
+        ParamLocation::Query | ParamLocation::Path => {
+            let text = wire::text(ctx, &p.param.ty, item, Mode::Move);
+            quote!(.query(#key, #text))
+        }
+        ParamLocation::Header => {
+            let text = wire::str_ref(ctx, &p.param.ty, item);
+            quote!(.header(#key, #text)?)
+        }
+        ParamLocation::Form => {
+            let text = wire::text(ctx, &p.param.ty, item, Mode::Move);
+            quote!((#key.to_owned(), #text))
+        }
+    }
+}
+
+/// `fn into_request(self) -> Result<(Client, Request), Error>`.
+pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
+    let rt = &ctx.rt;
+    let mut bound: Vec<TokenStream> = plan
+        .params
+        .iter()
+        .map(|p| {
+            let f = ident(&p.field);
+            quote!(#f)
+        })
+        .collect();
+    if let Some(b) = &plan.body {
+        bound.extend(args::body_fields(ctx, b).into_iter().map(|(n, _)| n));
+    }
+    let checks = plan
+        .params
+        .iter()
+        .filter(|p| p.conv == Conv::TryInto)
+        .map(|p| {
+            let f = ident(&p.field);
+            quote!(let #f = #f.map_err(|e| #rt::Error::invalid_input(OPERATION, e))?;)
+        });
+
+    // The request expression: everything required and single goes into one chain.
+    let method = method_expr(ctx, plan);
+    let path = path_expr(ctx, plan);
+    let mut chain = vec![quote!(#rt::Request::new(OPERATION, #method, #path))];
+    if let Some(scope) = scope_expr(ctx, plan) {
+        chain.push(quote!(.scope(#scope)));
+    }
+    if let Some(p) = plan.repository_param() {
+        let f = ident(&p.field);
+        chain.push(quote!(.repository(#f.as_str())));
+    }
+    let mut statements = Vec::new();
+    let mut form_required = Vec::new();
+    let mut form_more = Vec::new();
+    for p in plan
+        .params
+        .iter()
+        .filter(|p| p.location != ParamLocation::Path)
+    {
+        let f = ident(&p.field);
+        let local = quote!(#f);
+        let item = quote!(item);
+        let single = p.param.required && !p.param.repeated;
+        match (p.location, single) {
+            (ParamLocation::Form, true) => form_required.push(put(ctx, p, &local)),
+            (ParamLocation::Form, false) => {
+                let pair = put(ctx, p, &item);
+                form_more.push(if p.param.repeated {
+                    quote!(for item in #local { form.push(#pair); })
+                } else {
+                    quote!(if let Some(item) = #local { form.push(#pair); })
+                });
+            }
+            (_, true) => chain.push(put(ctx, p, &local)),
+            (_, false) => {
+                let call = put(ctx, p, &item);
+                statements.push(if p.param.repeated {
+                    quote!(for item in #local { request = request #call; })
+                } else {
+                    quote!(if let Some(item) = #local { request = request #call; })
+                });
+            }
+        }
+    }
+    let has_form = plan
+        .params
+        .iter()
+        .any(|p| p.location == ParamLocation::Form);
+    if has_form {
+        let decl = match (form_required.is_empty(), form_more.is_empty()) {
+            (_, true) => quote!(let form = vec![#(#form_required),*];),
+            (true, false) => quote!(let mut form = Vec::new();),
+            (false, false) => quote!(let mut form = vec![#(#form_required),*];),
+        };
+        statements.push(quote! {
+            #decl
+            #(#form_more)*
+            request = request.body(#rt::Body::Form(form));
+        });
+    }
+    if let Some(b) = &plan.body {
+        let f = ident(&b.field);
+        let value = quote!(value);
+        let err = wire::invalid_input(ctx);
+        let make = |v: &TokenStream| match &b.kind {
+            BodyKind::Bytes { content_type } => {
+                quote!(#rt::Body::Bytes { content_type: #content_type.to_owned(), data: #v })
+            }
+            BodyKind::Text { content_type } => {
+                quote!(#rt::Body::Bytes { content_type: #content_type.to_owned(), data: #v.into() })
+            }
+            BodyKind::BytesWithType { .. } => {
+                quote!(#rt::Body::Bytes { content_type: #v.1, data: #v.0 })
+            }
+            BodyKind::Json => {
+                quote!(#rt::Body::Json(serde_json::to_vec(&#v).map_err(#err)?.into()))
+            }
+        };
+        if b.body.required {
+            let body = match &b.kind {
+                BodyKind::BytesWithType { field: ct, .. } => {
+                    let ct = ident(ct);
+                    quote!(#rt::Body::Bytes { content_type: #ct, data: #f })
+                }
+                _ => make(&quote!(#f)),
+            };
+            statements.push(quote!(request = request.body(#body);));
+        } else {
+            let body = make(&value);
+            statements.push(quote!(if let Some(value) = #f { request = request.body(#body); }));
+        }
+    }
+    let binding = if statements.is_empty() {
+        quote!(let request)
+    } else {
+        quote!(let mut request)
+    };
+    quote! {
+        /// Checks the parameters and builds the runtime request.
+        fn into_request(self) -> Result<(crate::Client, #rt::Request), #rt::Error> {
+            let Self { client, #(#bound),* } = self;
+            #(#checks)*
+            #binding = #(#chain)*;
+            #(#statements)*
+            Ok((client, request))
+        }
+    }
+}
