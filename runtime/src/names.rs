@@ -256,3 +256,31 @@ fn check_location(s: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+impl Digest {
+    /// The `sha256` digest of `data`.
+    pub fn sha256(data: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(data))
+        ))
+    }
+
+    /// The algorithm (`sha256`).
+    pub fn algorithm(&self) -> &str {
+        self.0.split_once(':').map(|(a, _)| a).unwrap_or_default()
+    }
+
+    /// The encoded part after the `:`.
+    pub fn encoded(&self) -> &str {
+        self.0.split_once(':').map(|(_, h)| h).unwrap_or_default()
+    }
+}
+
+impl Reference {
+    /// The reference as a digest, when it is one.
+    pub fn as_digest(&self) -> Option<Digest> {
+        self.is_digest().then(|| Digest(self.0.clone()))
+    }
+}

@@ -3,6 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod blobs;
+mod manifests;
+mod paging;
 mod redaction;
 mod retry;
 mod support;

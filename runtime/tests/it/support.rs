@@ -40,7 +40,6 @@ pub struct Inject {
 
 /// A failure injected into the next PATCH.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[allow(dead_code)]
 pub enum PatchFault {
     /// Keep the first half of the chunk, then answer 500.
     KeepHalfThen500,
@@ -48,8 +47,6 @@ pub enum PatchFault {
     KeepHalfThenDrop,
     /// Forget the whole session, then answer 500.
     LoseSession,
-    /// Answer 500 without keeping anything; the status query also fails (500) once.
-    StatusAlsoFails,
 }
 
 pub struct State {
@@ -251,6 +248,9 @@ async fn handle(
         }
         return axum::Json(serde_json::json!({"refresh_token": st.refresh_token})).into_response();
     }
+    if path == "/acr/v1/_catalog" {
+        return catalog(&uri);
+    }
     let Some(rest) = path.strip_prefix("/v2/") else {
         return (StatusCode::NOT_FOUND, "404 page not found").into_response();
     };
@@ -447,10 +447,15 @@ fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
     let body = match cut {
         Some(n) if n < len => {
             let first = slice.slice(..n);
-            Body::from_stream(futures_util::stream::iter(vec![
-                Ok::<Bytes, std::io::Error>(first),
-                Err(std::io::Error::other("cut")),
-            ]))
+            // the pause lets the server flush the first part before it breaks the connection
+            let broken = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Err(std::io::Error::other("cut"))
+            });
+            Body::from_stream(futures_util::StreamExt::chain(
+                futures_util::stream::iter(vec![Ok::<Bytes, std::io::Error>(first)]),
+                broken,
+            ))
         }
         _ => Body::from(slice),
     };
@@ -617,10 +622,6 @@ fn upload(
                     uploads.remove(uuid);
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()
                 }
-                Some(PatchFault::StatusAlsoFails) => {
-                    st.status_faults.fetch_add(1, Ordering::SeqCst);
-                    StatusCode::BAD_GATEWAY.into_response()
-                }
                 None => {
                     data.extend_from_slice(&body);
                     let size = data.len();
@@ -706,4 +707,26 @@ fn manifest(
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
+}
+
+/// `/acr/v1/_catalog` over 7 fixed repositories, `Link`-paged.
+fn catalog(uri: &Uri) -> Response {
+    let all: Vec<String> = (0..7).map(|i| format!("repo{i}")).collect();
+    let query = q(uri);
+    let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
+    let n: usize = get("n").and_then(|n| n.parse().ok()).unwrap_or(100);
+    let last = get("last").unwrap_or_default();
+    let page: Vec<String> = all.iter().filter(|r| **r > last).take(n).cloned().collect();
+    let mut r = axum::Json(serde_json::json!({ "repositories": page })).into_response();
+    if let Some(l) = page.last()
+        && l != all.last().unwrap()
+    {
+        r.headers_mut().insert(
+            "link",
+            format!("</acr/v1/_catalog?last={l}&n={n}&orderby=>; rel=\"next\"")
+                .parse()
+                .unwrap(),
+        );
+    }
+    r
 }

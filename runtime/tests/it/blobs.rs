@@ -1,0 +1,385 @@
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use acr_runtime::blob::{Progress, UploadOptions, UploadSource};
+use acr_runtime::{Credential, Digest, Error, RepositoryName};
+use bytes::Bytes;
+use futures_util::TryStreamExt as _;
+
+use crate::client;
+use crate::support::{self, AuthMode, PatchFault};
+
+fn data(n: usize) -> Bytes {
+    Bytes::from((0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>())
+}
+
+fn repo(s: &str) -> RepositoryName {
+    RepositoryName::new(s).unwrap()
+}
+
+/// A one-pass reader (no seek) over `b`.
+fn one_pass(b: Bytes) -> UploadSource {
+    UploadSource::reader(std::io::Cursor::new(b.to_vec()).chain_marker())
+}
+
+trait ChainMarker: Sized {
+    fn chain_marker(self) -> tokio::io::Chain<Self, tokio::io::Empty>;
+}
+impl ChainMarker for std::io::Cursor<Vec<u8>> {
+    fn chain_marker(self) -> tokio::io::Chain<Self, tokio::io::Empty> {
+        tokio::io::AsyncReadExt::chain(self, tokio::io::empty())
+    }
+}
+
+#[tokio::test]
+async fn small_blob_goes_in_one_request() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    let b = data(1000);
+    let (d, n) = t
+        .upload_blob(
+            &repo("hello"),
+            UploadSource::Bytes(b.clone()),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 1000));
+    assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
+    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    // one token for push,pull; the warm HEAD/POST/PUT saw no 401 after the first
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(300_000);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let opts = UploadOptions::default()
+        .chunk_size(100_000)
+        .progress(move |p: Progress| s2.lock().unwrap().push(p));
+    let (d, n) = t
+        .upload_blob(&repo("hello"), one_pass(b.clone()), opts)
+        .await
+        .unwrap();
+    assert_eq!(n, 300_000);
+    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    assert_eq!(
+        *fake.state.content_ranges.lock().unwrap(),
+        vec!["0-99999", "100000-199999", "200000-299999"]
+    );
+    let seen = seen.lock().unwrap().clone();
+    let confirmed: Vec<u64> = seen.iter().map(|p| p.confirmed).collect();
+    assert_eq!(confirmed.last(), Some(&300_000));
+    assert!(confirmed.windows(2).all(|w| w[0] <= w[1]), "{confirmed:?}");
+}
+
+#[tokio::test]
+async fn existing_blobs_are_skipped_and_others_mounted() {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(5000);
+    let digest = Digest::new(support::sha256(&b)).unwrap();
+    fake.state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(digest.to_string(), b.clone());
+    let opts = UploadOptions::default().digest(digest.clone());
+    let (d, n) = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
+        .await
+        .unwrap();
+    assert_eq!((d, n), (digest.clone(), 5000));
+    let log = fake.state.log.lock().unwrap().clone();
+    assert!(log.iter().all(|(l, _)| !l.starts_with("POST")), "{log:?}");
+
+    // the fake's HEAD is repository-blind, so make the blob unknown to HEAD by a fresh
+    // digest and let mount find it
+    let b2 = data(6000);
+    let d2 = Digest::new(support::sha256(&b2)).unwrap();
+    let opts = UploadOptions::default()
+        .digest(d2.clone())
+        .mount_from(repo("other"));
+    let (d, _) = t
+        .upload_blob(
+            &repo("hello"),
+            UploadSource::Bytes(b2.clone()),
+            opts.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d, d2);
+    assert_eq!(
+        fake.state.mounts.load(Ordering::SeqCst),
+        0,
+        "not there: uploaded via the 202 session"
+    );
+    fake.state.blobs.lock().unwrap().remove(d2.as_str());
+    *fake.state.mount_refuse.lock().unwrap() = true;
+    let (d, _) = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b2.clone()), opts)
+        .await
+        .unwrap();
+    assert_eq!(d, d2);
+    assert_eq!(fake.state.blobs.lock().unwrap()[d2.as_str()], b2);
+}
+
+#[tokio::test]
+async fn mount_answered_201_is_not_uploaded() {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(5000);
+    let digest = Digest::new(support::sha256(&b)).unwrap();
+    fake.state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(digest.to_string(), b.clone());
+    // make HEAD miss once (a 404 injected) so the mount is tried
+    fake.state
+        .inject
+        .lock()
+        .unwrap()
+        .push_back(support::Inject {
+            status: 404,
+            retry_after: None,
+        });
+    let opts = UploadOptions::default()
+        .digest(digest.clone())
+        .mount_from(repo("other"))
+        .size(5000);
+    let (d, n) = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
+        .await
+        .unwrap();
+    assert_eq!((d, n), (digest, 5000));
+    assert_eq!(fake.state.mounts.load(Ordering::SeqCst), 1);
+    assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
+}
+
+async fn upload_with_fault(
+    fault: PatchFault,
+    source: fn(Bytes) -> UploadSource,
+) -> (support::Fake, Result<(Digest, u64), Error>, Bytes) {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(250_000);
+    // fault on the second chunk: let the first PATCH through
+    let state = fake.state.clone();
+    let armed = std::sync::atomic::AtomicBool::new(true);
+    let opts = UploadOptions::default()
+        .chunk_size(100_000)
+        .progress(move |p: Progress| {
+            if p.confirmed == 100_000 && armed.swap(false, Ordering::SeqCst) {
+                state.patch_faults.lock().unwrap().push_back(fault);
+            }
+        });
+    let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+    (fake, r, b)
+}
+
+#[tokio::test]
+async fn upload_resumes_after_a_chunk_half_received_then_500() {
+    for source in [one_pass as fn(Bytes) -> UploadSource, UploadSource::Bytes] {
+        let (fake, r, b) = upload_with_fault(PatchFault::KeepHalfThen500, source).await;
+        let (d, n) = r.unwrap();
+        assert_eq!(n, 250_000);
+        assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+        // chunk 2 resumed at 150000 from the registry's Range
+        let ranges = fake.state.content_ranges.lock().unwrap().clone();
+        assert!(ranges.contains(&"150000-199999".to_owned()), "{ranges:?}");
+    }
+}
+
+#[tokio::test]
+async fn upload_resumes_after_a_dropped_patch_connection() {
+    let (fake, r, b) = upload_with_fault(PatchFault::KeepHalfThenDrop, one_pass).await;
+    let (d, _) = r.unwrap();
+    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+}
+
+#[tokio::test]
+async fn lost_session_starts_over_when_seekable_and_fails_clearly_when_not() {
+    let (fake, r, b) = upload_with_fault(PatchFault::LoseSession, UploadSource::Bytes).await;
+    let (d, _) = r.unwrap();
+    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob");
+    std::fs::write(&path, &b).unwrap();
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let state = fake.state.clone();
+    let armed = std::sync::atomic::AtomicBool::new(true);
+    let opts = UploadOptions::default()
+        .chunk_size(100_000)
+        .progress(move |p: Progress| {
+            if p.confirmed == 100_000 && armed.swap(false, Ordering::SeqCst) {
+                state
+                    .patch_faults
+                    .lock()
+                    .unwrap()
+                    .push_back(PatchFault::LoseSession);
+            }
+        });
+    let (d, n) = t
+        .upload_blob(&repo("hello"), UploadSource::path(&path), opts)
+        .await
+        .unwrap();
+    assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 250_000));
+
+    let (_fake, r, _) = upload_with_fault(PatchFault::LoseSession, one_pass).await;
+    let e = r.unwrap_err();
+    assert!(matches!(e, Error::Upload { .. }), "{e:?}");
+    assert!(e.to_string().contains("one-pass"), "{e}");
+}
+
+#[tokio::test]
+async fn unrecoverable_errors_cancel_the_session_and_say_so() {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(250_000);
+    let wrong = Digest::new(support::sha256(b"other")).unwrap();
+    let opts = UploadOptions::default().chunk_size(100_000).digest(wrong);
+    let e = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Upload {
+                cancelled: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("cancelled"), "{e}");
+    assert_eq!(fake.state.cancelled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn registry_digest_is_compared_with_ours() {
+    let fake = support::start().await;
+    *fake.state.report_wrong_digest.lock().unwrap() = true;
+    let t = client(&fake.url, Credential::Anonymous);
+    let e = t
+        .upload_blob(
+            &repo("hello"),
+            UploadSource::Bytes(data(10)),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    let Error::Upload {
+        source: Some(inner),
+        ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert!(matches!(**inner, Error::DigestMismatch { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn download_verifies_and_resumes_with_range_through_a_redirect() {
+    let registry = support::start().await;
+    let storage = support::start_on("localhost").await;
+    let b = data(200_000);
+    let d = Digest::new(support::sha256(&b)).unwrap();
+    registry
+        .state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(d.to_string(), b.clone());
+    storage
+        .state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(d.to_string(), b.clone());
+    let t = client(&registry.url, Credential::Anonymous);
+    // direct, cut twice
+    registry
+        .state
+        .download_cuts
+        .lock()
+        .unwrap()
+        .extend([70_000, 50_000]);
+    let s = t.download_blob(&repo("hello"), &d).await.unwrap();
+    assert_eq!(s.size(), Some(200_000));
+    let got: Vec<Bytes> = s.try_collect().await.unwrap();
+    assert_eq!(got.concat(), b.to_vec());
+    assert_eq!(
+        *registry.state.range_requests.lock().unwrap(),
+        vec!["-", "bytes=70000-", "bytes=120000-"]
+    );
+    // through a 307 to storage
+    *registry.state.redirect_to.lock().unwrap() = Some(storage.url.clone());
+    storage.state.download_cuts.lock().unwrap().push_back(1234);
+    let mut out = Vec::new();
+    let mut r = t
+        .download_blob(&repo("hello"), &d)
+        .await
+        .unwrap()
+        .into_async_read();
+    tokio::io::copy(&mut r, &mut out).await.unwrap();
+    assert_eq!(out, b.to_vec());
+    assert_eq!(
+        *storage.state.range_requests.lock().unwrap(),
+        vec!["-", "bytes=1234-"]
+    );
+}
+
+#[tokio::test]
+async fn download_to_renames_only_after_verification() {
+    let fake = support::start().await;
+    let t = client(&fake.url, Credential::Anonymous);
+    let b = data(100_000);
+    let d = Digest::new(support::sha256(&b)).unwrap();
+    fake.state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(d.to_string(), b.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.bin");
+    assert_eq!(
+        t.download_blob_to(&repo("hello"), &d, &path).await.unwrap(),
+        100_000
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b.to_vec());
+
+    // corrupt content under a digest: error, and no file left behind
+    let bad = Digest::new(support::sha256(b"expected")).unwrap();
+    fake.state
+        .blobs
+        .lock()
+        .unwrap()
+        .insert(bad.to_string(), data(5000));
+    let path2 = dir.path().join("bad.bin");
+    let e = t
+        .download_blob_to(&repo("hello"), &bad, &path2)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::DigestMismatch { .. }), "{e:?}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.bin")]);
+    // a missing blob is an error of the call itself
+    let missing = Digest::new(support::sha256(b"missing")).unwrap();
+    let e = t.download_blob(&repo("hello"), &missing).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+}
