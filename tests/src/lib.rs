@@ -5,4 +5,5 @@
 //! * [`emulator`]: an in-process ACR emulator (axum) for what no open-source registry implements:
 //!   `/acr/v1`, `/oauth2`, ACR's token challenge and scopes, attribute locks, injected faults.
 
+pub mod emulator;
 pub mod registry;

@@ -1,0 +1,265 @@
+//! The `/acr/v1` metadata operations (catalog, repository, tags, manifests and their
+//! attributes), and the docker-compatible `/v2/_catalog` and `/v2/<name>/tags/list`.
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Call, empty};
+use crate::emulator::errors::{AcrError, json_response};
+use crate::emulator::model::{self, AttributesUpdate};
+use crate::emulator::paging::{self, Item, PageRequest};
+
+/// A 200 JSON response with a `Link` header when there is a next page.
+fn listing(value: &Value, link: Option<String>) -> Response {
+    let mut response = json_response(StatusCode::OK, value);
+    if let Some(link) = link
+        && let Ok(v) = HeaderValue::from_str(&link)
+    {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    response
+}
+
+async fn attributes_update(call: &mut Call) -> Result<AttributesUpdate, AcrError> {
+    let body = call.read_body().await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(AttributesUpdate::default());
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| AcrError::bad_request("BAD_REQUEST", format!("invalid attributes: {e}")))
+}
+
+/// `GET /acr/v1/_catalog` (repositories with `listEnabled=true`).
+pub(crate) async fn catalog(call: Call) -> Result<Response, AcrError> {
+    let request = PageRequest::from_query(&call.query)?;
+    let items = {
+        let store = call.shared.store();
+        store
+            .repos
+            .iter()
+            .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
+            .map(|(name, r)| Item {
+                key: name.clone(),
+                time: r.updated,
+                value: name.clone(),
+            })
+            .collect()
+    };
+    let page = paging::page(items, &request);
+    let link = page
+        .next_last
+        .map(|last| paging::link("/acr/v1/_catalog", &last, &request, &[]));
+    Ok(listing(&json!({ "repositories": page.items }), link))
+}
+
+/// `GET /v2/_catalog` (docker style; same filter and paging, link without `orderby`).
+pub(crate) async fn v2_catalog(call: Call) -> Result<Response, AcrError> {
+    let request = PageRequest::from_query(&call.query)?;
+    let items = {
+        let store = call.shared.store();
+        store
+            .repos
+            .iter()
+            .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
+            .map(|(name, r)| Item {
+                key: name.clone(),
+                time: r.updated,
+                value: name.clone(),
+            })
+            .collect()
+    };
+    let page = paging::page(items, &request);
+    let link = page.next_last.map(|last| {
+        format!(
+            "</v2/_catalog?last={}&n={}>; rel=\"next\"",
+            paging::encode_query_value(&last),
+            request.n
+        )
+    });
+    Ok(listing(&json!({ "repositories": page.items }), link))
+}
+
+/// `GET /v2/<name>/tags/list` (docker style).
+pub(crate) async fn v2_tags_list(call: Call, name: &str) -> Result<Response, AcrError> {
+    let request = PageRequest::from_query(&call.query)?;
+    let items = {
+        let store = call.shared.store();
+        let repo = store.known_repo(name)?;
+        repo.tags
+            .iter()
+            .filter(|(_, t)| t.attributes.list_enabled)
+            .map(|(tag, t)| Item {
+                key: tag.clone(),
+                time: t.updated,
+                value: tag.clone(),
+            })
+            .collect()
+    };
+    let page = paging::page(items, &request);
+    let link = page.next_last.map(|last| {
+        format!(
+            "</v2/{name}/tags/list?last={}&n={}>; rel=\"next\"",
+            paging::encode_query_value(&last),
+            request.n
+        )
+    });
+    Ok(listing(&json!({ "name": name, "tags": page.items }), link))
+}
+
+/// `GET|PATCH|DELETE /acr/v1/<name>`.
+pub(crate) async fn repository(mut call: Call, name: &str) -> Result<Response, AcrError> {
+    let registry = call.shared.host.clone();
+    match call.method {
+        Method::GET => {
+            let store = call.shared.store();
+            let repo = store.known_repo(name)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &model::repository_json(&registry, name, repo),
+            ))
+        }
+        Method::PATCH => {
+            let update = attributes_update(&mut call).await?;
+            let mut store = call.shared.store();
+            let repo = store.known_repo_mut(name)?;
+            update.apply(&mut repo.attributes);
+            Ok(json_response(
+                StatusCode::OK,
+                &model::repository_json(&registry, name, repo),
+            ))
+        }
+        Method::DELETE => {
+            let (manifests, tags) = call.shared.store().delete_repository(name)?;
+            Ok(json_response(
+                StatusCode::ACCEPTED,
+                &json!({ "manifestsDeleted": manifests, "tagsDeleted": tags }),
+            ))
+        }
+        _ => Err(AcrError::method_unsupported()),
+    }
+}
+
+/// `GET /acr/v1/<name>/_tags` with `n`, `last`, `orderby` and the `digest` filter.
+pub(crate) async fn tags(call: Call, name: &str) -> Result<Response, AcrError> {
+    let request = PageRequest::from_query(&call.query)?;
+    let digest = call.query("digest").map(str::to_owned);
+    let items = {
+        let store = call.shared.store();
+        let repo = store.known_repo(name)?;
+        repo.tags
+            .iter()
+            .filter(|(_, t)| t.attributes.list_enabled)
+            .filter(|(_, t)| digest.as_ref().is_none_or(|d| *d == t.digest))
+            .map(|(tag, t)| Item {
+                key: tag.clone(),
+                time: t.updated,
+                value: model::tag_json(tag, t),
+            })
+            .collect()
+    };
+    let page = paging::page(items, &request);
+    let extra: Vec<(&str, &str)> = digest.iter().map(|d| ("digest", d.as_str())).collect();
+    let link = page
+        .next_last
+        .map(|last| paging::link(&format!("/acr/v1/{name}/_tags"), &last, &request, &extra));
+    let body = json!({
+        "registry": call.shared.host,
+        "imageName": name,
+        "tags": page.items,
+    });
+    Ok(listing(&body, link))
+}
+
+/// `GET|PATCH|DELETE /acr/v1/<name>/_tags/<tag>`.
+pub(crate) async fn tag(mut call: Call, name: &str, tag: &str) -> Result<Response, AcrError> {
+    let tag_body = |registry: &str, record: &crate::emulator::store::TagRecord| json!({ "registry": registry, "imageName": name, "tag": model::tag_json(tag, record) });
+    let registry = call.shared.host.clone();
+    match call.method {
+        Method::GET => {
+            let store = call.shared.store();
+            let record = store
+                .known_repo(name)?
+                .tags
+                .get(tag)
+                .ok_or_else(AcrError::tag_unknown)?;
+            Ok(json_response(StatusCode::OK, &tag_body(&registry, record)))
+        }
+        Method::PATCH => {
+            let update = attributes_update(&mut call).await?;
+            let mut store = call.shared.store();
+            let record = store
+                .known_repo_mut(name)?
+                .tags
+                .get_mut(tag)
+                .ok_or_else(AcrError::tag_unknown)?;
+            update.apply(&mut record.attributes);
+            Ok(json_response(StatusCode::OK, &tag_body(&registry, record)))
+        }
+        Method::DELETE => {
+            call.shared.store().delete_tag(name, tag)?;
+            Ok(empty(StatusCode::ACCEPTED, &[]))
+        }
+        _ => Err(AcrError::method_unsupported()),
+    }
+}
+
+/// `GET /acr/v1/<name>/_manifests` with `n`, `last`, `orderby` (default order: by digest).
+pub(crate) async fn manifests(call: Call, name: &str) -> Result<Response, AcrError> {
+    let request = PageRequest::from_query(&call.query)?;
+    let items = {
+        let store = call.shared.store();
+        let repo = store.known_repo(name)?;
+        repo.manifests
+            .iter()
+            .filter(|(_, m)| m.attributes.list_enabled)
+            .map(|(digest, m)| Item {
+                key: digest.clone(),
+                time: m.updated,
+                value: model::manifest_json(digest, m, repo.tags_of(digest)),
+            })
+            .collect()
+    };
+    let page = paging::page(items, &request);
+    let link = page
+        .next_last
+        .map(|last| paging::link(&format!("/acr/v1/{name}/_manifests"), &last, &request, &[]));
+    let body = json!({
+        "registry": call.shared.host,
+        "imageName": name,
+        "manifests": page.items,
+    });
+    Ok(listing(&body, link))
+}
+
+/// `GET|PATCH /acr/v1/<name>/_manifests/<digest>`.
+pub(crate) async fn manifest(
+    mut call: Call,
+    name: &str,
+    digest: &str,
+) -> Result<Response, AcrError> {
+    let registry = call.shared.host.clone();
+    let update = match call.method {
+        Method::GET => None,
+        Method::PATCH => Some(attributes_update(&mut call).await?),
+        _ => return Err(AcrError::method_unsupported()),
+    };
+    let mut store = call.shared.store();
+    let repo = store.known_repo_mut(name)?;
+    let tags = repo.tags_of(digest);
+    let record = repo
+        .manifests
+        .get_mut(digest)
+        .ok_or_else(AcrError::manifest_unknown)?;
+    if let Some(update) = update {
+        update.apply(&mut record.attributes);
+    }
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "registry": registry,
+            "imageName": name,
+            "manifest": model::manifest_json(digest, record, tags),
+        }),
+    ))
+}
