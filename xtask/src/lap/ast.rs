@@ -13,7 +13,7 @@
 ///
 /// `PartialEq` always returns `true` (positions never make two trees differ); compare with
 /// [`Pos::same_place`] to test the place itself.
-#[derive(Debug, Clone, Copy, Default, Eq, Hash)]
+#[derive(Clone, Copy, Default, Eq, Hash)]
 pub struct Pos {
     /// 1-based line number.
     pub line: u32,
@@ -36,6 +36,13 @@ impl Pos {
     /// True when both positions name the same line and column (unlike `==`, which is always true).
     pub fn same_place(&self, other: &Pos) -> bool {
         self.line == other.line && self.col == other.col
+    }
+}
+
+/// Debug prints `line:col` (compact, for snapshots).
+impl std::fmt::Debug for Pos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
     }
 }
 

@@ -80,6 +80,15 @@ pub(crate) fn describe_found(rest: &str) -> String {
     let Some(first) = rest.chars().next() else {
         return "end of line".to_string();
     };
+    if first == '@' {
+        let word: String = rest
+            .chars()
+            .skip(1)
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(24)
+            .collect();
+        return format!("`@{word}`");
+    }
     if !(first.is_alphanumeric() || first == '_') {
         return match first {
             ' ' => "a space".to_string(),

@@ -29,6 +29,11 @@ pub(crate) struct Logical<'a> {
 }
 
 impl<'a> Logical<'a> {
+    /// A one-line logical line on its own (line 1), for re-parsing printed fragments.
+    pub fn detached(text: &'a str) -> Self {
+        Logical::new(text, 1)
+    }
+
     fn new(phys: &'a str, line: u32) -> Self {
         Logical {
             text: Cow::Borrowed(phys),

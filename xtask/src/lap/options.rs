@@ -32,11 +32,11 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// The options for our overlay files: `@overlay`, `@name`, `@scope`, `@content_type`,
-    /// `@paged` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
+    /// `@paged`, `@omit` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
     /// (params with an argument).
     pub fn overlay() -> Self {
         let mut options = ParseOptions::default();
-        for kw in ["overlay", "name", "scope", "content_type", "paged"] {
+        for kw in ["overlay", "name", "scope", "content_type", "paged", "omit"] {
             options.add(kw, ExtensionKind::Text, false);
         }
         for kw in ["path", "query", "header", "form"] {

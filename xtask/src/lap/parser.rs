@@ -137,9 +137,10 @@ pub(crate) fn parse_document(text: &str, options: &ParseOptions) -> Result<Docum
             );
             break;
         }
-        if line.text == "@end"
-            || head(&line.text).is_some_and(|(kw, rest)| kw == "end" && rest.trim().is_empty())
-        {
+        if let Some(("end", rest)) = head(&line.text) {
+            if !rest.trim_matches([' ', '\t']).is_empty() {
+                st.warn(line.pos(0), "text after `@end` is ignored");
+            }
             st.finish_endpoint();
             st.doc.end = Some(line.pos(0));
             end_line = Some(line.line());
@@ -635,4 +636,22 @@ fn extension(
         body,
         pos,
     })
+}
+
+/// Parses the content of a param list on its own (used by the printer to check that two
+/// adjacent params survive a re-parse when printed on one line).
+pub(crate) fn reparse_params(content: &str) -> Option<Vec<super::ast::Param>> {
+    let line = Logical::detached(content);
+    let cx = Cx {
+        line: &line,
+        end: content.len(),
+        probe: false,
+    };
+    param_list(&cx, content).ok().map(|(_, params)| params)
+}
+
+/// Parses the content of an `@errors` list on its own (see [`reparse_params`]).
+pub(crate) fn reparse_errors(content: &str) -> Option<Vec<ErrorItem>> {
+    let line = Logical::detached(content);
+    error_items(&line, 0, content.len()).ok()
 }

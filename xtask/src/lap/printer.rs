@@ -6,6 +6,7 @@ use super::ast::{
     Document, Endpoint, ErrorItem, ExtBody, Extension, Field, Param, Returns, ReturnsBody, TypeDef,
     TypeDefBody, TypeExpr, TypeKind, Unknown,
 };
+use super::parser::{reparse_errors, reparse_params};
 
 /// The fixed second line of every generated file.
 const COMMENT: &str = "# Machine-readable API spec. Each @endpoint block is one API call.";
@@ -20,10 +21,10 @@ pub(crate) fn print_document(doc: &Document) -> String {
     opt_line(&mut out, "@base", doc.base.as_deref());
     opt_line(&mut out, "@version", doc.version.as_deref());
     opt_line(&mut out, "@auth", doc.auth.as_deref());
-    if let Some(common) = &doc.common_fields {
-        out.push_str("@common_fields ");
-        write_params(&mut out, common);
-        out.push('\n');
+    match &doc.common_fields {
+        Some(common) if common.is_empty() => out.push_str("@common_fields {}\n"),
+        Some(common) => write_param_lines(&mut out, "@common_fields", common),
+        None => {}
     }
     if let Some(n) = doc.endpoint_count {
         let _ = writeln!(out, "@endpoints {n}");
@@ -88,25 +89,16 @@ fn write_endpoint(out: &mut String, ep: &Endpoint) {
         write_type(out, body);
         out.push('\n');
     }
-    for (kw, params) in [("@required ", &ep.required), ("@optional ", &ep.optional)] {
+    for (kw, params) in [("@required", &ep.required), ("@optional", &ep.optional)] {
         if !params.is_empty() {
-            out.push_str(kw);
-            write_params(out, params);
-            out.push('\n');
+            write_param_lines(out, kw, params);
         }
     }
     for r in &ep.returns {
         write_returns(out, r);
     }
     if !ep.errors.is_empty() {
-        out.push_str("@errors {");
-        for (k, e) in ep.errors.iter().enumerate() {
-            if k > 0 {
-                out.push_str(", ");
-            }
-            write_error(out, e);
-        }
-        out.push_str("}\n");
+        write_error_lines(out, &ep.errors);
     }
     opt_line(out, "@example_request", ep.example_request.as_deref());
     for ext in &ep.extensions {
@@ -153,25 +145,74 @@ fn write_error(out: &mut String, e: &ErrorItem) {
     }
 }
 
+fn write_param(out: &mut String, p: &Param) {
+    out.push_str(&p.name);
+    out.push_str(": ");
+    write_type(out, &p.ty);
+    if let Some(d) = &p.default {
+        out.push('=');
+        out.push_str(d);
+    }
+    if let Some(d) = &p.desc {
+        out.push_str(" # ");
+        out.push_str(d);
+    }
+}
+
+/// Writes one braced list (for extensions, which are never split).
 fn write_params(out: &mut String, params: &[Param]) {
     out.push('{');
     for (k, p) in params.iter().enumerate() {
         if k > 0 {
             out.push_str(", ");
         }
-        out.push_str(&p.name);
-        out.push_str(": ");
-        write_type(out, &p.ty);
-        if let Some(d) = &p.default {
-            out.push('=');
-            out.push_str(d);
-        }
-        if let Some(d) = &p.desc {
-            out.push_str(" # ");
-            out.push_str(d);
-        }
+        write_param(out, p);
     }
     out.push('}');
+}
+
+/// Writes `KW {…}` lines. All params share one line when that line parses back to the same
+/// params. Params gathered from several source lines can interact (a description or a
+/// bracketed default runs on into text that came from another line); then each param gets its
+/// own `KW` line, which the parser concatenates back.
+fn write_param_lines(out: &mut String, kw: &str, params: &[Param]) {
+    let mut content = String::new();
+    for (k, p) in params.iter().enumerate() {
+        if k > 0 {
+            content.push_str(", ");
+        }
+        write_param(&mut content, p);
+    }
+    if params.len() == 1 || reparse_params(&content).is_some_and(|v| v == params) {
+        let _ = writeln!(out, "{kw} {{{content}}}");
+        return;
+    }
+    for p in params {
+        let _ = write!(out, "{kw} {{");
+        write_param(out, p);
+        out.push_str("}\n");
+    }
+}
+
+/// Writes `@errors {…}` lines, one line unless that would merge items (see
+/// [`write_param_lines`]).
+fn write_error_lines(out: &mut String, errors: &[ErrorItem]) {
+    let mut content = String::new();
+    for (k, e) in errors.iter().enumerate() {
+        if k > 0 {
+            content.push_str(", ");
+        }
+        write_error(&mut content, e);
+    }
+    if errors.len() == 1 || reparse_errors(&content).is_some_and(|v| v == errors) {
+        let _ = writeln!(out, "@errors {{{content}}}");
+        return;
+    }
+    for e in errors {
+        out.push_str("@errors {");
+        write_error(out, e);
+        out.push_str("}\n");
+    }
 }
 
 fn write_fields(out: &mut String, fields: &[Field]) {
