@@ -6,7 +6,6 @@ mod auth;
 mod blobs;
 mod manifests;
 mod paging;
-mod redaction;
 mod retry;
 mod support;
 

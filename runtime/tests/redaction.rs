@@ -1,3 +1,8 @@
+//! Log redaction, in its own test binary: `tracing` caches callsite interest globally, so a
+//! thread-local capture shares no process with other tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -6,8 +11,28 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::Method;
 
-use crate::support::{self, AuthMode};
-use crate::{client, get_manifest};
+use support::AuthMode;
+
+#[path = "it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+fn client(url: &str, credential: Credential) -> acr_runtime::Transport {
+    acr_runtime::ClientBuilder::new(url)
+        .credential(credential)
+        .build()
+        .unwrap()
+}
+
+fn get_manifest(repo: &str, reference: &str) -> Request {
+    Request::new(
+        "get_manifest",
+        Method::GET,
+        format!("/v2/{repo}/manifests/{reference}"),
+    )
+    .scope(format!("repository:{repo}:pull"))
+    .repository(repo)
+}
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -75,6 +100,10 @@ async fn logs_debug_and_errors_never_show_secrets() {
     text.push_str(&format!("{e1} {e1:?} {e2} {e2:?} {t:?} {rt:?}"));
     assert!(text.contains("acr.request"), "capture works");
     assert!(text.contains("get_manifest"), "capture works");
+    // the span carries the operation, repository, status and attempt
+    assert!(text.contains("repository=\"hello\""), "{text}");
+    assert!(text.contains("attempt=1"), "{text}");
+    assert!(text.contains("status=404"), "{text}");
     let basic = base64::engine::general_purpose::STANDARD.encode("admin:s3cr3t-pa55");
     for secret in [
         "s3cr3t-pa55",
