@@ -177,3 +177,57 @@ pub fn run(args: &[String]) -> u8 {
     );
     u8::from(failed > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_folders_recursively_and_reports_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            dir.path().join("good.lap"),
+            "@lap v0.3\n@endpoints 0\n@end\n",
+        )
+        .unwrap();
+        std::fs::write(sub.join("bad.lap"), "@lap v0.3\n@endpoint GET\n@end\n").unwrap();
+        std::fs::write(sub.join("warn.lap"), "@lap v0.3\n@what\n@end\n").unwrap();
+        std::fs::write(sub.join("ignored.txt"), "not lap").unwrap();
+        let files = collect_files(&[dir.path().display().to_string()]).unwrap();
+        assert_eq!(files.len(), 3);
+        let outcomes = check_files(&files, &ParseOptions::default());
+        let failed: Vec<&FileOutcome> = outcomes
+            .iter()
+            .filter(|o| matches!(o, FileOutcome::Failed(_)))
+            .collect();
+        assert_eq!(failed.len(), 1);
+        let FileOutcome::Failed(msg) = failed[0] else {
+            unreachable!()
+        };
+        assert!(
+            msg.ends_with("bad.lap:2:14: expected a path after the method, found end of line"),
+            "{msg}"
+        );
+        let warnings: usize = outcomes
+            .iter()
+            .map(|o| {
+                if let FileOutcome::Ok { warnings } = o {
+                    warnings.len()
+                } else {
+                    0
+                }
+            })
+            .sum();
+        assert_eq!(warnings, 1);
+        assert_eq!(run(&[dir.path().display().to_string()]), 1);
+        assert_eq!(run(&[dir.path().join("good.lap").display().to_string()]), 0);
+    }
+
+    #[test]
+    fn missing_paths_and_no_paths_are_usage_errors() {
+        assert_eq!(run(&[]), 2);
+        assert_eq!(run(&["/nonexistent/path/x.lap".to_string()]), 2);
+    }
+}

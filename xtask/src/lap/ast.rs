@@ -13,7 +13,7 @@
 ///
 /// `PartialEq` always returns `true` (positions never make two trees differ); compare with
 /// [`Pos::same_place`] to test the place itself.
-#[derive(Clone, Copy, Default, Eq, Hash)]
+#[derive(Clone, Copy, Default, Eq)]
 pub struct Pos {
     /// 1-based line number.
     pub line: u32,

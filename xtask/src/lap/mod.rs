@@ -1,5 +1,24 @@
 //! The LAP v0.3 parser (lap-format.md): `parse` text into a [`Document`], `print` it back.
 //!
+//! The file is read one logical line per directive: lines split on `\n` (trailing `\r`s
+//! dropped, a lone `\r` inside a line kept), blank and `#` lines skipped, and a line that starts
+//! with neither `@` nor `#` joined onto the previous directive with a space. Braced lists take
+//! the text between the first `{` and the last `}` of the line; param items are split with the
+//! field-boundary rule of lap-format.md §5.5, `@errors` at `", "` + `[1-5][0-9Xx]{2}`.
+//!
+//! **Errors** (fatal, [`ParseError`]): no `@lap` first; no `@end` (truncated file, unless
+//! [`ParseOptions::allow_missing_end`]); `@endpoint` without method or path; a list directive
+//! whose line is not `{…}`; a param without `": "`, with a bad type or with junk after its
+//! type; `@returns` without `(`, `)` or code; a non-numeric `@endpoints`; a malformed `@type`,
+//! `@body → T` or extension; an `@errors` item without a code; types nested deeper than
+//! [`MAX_TYPE_DEPTH`].
+//!
+//! **Warnings** (in [`Document::warnings`]): unknown directives (kept as [`Unknown`]); endpoint
+//! directives before any endpoint; `@body` without an arrow; duplicate single-valued directives
+//! (the last wins); `@endgroup` without `@group`; a version other than `v0.3`; an `@endpoints`
+//! count that does not match; text after `@end` (ignored); a `@returns` line that starts with
+//! `{` or an arrow but does not parse as fields or a type (kept as text).
+//!
 //! ```
 //! use xtask::lap::{self, ParseOptions};
 //! let doc = lap::parse("@lap v0.3\n@endpoints 0\n@end\n", &ParseOptions::default()).unwrap();

@@ -231,3 +231,91 @@ pub(crate) fn err_at(cx: &Cx<'_, '_>, e: nom::Err<TyErr<'_>>) -> (usize, &'stati
     let e = into_err(e);
     (cx.end.saturating_sub(e.at.len()), e.expected)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lap::lines::Logical;
+
+    fn params(content: &str) -> Vec<Param> {
+        let line = Logical::detached(content);
+        let cx = Cx {
+            line: &line,
+            end: content.len(),
+            probe: false,
+        };
+        param_list(&cx, content).unwrap().1
+    }
+
+    fn names(content: &str) -> Vec<String> {
+        params(content).into_iter().map(|p| p.name).collect()
+    }
+
+    #[test]
+    fn splits_at_field_boundaries_only() {
+        assert_eq!(names("a: str # x, y: z, b: int"), ["a", "b"]);
+        assert_eq!(
+            names("a: str # options: ACTIVE, FINISHED, b: bool"),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names("a: str # see [T](u): v, Note: The thing, b: Tag"),
+            ["a", "b"]
+        );
+        assert_eq!(names("a: str # (default: 50, maximum: 250)"), ["a"]);
+        assert_eq!(
+            names("a: str # x, e.g.: foo, b: map{c!: str} # d"),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names("a: str # project_snapshot_id: None, error_details: None, b: int"),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn defaults_and_descriptions() {
+        let p = params(
+            "h: map{a!: bool}={'a': False, 'b': True} # doc, e: [str]=['x', 'y'], n: str=Now + 30 # t",
+        );
+        assert_eq!(p[0].default.as_deref(), Some("{'a': False, 'b': True}"));
+        assert_eq!(p[0].desc.as_deref(), Some("doc"));
+        assert_eq!(p[1].default.as_deref(), Some("['x', 'y']"));
+        assert_eq!(p[2].default.as_deref(), Some("Now + 30"));
+        assert_eq!(p[2].desc.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn first_hash_starts_the_description() {
+        let p = params("a: str # one # two, b: str #");
+        assert_eq!(p[0].desc.as_deref(), Some("one # two"));
+        assert_eq!(p[1].desc.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn any_artifacts_are_dropped() {
+        let p = params("ids[]: any: any # The list, page[size]: int(int64)=10: any, :op: str: any");
+        assert_eq!(p.len(), 3);
+        assert_eq!(p[0].desc.as_deref(), Some("The list"));
+        assert_eq!(p[1].default.as_deref(), Some("10"));
+        assert_eq!(p[2].name, ":op");
+    }
+
+    #[test]
+    fn mangled_names_find_a_later_colon() {
+        let p = params("jcr: content/cq:distribute: bool, ids required: str");
+        assert_eq!(p[0].name, "jcr: content/cq:distribute");
+        assert_eq!(p[1].name, "ids required");
+    }
+
+    #[test]
+    fn overlay_names_keep_their_bang() {
+        assert_eq!(names("name!: RepositoryName # doc, n: int"), ["name!", "n"]);
+    }
+
+    #[test]
+    fn empty_list() {
+        assert!(params("").is_empty());
+        assert!(params("  ").is_empty());
+    }
+}

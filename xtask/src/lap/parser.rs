@@ -27,6 +27,7 @@ const ENDPOINT_ONLY: &[&str] = &[
 ];
 
 /// An error found on a line: byte offset in the logical line and what was expected.
+#[derive(Debug)]
 struct LineErr {
     off: usize,
     expected: String,
@@ -654,4 +655,102 @@ pub(crate) fn reparse_params(content: &str) -> Option<Vec<super::ast::Param>> {
 pub(crate) fn reparse_errors(content: &str) -> Option<Vec<ErrorItem>> {
     let line = Logical::detached(content);
     error_items(&line, 0, content.len()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lap::ast::TypeKind;
+
+    fn parse(text: &str) -> Document {
+        parse_document(text, &ParseOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn minimal_documents() {
+        let doc = parse("@lap v0.3\n@endpoints 0\n@end\n");
+        assert!(doc.endpoints.is_empty() && doc.warnings.is_empty());
+        assert!(doc.end.is_some());
+    }
+
+    #[test]
+    fn keywords_match_exactly() {
+        let doc = parse("@lap v0.3\n@endpoint GET /a\n@endpointx foo\n@ends\n@end\n");
+        assert_eq!(doc.endpoints.len(), 1);
+        let kws: Vec<&str> = doc.endpoints[0]
+            .unknown
+            .iter()
+            .map(|u| u.keyword.as_str())
+            .collect();
+        assert_eq!(kws, ["endpointx", "ends"]);
+        assert_eq!(doc.warnings.len(), 2);
+    }
+
+    #[test]
+    fn auth_is_document_level_before_endpoints_and_an_override_after() {
+        let doc = parse("@lap v0.3\n@auth basic\n@endpoint GET /a\n@auth Bearer token\n@end\n");
+        assert_eq!(doc.auth.as_deref(), Some("basic"));
+        assert_eq!(doc.endpoints[0].auth.as_deref(), Some("Bearer token"));
+    }
+
+    #[test]
+    fn endpoint_directives_before_any_endpoint_are_unknown() {
+        let doc = parse("@lap v0.3\n@desc stray\n@end\n");
+        assert_eq!(doc.unknown.len(), 1);
+        assert_eq!(doc.warnings.len(), 1);
+    }
+
+    #[test]
+    fn groups_reopen_and_endpoints_keep_them() {
+        let doc = parse(
+            "@lap v0.3\n@group a\n@endpoint GET /a\n@endgroup\n@group b\n@endpoint GET /b\n@endgroup\n@group a\n@endpoint GET /a2\n@endgroup\n@end\n",
+        );
+        let groups: Vec<&str> = doc
+            .endpoints
+            .iter()
+            .filter_map(|e| e.group.as_deref())
+            .collect();
+        assert_eq!(groups, ["a", "b", "a"]);
+    }
+
+    #[test]
+    fn body_arrows_and_nullable() {
+        let doc = parse(
+            "@lap v0.3\n@endpoint POST /a\n@body -> T?\n@endpoint POST /b\n@body → [U]\n@end\n",
+        );
+        let a = doc.endpoints[0].body.as_ref().unwrap();
+        assert!(a.nullable && a.kind == TypeKind::Named("T".into()));
+        assert!(
+            doc.endpoints[1]
+                .body
+                .as_ref()
+                .unwrap()
+                .array_item()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn text_after_end_is_a_warning() {
+        let doc = parse("@lap v0.3\n@end\n@endpoint GET /late\n");
+        assert!(doc.endpoints.is_empty());
+        assert_eq!(doc.warnings.len(), 1);
+    }
+
+    #[test]
+    fn error_items_split_on_codes_only() {
+        let line = Logical::detached("500:Boom: a, b, 4XX: c, 10, 000,000, 201");
+        let items = error_items(&line, 0, line.text.len()).unwrap();
+        let codes: Vec<&str> = items.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["500", "4XX", "201"]);
+        assert_eq!(items[0].type_name.as_deref(), Some("Boom"));
+        assert_eq!(items[1].desc.as_deref(), Some("c, 10, 000,000"));
+    }
+
+    #[test]
+    fn a_lap_line_is_required_first() {
+        let err = parse_document("\n# comment\n@api x\n", &ParseOptions::default()).unwrap_err();
+        assert_eq!((err.line, err.col), (3, 1));
+        assert_eq!(err.expected, "`@lap`");
+    }
 }

@@ -299,3 +299,28 @@ fn write_unknown(out: &mut String, u: &Unknown) {
     out.push_str(&u.text);
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lap::{ParseOptions, parse, print};
+
+    #[test]
+    fn prints_canonical_order_and_groups() {
+        let text = "@lap v0.3\n@endpoints 2\n@api X\n@group g\n@endpoint GET /a\n@returns(200) ok\n@desc d\n@endpoint GET /b\n@end\n";
+        let doc = parse(text, &ParseOptions::default()).unwrap();
+        let printed = print(&doc);
+        assert_eq!(
+            printed,
+            "@lap v0.3\n# Machine-readable API spec. Each @endpoint block is one API call.\n@api X\n@endpoints 2\n\n@group g\n@endpoint GET /a\n@desc d\n@returns(200) ok\n\n@endpoint GET /b\n\n@endgroup\n\n@end\n"
+        );
+    }
+
+    #[test]
+    fn prints_types() {
+        let text = "@lap v0.3\n@type T {a!: [map{b: str(date-time)(x/y)?}], c: map<str,[int]>?, d: N?{e: any}}\n@end\n";
+        let doc = parse(text, &ParseOptions::default()).unwrap();
+        assert!(print(&doc).contains(
+            "@type T {a!: [map{b: str(date-time)(x/y)?}], c: map<str,[int]>?, d: N?{e: any}}\n"
+        ));
+    }
+}
