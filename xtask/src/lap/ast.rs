@@ -205,6 +205,16 @@ pub struct Param {
     pub pos: Pos,
 }
 
+impl Param {
+    /// The name without an overlay `!` (required) marker, and whether it had one.
+    pub fn name_and_marker(&self) -> (&str, bool) {
+        match self.name.strip_suffix('!') {
+            Some(bare) => (bare, true),
+            None => (&self.name, false),
+        }
+    }
+}
+
 /// A field of a `{…}` children list, a `@returns` body or a `@type` body:
 /// `NAME["!"] ": " TYPE`.
 #[derive(Debug, Clone, PartialEq)]
