@@ -27,9 +27,69 @@ fn escape_text(text: &str, out: &mut String) {
     }
 }
 
-/// Escapes one line: URLs become autolinks (`<https://…>`), everything else is escaped so it
-/// renders as written. A leading list, heading or quote marker is escaped too.
+/// Escapes one line: code spans (balanced backticks) stay code, URLs become autolinks
+/// (`<https://…>`), everything else is escaped so it renders as written. A leading list,
+/// heading or quote marker is escaped too.
 fn escape_line(line: &str) -> String {
+    let ticks = line.matches('`').count();
+    if ticks < 2 || ticks % 2 == 1 {
+        return escape_block_start(escape_prose(line));
+    }
+    let mut out = String::new();
+    for (i, part) in line.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        } else {
+            out.push_str(&escape_prose(part));
+        }
+    }
+    escape_block_start(out)
+}
+
+/// A Markdown link to a web page at the start of `text` (`[the spec](https://…)`): the
+/// link text and the URL, and the length of the whole link.
+fn web_link(text: &str) -> Option<(&str, &str, usize)> {
+    let inner = text.strip_prefix('[')?;
+    let close = inner.find(']')?;
+    let label = &inner[..close];
+    let target = inner[close + 1..].strip_prefix('(')?;
+    let end = target.find(')')?;
+    let url = &target[..end];
+    let is_web =
+        find_url(url) == Some(0) && !url.contains(char::is_whitespace) && !url.contains(['<', '>']);
+    (is_web && !label.contains('[')).then_some((label, url, 1 + close + 2 + end + 1))
+}
+
+/// Escapes running text that holds no code span: Markdown links to web pages stay links,
+/// bare URLs become autolinks, the rest is escaped.
+fn escape_prose(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        match web_link(&rest[open..]) {
+            Some((label, url, len)) => {
+                out.push_str(&escape_urls(&rest[..open]));
+                out.push('[');
+                out.push_str(&escape_urls(label));
+                out.push_str("](");
+                out.push_str(url);
+                out.push(')');
+                rest = &rest[open + len..];
+            }
+            None => {
+                out.push_str(&escape_urls(&rest[..=open]));
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(&escape_urls(rest));
+    out
+}
+
+/// Escapes text: bare URLs become autolinks, the rest is escaped.
+fn escape_urls(line: &str) -> String {
     let mut out = String::new();
     let mut rest = line;
     while let Some(start) = find_url(rest) {
@@ -58,7 +118,7 @@ fn escape_line(line: &str) -> String {
         rest = &url_and_more[url.len()..];
     }
     escape_text(rest, &mut out);
-    escape_block_start(out)
+    out
 }
 
 /// The byte offset of the first `http://` or `https://` in `text`.
@@ -174,7 +234,7 @@ mod tests {
     #[test]
     fn escapes_markdown_and_wraps_urls() {
         let got = lines(
-            "  Gets [tags] of <repo>, see https://aka.ms/acr/authorization.\n\n\n    indented `code\n- not a list\n1. not ordered",
+            "  Gets [tags] of <repo>, see https://aka.ms/acr/authorization.\n\n\n    indented `code\n- not a list\n1. not ordered\nkeeps `a[0] <b>` spans",
         );
         assert_eq!(
             got,
@@ -184,6 +244,7 @@ mod tests {
                 "indented \\`code".to_owned(),
                 "\\- not a list".to_owned(),
                 "1\\. not ordered".to_owned(),
+                "keeps `a[0] <b>` spans".to_owned(),
             ]
         );
     }
@@ -195,6 +256,10 @@ mod tests {
             vec!["(see <http://x.io/a_(b)>), ok".to_owned()]
         );
         assert_eq!(lines("https:// alone"), vec!["https:// alone".to_owned()]);
+        assert_eq!(
+            lines("See [the spec](https://x.io/s) and [x](y) [a]"),
+            vec!["See [the spec](https://x.io/s) and \\[x\\](y) \\[a\\]".to_owned()]
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::names::{ident, pascal};
 /// re-exported.
 const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
 
+/// The runtime items every generated crate re-exports.
+const ALWAYS: &[&str] = &["ClientBuilder", "Error", "Transport"];
+
 /// Collects the runtime types `ty` refers to.
 fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
     match ty {
@@ -76,10 +79,10 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     } else {
         quote!()
     };
-    let reexports = runtime_types(api).into_iter().map(|n| {
-        let n = ident(&n);
-        quote!(pub use #rt::#n;)
-    });
+    let mut reexports: Vec<String> = runtime_types(api);
+    reexports.extend(ALWAYS.iter().map(|s| (*s).to_owned()));
+    reexports.sort();
+    let reexports = reexports.iter().map(|n| ident(n));
     quote! {
         #crate_docs
         #![deny(missing_docs)]
@@ -96,7 +99,6 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         #support
 
         pub use client::Client;
-        pub use #rt::{ClientBuilder, Error, Transport};
-        #(#reexports)*
+        pub use #rt::{#(#reexports),*};
     }
 }

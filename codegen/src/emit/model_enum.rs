@@ -9,6 +9,47 @@ use crate::docs;
 use crate::names::{Namer, Style, ident, pascal};
 use crate::types::TypeEntry;
 
+/// A name for a value with no letter or digit (`+`, `>=`, ``): its symbols spelled out.
+fn symbol_name(value: &str) -> String {
+    let words: String = value
+        .chars()
+        .filter_map(|c| {
+            Some(match c {
+                '+' => "Plus",
+                '-' => "Minus",
+                '*' => "Star",
+                '/' => "Slash",
+                '\\' => "Backslash",
+                '.' => "Dot",
+                ',' => "Comma",
+                ':' => "Colon",
+                ';' => "Semicolon",
+                '=' => "Eq",
+                '<' => "Lt",
+                '>' => "Gt",
+                '!' => "Not",
+                '?' => "Question",
+                '@' => "At",
+                '#' => "Hash",
+                '$' => "Dollar",
+                '%' => "Percent",
+                '&' => "And",
+                '|' => "Or",
+                '^' => "Caret",
+                '~' => "Tilde",
+                '_' => "Underscore",
+                ' ' => "Space",
+                _ => return None,
+            })
+        })
+        .collect();
+    if words.is_empty() {
+        "Empty".to_owned()
+    } else {
+        words
+    }
+}
+
 /// The variants: `(wire value, Rust name)`, the first of each value, in order; and the
 /// name of the catch-all variant of an open enum.
 pub fn variants(values: &[String], open: bool) -> (Vec<(&str, String)>, Option<String>) {
@@ -17,7 +58,7 @@ pub fn variants(values: &[String], open: bool) -> (Vec<(&str, String)>, Option<S
     let known: Vec<(&str, String)> = values
         .iter()
         .filter(|v| seen.insert(v.as_str()))
-        .map(|v| (v.as_str(), namer.claim(&pascal(v, "Empty", "V"))))
+        .map(|v| (v.as_str(), namer.claim(&pascal(v, &symbol_name(v), "V"))))
         .collect();
     let other = open.then(|| {
         if namer.is_taken("Other") {
@@ -123,7 +164,7 @@ pub fn model_enum(entry: &TypeEntry<'_>, values: &[String], open: bool) -> Token
         impl std::str::FromStr for #name {
             type Err = #err_ty;
 
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
+            fn from_str(value: &str) -> Result<Self, #err_ty> {
                 #from_str_body
             }
         }

@@ -24,10 +24,10 @@ impl Needs {
         let mut needs = Self::default();
         for tokens in code {
             let text = tokens.to_string();
-            needs.encode_segment |= text.contains("support :: encode_segment");
-            needs.encode_path |= text.contains("support :: encode_path");
-            needs.json_text |= text.contains("support :: json_text");
-            needs.failed |= text.contains("support :: failed");
+            needs.encode_segment |= text.contains("support :: encode_segment (");
+            needs.encode_path |= text.contains("support :: encode_path (");
+            needs.json_text |= text.contains("support :: json_text (");
+            needs.failed |= text.contains("support :: failed (");
         }
         needs
     }
@@ -58,7 +58,8 @@ pub fn file(ctx: &Context<'_>, needs: &Needs) -> TokenStream {
 
             /// Percent-encodes one path segment; `.` and `..` are encoded too, so a value
             /// can never climb out of its place in the path.
-            pub(crate) fn encode_segment(value: &str) -> String {
+            pub(crate) fn encode_segment(value: impl AsRef<str>) -> String {
+                let value = value.as_ref();
                 if value == "." || value == ".." {
                     return value.replace('.', "%2E");
                 }
@@ -75,8 +76,8 @@ pub fn file(ctx: &Context<'_>, needs: &Needs) -> TokenStream {
     let encode_path = if needs.encode_path {
         quote! {
             /// Percent-encodes a value whose `/` separate path segments (a repository name).
-            pub(crate) fn encode_path(value: &str) -> String {
-                value.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
+            pub(crate) fn encode_path(value: impl AsRef<str>) -> String {
+                value.as_ref().split('/').map(encode_segment).collect::<Vec<_>>().join("/")
             }
         }
     } else {

@@ -54,7 +54,7 @@ pub fn text(ctx: &Context<'_>, ty: &TypeRef, expr: &TokenStream, mode: Mode) -> 
         }
         TypeRef::Json => {
             let r = as_ref(expr, mode);
-            quote!(crate::support::json_text(#r))
+            quote!(support::json_text(#r))
         }
         TypeRef::Array(item) if matches!(**item, TypeRef::String | TypeRef::Bytes) => {
             quote!(#expr.join(","))
@@ -84,9 +84,10 @@ pub fn str_ref(ctx: &Context<'_>, ty: &TypeRef, place: &TokenStream) -> TokenStr
     }
 }
 
-/// An expression that coerces to `&str`: the text of a parameter's local, whatever its
-/// arity (an absent optional value is empty, repeated values are joined with `,`).
-pub fn param_str(ctx: &Context<'_>, param: &ParamPlan<'_>) -> TokenStream {
+/// An expression of type `String` or `&str`: the text of a parameter's local, whatever its
+/// arity (an absent optional value is empty, repeated values are joined with `,`). The local
+/// stays usable.
+pub fn param_text(ctx: &Context<'_>, param: &ParamPlan<'_>) -> TokenStream {
     let place = crate::names::ident(&param.field);
     let place = quote!(#place);
     let ty = &param.param.ty;
@@ -94,25 +95,33 @@ pub fn param_str(ctx: &Context<'_>, param: &ParamPlan<'_>) -> TokenStream {
     if param.param.repeated {
         let each = text(ctx, ty, &item, Mode::Ref);
         if each.to_string().contains('?') {
-            let whole = text(
+            text(
                 ctx,
                 &TypeRef::Array(Box::new(ty.clone())),
                 &place,
                 Mode::Place,
-            );
-            quote!(&#whole)
+            )
         } else {
-            quote!(&#place.iter().map(|item| #each).collect::<Vec<_>>().join(","))
+            quote!(#place.iter().map(|item| #each).collect::<Vec<_>>().join(","))
         }
     } else if !param.param.required {
+        if matches!(ty, TypeRef::String) {
+            return quote!(#place.clone().unwrap_or_default());
+        }
         let each = text(ctx, ty, &item, Mode::Ref);
         if each.to_string().contains('?') {
-            quote!(&match &#place { Some(item) => #each, None => String::new() })
+            quote!(match &#place { Some(item) => #each, None => String::new() })
         } else {
-            quote!(&#place.as_ref().map(|item| #each).unwrap_or_default())
+            quote!(#place.as_ref().map(|item| #each).unwrap_or_default())
         }
     } else {
-        str_ref(ctx, ty, &place)
+        match ty {
+            TypeRef::String => quote!(#place.as_str()),
+            TypeRef::Runtime(name) if NAMES_WITH_AS_STR.contains(&name.as_str()) => {
+                quote!(#place.as_str())
+            }
+            _ => text(ctx, ty, &place, Mode::Place),
+        }
     }
 }
 

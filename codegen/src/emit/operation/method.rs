@@ -59,7 +59,13 @@ fn doc_lines(plan: &OpPlan<'_>) -> Vec<String> {
         lines.extend(arg_lines);
     }
     lines.push(String::new());
-    lines.push("Set optional parameters on the returned builder, then `.await` it.".to_owned());
+    let has_setters =
+        plan.optional().next().is_some() || plan.body.as_ref().is_some_and(|b| !b.body.required);
+    lines.push(if has_setters {
+        "Set optional parameters on the returned builder, then `.await` it.".to_owned()
+    } else {
+        "`.await` the returned builder to send the request.".to_owned()
+    });
     lines
 }
 

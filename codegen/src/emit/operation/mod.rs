@@ -53,8 +53,20 @@ pub fn file(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let into_stream = paging::into_stream(ctx, plan);
     let response = response::response_struct(ctx, plan);
     let from_raw = response::from_raw(ctx, plan);
+    let uses_support = [&method, &send, &into_stream]
+        .iter()
+        .any(|t| t.to_string().contains("support ::"));
+    let import = if uses_support {
+        quote!(
+            use crate::support;
+        )
+    } else {
+        quote!()
+    };
     quote! {
         #module_docs
+
+        #import
 
         /// The operation's name, for errors and tracing.
         const OPERATION: &str = #name;

@@ -75,7 +75,7 @@ pub fn into_stream(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                             #body
                         })
                     }
-                    Err(error) => crate::support::failed(error),
+                    Err(error) => support::failed(error),
                 }
             }
         }

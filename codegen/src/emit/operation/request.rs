@@ -16,6 +16,17 @@ const METHODS: &[&str] = &[
     "GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE",
 ];
 
+/// A field initializer `field: local`, or the shorthand `field` when they are the same.
+fn shorthand(field: &str, local: &str) -> TokenStream {
+    let f = ident(field);
+    if field == local {
+        quote!(#f)
+    } else {
+        let l = ident(local);
+        quote!(#f: #l)
+    }
+}
+
 /// Escapes literal text for a `format!` string.
 fn format_literal(text: &str) -> String {
     text.replace('{', "{{").replace('}', "}}")
@@ -71,7 +82,7 @@ pub fn path_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                     continue;
                 };
                 template.push_str("{}");
-                let text = wire::param_str(ctx, p);
+                let text = wire::param_text(ctx, p);
                 let after_slash = i > 0
                     && matches!(&segments[i - 1], PathSegment::Literal(l) if l.ends_with('/'));
                 values.push(if is_location(p) {
@@ -81,9 +92,9 @@ pub fn path_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                         quote!(#text)
                     }
                 } else if matches!(&p.param.ty, TypeRef::Runtime(n) if n == "RepositoryName") {
-                    quote!(crate::support::encode_path(#text))
+                    quote!(support::encode_path(#text))
                 } else {
-                    quote!(crate::support::encode_segment(#text))
+                    quote!(support::encode_segment(#text))
                 });
             }
         }
@@ -112,7 +123,7 @@ pub fn scope_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<TokenStream> {
         format.push_str(&format_literal(&rest[..open]));
         let p = plan.param_named(&rest[open + 1..close])?;
         format.push_str("{}");
-        values.push(wire::param_str(ctx, p));
+        values.push(wire::param_text(ctx, p));
         rest = &rest[close + 1..];
     }
     format.push_str(&format_literal(rest));
@@ -246,12 +257,13 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         if b.body.required {
             let body = match &b.kind {
                 BodyKind::BytesWithType { field: ct, .. } => {
-                    let ct = ident(ct);
-                    quote!(#rt::Body::Bytes { content_type: #ct, data: #f })
+                    let ct_init = shorthand("content_type", ct);
+                    let data_init = shorthand("data", &b.field);
+                    quote!(#rt::Body::Bytes { #ct_init, #data_init })
                 }
                 _ => make(&quote!(#f)),
             };
-            statements.push(quote!(request = request.body(#body);));
+            chain.push(quote!(.body(#body)));
         } else {
             let body = make(&value);
             statements.push(quote!(if let Some(value) = #f { request = request.body(#body); }));

@@ -40,6 +40,15 @@ fn read_body(ctx: &Context<'_>, ty: &TypeRef) -> TokenStream {
     }
 }
 
+/// A status as docs name it (`` `200` ``, `` `2XX` ``).
+fn status_words(status: &Status) -> String {
+    match status {
+        Status::Code(c) => format!("`{c}`"),
+        Status::Class(c) => format!("`{c}XX`"),
+        Status::Other(o) => docs::code(o),
+    }
+}
+
 /// The condition on `status` under which a body field is read.
 fn condition(statuses: &[Status]) -> TokenStream {
     let mut seen = BTreeSet::new();
@@ -78,12 +87,16 @@ pub fn response_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         let name = ident(&b.field);
         let ty = body_type(ctx, b);
         let ty = if b.optional { quote!(Option<#ty>) } else { ty };
-        let text = if b.optional {
-            "The body, for the statuses that carry it."
+        let text = if b.statuses.is_empty() {
+            "The body.".to_owned()
         } else {
-            "The body."
+            let list: Vec<String> = b.statuses.iter().map(status_words).collect();
+            format!(
+                "The body, present when the status is {}.",
+                list.join(" or ")
+            )
         };
-        let doc = docs::attrs(&[text.to_owned()]);
+        let doc = docs::attrs(&[text]);
         quote!(#doc pub #name: #ty)
     });
     let doc = docs::attrs(&[format!("The response of {}.", docs::code(&plan.op.name))]);

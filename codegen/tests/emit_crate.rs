@@ -1,0 +1,90 @@
+//! Snapshots of the crate-level files and properties of the whole output.
+#![allow(clippy::expect_used)]
+
+mod common;
+
+use acr_codegen::{GeneratedFile, HEADER, Options, generate};
+
+fn files(api: &acr_codegen::ir::Api) -> Vec<GeneratedFile> {
+    generate(api, &Options::default()).expect("generate")
+}
+
+fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
+    &files
+        .iter()
+        .find(|f| f.path == path)
+        .expect("file exists")
+        .contents
+}
+
+#[test]
+fn crate_level_files() {
+    let out = files(&common::acr_like());
+    for path in ["lib.rs", "client.rs", "support.rs", "operations/mod.rs"] {
+        insta::assert_snapshot!(path.replace('/', "_"), file(&out, path));
+    }
+}
+
+#[test]
+fn file_list() {
+    let paths: Vec<String> = files(&common::nasty())
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    insta::assert_debug_snapshot!(paths);
+}
+
+#[test]
+fn minimal_api_needs_no_support_module() {
+    let out = files(&common::minimal());
+    let paths: Vec<&str> = out.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["client.rs", "lib.rs", "models.rs", "operations/mod.rs"]
+    );
+    assert!(!file(&out, "lib.rs").contains("mod support"));
+}
+
+#[test]
+fn every_file_is_headed_sorted_and_deterministic() {
+    for api in [common::acr_like(), common::nasty(), common::minimal()] {
+        let first = files(&api);
+        let second = files(&api);
+        assert_eq!(first, second, "output is not deterministic");
+        let mut sorted: Vec<&str> = first.iter().map(|f| f.path.as_str()).collect();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            first.iter().map(|f| f.path.as_str()).collect::<Vec<_>>()
+        );
+        for f in &first {
+            assert!(
+                f.contents.starts_with(&format!("{HEADER}\n")),
+                "{} has no header",
+                f.path
+            );
+            assert!(
+                !f.contents.contains("/work/") && !f.contents.contains("/tmp/"),
+                "{} has a path",
+                f.path
+            );
+        }
+    }
+}
+
+#[test]
+fn runtime_and_http_paths_are_options() {
+    let mut opts = Options::default();
+    opts.runtime_crate = "crate::rt".to_owned();
+    opts.http_crate = "acr_runtime::http".to_owned();
+    let out = generate(&common::acr_like(), &opts).expect("generate");
+    let text = file(&out, "operations/get_tags.rs");
+    assert!(text.contains("crate::rt::Request::new("), "{text}");
+    assert!(text.contains("acr_runtime::http::Method::GET"), "{text}");
+    assert!(!text.contains(" acr_runtime::Error"), "{text}");
+
+    let mut bad = Options::default();
+    bad.runtime_crate = "not a path".to_owned();
+    let err = generate(&common::acr_like(), &bad).expect_err("bad option");
+    assert!(err.to_string().contains("runtime_crate"), "{err}");
+}
