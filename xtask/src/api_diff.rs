@@ -28,41 +28,69 @@ pub struct Surface {
     types: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// Reads the surface of a set of generated files (unparsable files are skipped).
+/// Reads the surface of a set of generated files (unparsable files are skipped). Builders and
+/// responses are per operation module, so everything but `models` is keyed by its file.
 pub fn surface(files: &BTreeMap<String, String>) -> Surface {
-    let mut client_methods: Vec<syn::ImplItemFn> = Vec::new();
-    let mut impls: BTreeMap<String, Vec<syn::ImplItemFn>> = BTreeMap::new();
     let mut out = Surface::default();
-    for text in files.values() {
-        let Ok(file) = syn::parse_file(text) else { continue };
-        collect(&file.items, &mut client_methods, &mut impls, &mut out.types);
-    }
-    for m in client_methods {
-        let name = m.sig.ident.to_string();
-        let mut op = OpSurface { returns: ret_ident(&m.sig.output).unwrap_or_default(), ..OpSurface::default() };
-        for input in &m.sig.inputs {
-            if let syn::FnArg::Typed(pt) = input {
-                op.required.push((tokens(&pt.pat), tokens(&pt.ty)));
-            }
-        }
-        if let Some(setters) = impls.get(&op.returns) {
-            for s in setters {
-                let returns_self = matches!(&s.sig.output, syn::ReturnType::Type(_, t) if tokens(t) == "Self");
-                let typed: Vec<_> = s
-                    .sig
-                    .inputs
-                    .iter()
-                    .filter_map(|i| match i {
-                        syn::FnArg::Typed(pt) => Some(tokens(&pt.ty)),
-                        syn::FnArg::Receiver(_) => None,
-                    })
-                    .collect();
-                if returns_self && typed.len() == 1 {
-                    op.optional.insert(s.sig.ident.to_string(), typed[0].clone());
+    for (path, text) in files {
+        let Ok(file) = syn::parse_file(text) else {
+            continue;
+        };
+        let mut client_methods: Vec<syn::ImplItemFn> = Vec::new();
+        let mut impls: BTreeMap<String, Vec<syn::ImplItemFn>> = BTreeMap::new();
+        let mut types = BTreeMap::new();
+        collect(&file.items, &mut client_methods, &mut impls, &mut types);
+        let module = path
+            .trim_end_matches(".rs")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let mut builders = BTreeSet::new();
+        for m in client_methods {
+            let name = m.sig.ident.to_string();
+            let mut op = OpSurface {
+                returns: ret_ident(&m.sig.output).unwrap_or_default(),
+                ..OpSurface::default()
+            };
+            for input in &m.sig.inputs {
+                if let syn::FnArg::Typed(pt) = input {
+                    op.required.push((tokens(&pt.pat), tokens(&pt.ty)));
                 }
             }
+            if let Some(setters) = impls.get(&op.returns) {
+                for s in setters {
+                    let returns_self =
+                        matches!(&s.sig.output, syn::ReturnType::Type(_, t) if tokens(t) == "Self");
+                    let typed: Vec<_> = s
+                        .sig
+                        .inputs
+                        .iter()
+                        .filter_map(|i| match i {
+                            syn::FnArg::Typed(pt) => Some(tokens(&pt.ty)),
+                            syn::FnArg::Receiver(_) => None,
+                        })
+                        .collect();
+                    if returns_self && typed.len() == 1 {
+                        op.optional
+                            .insert(s.sig.ident.to_string(), typed[0].clone());
+                    }
+                }
+            }
+            builders.insert(op.returns.clone());
+            out.ops.insert(name, op);
         }
-        out.ops.insert(name, op);
+        for (name, fields) in types {
+            if builders.contains(&name) {
+                continue;
+            }
+            let key = if module == "models" || module == "lib" {
+                name
+            } else {
+                format!("{module}::{name}")
+            };
+            out.types.insert(key, fields);
+        }
     }
     out
 }
@@ -76,9 +104,13 @@ fn collect(
     for item in items {
         match item {
             syn::Item::Impl(i) if i.trait_.is_none() => {
-                let Some(self_name) = type_ident(&i.self_ty) else { continue };
+                let Some(self_name) = type_ident(&i.self_ty) else {
+                    continue;
+                };
                 let pub_fns = i.items.iter().filter_map(|it| match it {
-                    syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => Some(f.clone()),
+                    syn::ImplItem::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
+                        Some(f.clone())
+                    }
                     _ => None,
                 });
                 if self_name == "Client" {
@@ -97,8 +129,11 @@ fn collect(
                 types.insert(s.ident.to_string(), fields);
             }
             syn::Item::Enum(e) if matches!(e.vis, syn::Visibility::Public(_)) => {
-                let variants =
-                    e.variants.iter().map(|v| (v.ident.to_string(), v.fields.to_token_stream().to_string())).collect();
+                let variants = e
+                    .variants
+                    .iter()
+                    .map(|v| (v.ident.to_string(), v.fields.to_token_stream().to_string()))
+                    .collect();
                 types.insert(e.ident.to_string(), variants);
             }
             syn::Item::Mod(m) => {
@@ -145,18 +180,15 @@ pub fn report(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) ->
     for name in a.ops.keys().filter(|n| !b.ops.contains_key(*n)) {
         lines.push((true, format!("- operation {name}")));
     }
-    let builders: BTreeSet<&String> = a.ops.values().chain(b.ops.values()).map(|o| &o.returns).collect();
     for (name, fields) in &b.types {
-        if builders.contains(name) {
-            continue;
-        }
         match a.types.get(name) {
             None => lines.push((false, format!("+ type {name}"))),
             Some(prev) => {
                 for (f, ty) in fields {
                     match prev.get(f) {
                         None => lines.push((false, format!("~ type {name}: + {f}"))),
-                        Some(t) if t != ty => lines.push((true, format!("~ type {name}: {f} changed type {t} -> {ty}"))),
+                        Some(t) if t != ty => lines
+                            .push((true, format!("~ type {name}: {f} changed type {t} -> {ty}"))),
                         Some(_) => {}
                     }
                 }
@@ -166,7 +198,7 @@ pub fn report(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) ->
             }
         }
     }
-    for name in a.types.keys().filter(|n| !b.types.contains_key(*n) && !builders.contains(n)) {
+    for name in a.types.keys().filter(|n| !b.types.contains_key(*n)) {
         lines.push((true, format!("- type {name}")));
     }
     if lines.is_empty() {
@@ -175,33 +207,57 @@ pub fn report(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) ->
     let breaking = lines.iter().any(|(b, _)| *b);
     let mut out = format!(
         "API changes against the committed output ({}):",
-        if breaking { "BREAKING: needs a major version" } else { "additive: a minor version" }
+        if breaking {
+            "BREAKING: needs a major version"
+        } else {
+            "additive: a minor version"
+        }
     );
     for (is_breaking, line) in lines {
-        let _ = write!(out, "\n  {line} ({})", if is_breaking { "breaking" } else { "additive" });
+        let _ = write!(
+            out,
+            "\n  {line} ({})",
+            if is_breaking { "breaking" } else { "additive" }
+        );
     }
     out
 }
 
 fn diff_op(name: &str, a: &OpSurface, b: &OpSurface, lines: &mut Vec<(bool, String)>) {
     if a.required != b.required {
-        let fmt = |r: &[(String, String)]| r.iter().map(|(n, t)| format!("{n}: {t}")).collect::<Vec<_>>().join(", ");
+        let fmt = |r: &[(String, String)]| {
+            r.iter()
+                .map(|(n, t)| format!("{n}: {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         lines.push((
             true,
-            format!("~ operation {name}: required parameters ({}) -> ({})", fmt(&a.required), fmt(&b.required)),
+            format!(
+                "~ operation {name}: required parameters ({}) -> ({})",
+                fmt(&a.required),
+                fmt(&b.required)
+            ),
         ));
     }
     for (p, ty) in &b.optional {
         match a.optional.get(p) {
-            None => lines.push((false, format!("~ operation {name}: + optional parameter {p}"))),
-            Some(t) if t != ty => {
-                lines.push((true, format!("~ operation {name}: optional parameter {p} changed type {t} -> {ty}")))
-            }
+            None => lines.push((
+                false,
+                format!("~ operation {name}: + optional parameter {p}"),
+            )),
+            Some(t) if t != ty => lines.push((
+                true,
+                format!("~ operation {name}: optional parameter {p} changed type {t} -> {ty}"),
+            )),
             Some(_) => {}
         }
     }
     for p in a.optional.keys().filter(|p| !b.optional.contains_key(*p)) {
-        lines.push((true, format!("~ operation {name}: - optional parameter {p}")));
+        lines.push((
+            true,
+            format!("~ operation {name}: - optional parameter {p}"),
+        ));
     }
 }
 
@@ -232,7 +288,10 @@ mod tests {
         assert!(r.contains("BREAKING"), "{r}");
         assert!(r.contains("+ operation fresh (additive)"), "{r}");
         assert!(r.contains("- operation gone (breaking)"), "{r}");
-        assert!(r.contains("~ operation get_tags: + optional parameter n (additive)"), "{r}");
+        assert!(
+            r.contains("~ operation get_tags: + optional parameter n (additive)"),
+            "{r}"
+        );
         assert!(r.contains("~ type TagList: + registry (additive)"), "{r}");
     }
 

@@ -3,6 +3,8 @@
 
 pub mod api_diff;
 pub mod codegen_cmd;
+pub mod generate;
 pub mod lap;
 pub mod lap_check;
 pub mod lower;
+pub mod sample;

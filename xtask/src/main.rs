@@ -9,6 +9,8 @@ const USAGE: &str = "usage:
   cargo xtask codegen [--check] [--spec FILE] [--overlay FILE|--no-overlay] [--out DIR]
       regenerate the `acr` crate (generated/src) from spec/containerregistry.lap and its overlay;
       --check writes nothing and exits 1 with a diff when the committed output is stale
+  cargo xtask codegen-sample [--corpus DIR] [--count 100] [--seed 42] [--work DIR]
+      generate a crate (no overlay) for files drawn at random from a LAP folder and `cargo check` each
   cargo xtask lap check PATH...
       parse every .lap file under PATH (files or folders) and print a summary";
 
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("codegen") => xtask::codegen_cmd::run(&args[1..]),
+        Some("codegen-sample") => xtask::sample::run(&args[1..]),
         Some("lap") if args.get(1).map(String::as_str) == Some("check") => {
             xtask::lap_check::run(&args[2..])
         }

@@ -45,10 +45,18 @@ pub fn lower_endpoint(
         .collect();
     let mut body_fields: Vec<Field> = Vec::new();
     let common = spec.common_fields.iter().flatten().map(|p| (p, false));
-    let listed = ep.required.iter().map(|p| (p, true)).chain(ep.optional.iter().map(|p| (p, false))).chain(common);
+    let listed = ep
+        .required
+        .iter()
+        .map(|p| (p, true))
+        .chain(ep.optional.iter().map(|p| (p, false)))
+        .chain(common);
     for (p, required) in listed {
         let raw = p.name.trim();
-        if let Some(existing) = params.iter_mut().find(|q| q.location == ParamLocation::Path && q.name == raw) {
+        if let Some(existing) = params
+            .iter_mut()
+            .find(|q| q.location == ParamLocation::Path && q.name == raw)
+        {
             if existing.docs.is_none() {
                 existing.docs = docs(p.desc.as_deref());
             }
@@ -66,20 +74,39 @@ pub fn lower_endpoint(
         match location {
             None => {
                 if !body_fields.iter().any(|f| f.name == wire) {
-                    body_fields.push(Field { name: wire, ty, required, docs: docs(p.desc.as_deref()) });
+                    body_fields.push(Field {
+                        name: wire,
+                        ty,
+                        required,
+                        docs: docs(p.desc.as_deref()),
+                    });
                 }
             }
             Some(location) => {
-                if params.iter().any(|q| q.name == wire && q.location == location) {
+                if params
+                    .iter()
+                    .any(|q| q.name == wire && q.location == location)
+                {
                     continue;
                 }
                 let (ty, repeated) = match ty {
-                    TypeRef::Array(item) if is_scalar(&item) && location != ParamLocation::Header => (*item, true),
+                    TypeRef::Array(item)
+                        if is_scalar(&item) && location != ParamLocation::Header =>
+                    {
+                        (*item, true)
+                    }
                     ty if is_scalar(&ty) => (ty, false),
                     // Objects and JSON values travel as their JSON text.
                     _ => (TypeRef::String, false),
                 };
-                params.push(Param { name: wire, location, ty, required, repeated, docs: docs(p.desc.as_deref()) });
+                params.push(Param {
+                    name: wire,
+                    location,
+                    ty,
+                    required,
+                    repeated,
+                    docs: docs(p.desc.as_deref()),
+                });
             }
         }
     }
@@ -116,14 +143,28 @@ pub fn lower_endpoint(
         };
         let (body, text) = match &r.body {
             ReturnsBody::Fields { fields, tail } => {
-                let ty = if fields.is_empty() { TypeRef::Json } else { table.hoist_struct(&hint, fields)? };
+                let ty = if fields.is_empty() {
+                    TypeRef::Json
+                } else {
+                    table.hoist_struct(&hint, fields)?
+                };
                 (Some(ResponseBody { ty }), tail.clone())
             }
-            ReturnsBody::TypeRef(t) => (Some(ResponseBody { ty: table.lower(t, &hint)? }), None),
+            ReturnsBody::TypeRef(t) => (
+                Some(ResponseBody {
+                    ty: table.lower(t, &hint)?,
+                }),
+                None,
+            ),
             ReturnsBody::Text(t) => (untyped_body(&st), Some(t.clone())),
             ReturnsBody::None => (untyped_body(&st), None),
         };
-        responses.push(Response { status: st, docs: docs(text.as_deref()), body, headers: Vec::new() });
+        responses.push(Response {
+            status: st,
+            docs: docs(text.as_deref()),
+            body,
+            headers: Vec::new(),
+        });
     }
 
     Ok(Operation {
@@ -152,7 +193,11 @@ fn untyped_body(status: &Status) -> Option<ResponseBody> {
 
 fn is_scalar(t: &TypeRef) -> bool {
     match t {
-        TypeRef::String | TypeRef::Integer { .. } | TypeRef::Number | TypeRef::Bool | TypeRef::DateTime => true,
+        TypeRef::String
+        | TypeRef::Integer { .. }
+        | TypeRef::Number
+        | TypeRef::Bool
+        | TypeRef::DateTime => true,
         TypeRef::Named(_) => true, // enums and, rarely, objects: the emitter serializes them
         _ => false,
     }
@@ -166,7 +211,13 @@ fn location_of(name: &str, ty: &lap::TypeExpr, bodyless: bool) -> (Option<ParamL
     let lower = name.to_ascii_lowercase();
     let header = matches!(
         lower.as_str(),
-        "accept" | "accept-language" | "content-type" | "authorization" | "user-agent" | "prefer" | "range"
+        "accept"
+            | "accept-language"
+            | "content-type"
+            | "authorization"
+            | "user-agent"
+            | "prefer"
+            | "range"
     ) || lower.starts_with("if-")
         || lower.starts_with("x-");
     if header {
@@ -194,7 +245,11 @@ fn operation_name(ep: &lap::Endpoint) -> String {
         .filter(|s| !s.is_empty() && s != "by_")
         .collect();
     let method = snake(&ep.method);
-    if words.is_empty() { format!("{method}_root") } else { format!("{method}_{}", words.join("_")) }
+    if words.is_empty() {
+        format!("{method}_root")
+    } else {
+        format!("{method}_{}", words.join("_"))
+    }
 }
 
 #[cfg(test)]
@@ -214,13 +269,24 @@ mod tests {
         );
         let get = &api.operations[0];
         assert_eq!(get.name, "get_items_by_id");
-        let locs: Vec<_> = get.params.iter().map(|p| (p.name.as_str(), p.location)).collect();
+        let locs: Vec<_> = get
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.location))
+            .collect();
         assert_eq!(
             locs,
-            vec![("id", ParamLocation::Path), ("limit", ParamLocation::Query), ("x-trace", ParamLocation::Header)]
+            vec![
+                ("id", ParamLocation::Path),
+                ("limit", ParamLocation::Query),
+                ("x-trace", ParamLocation::Header)
+            ]
         );
         assert_eq!(get.params[0].docs.as_deref(), Some("The id"));
-        assert_eq!(get.responses[0].body.as_ref().unwrap().ty, TypeRef::Named("GetItemsByIdResponse".into()));
+        assert_eq!(
+            get.responses[0].body.as_ref().unwrap().ty,
+            TypeRef::Named("GetItemsByIdResponse".into())
+        );
         let post = &api.operations[1];
         let body = post.body.as_ref().unwrap();
         assert_eq!(body.ty, TypeRef::Named("PostItemsBody".into()));

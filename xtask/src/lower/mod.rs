@@ -52,7 +52,11 @@ pub struct LowerError {
 impl LowerError {
     /// An error at `pos` of the spec (overlay code turns it with [`LowerError::in_overlay`]).
     pub fn new(pos: Pos, message: String) -> Self {
-        Self { pos, source_file: Source::Spec, message }
+        Self {
+            pos,
+            source_file: Source::Spec,
+            message,
+        }
     }
 
     /// The same error, pointing into the overlay.
@@ -132,13 +136,19 @@ pub fn status(code: &str) -> Status {
 fn errors(ep: &lap::Endpoint) -> Vec<ErrorResponse> {
     ep.errors
         .iter()
-        .map(|e| ErrorResponse { status: status(&e.code), type_name: e.type_name.clone(), docs: e.desc.clone() })
+        .map(|e| ErrorResponse {
+            status: status(&e.code),
+            type_name: e.type_name.clone(),
+            docs: e.desc.clone(),
+        })
         .collect()
 }
 
 /// Trims a description, `None` when empty.
 fn docs(text: Option<&str>) -> Option<String> {
-    text.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use acr_codegen::ir::{
-    Header, Operation, Paging, Param, ParamLocation, RequestBody, Response, ResponseBody, Status, TypeKind,
-    TypeRef,
+    Header, Operation, Paging, Param, ParamLocation, RequestBody, Response, ResponseBody, Status,
+    TypeKind, TypeRef,
 };
 
 use crate::lap::{self, ExtBody, Extension, Pos, ReturnsBody};
@@ -28,7 +28,10 @@ pub fn merge(
         let Some(index) = spec.endpoints.iter().position(|e| same_endpoint(e, entry)) else {
             return Err(LowerError::new(
                 entry.pos,
-                format!("overlay entry {} {} names no endpoint of the spec", entry.method, entry.path),
+                format!(
+                    "overlay entry {} {} names no endpoint of the spec",
+                    entry.method, entry.path
+                ),
             )
             .in_overlay());
         };
@@ -61,12 +64,27 @@ fn text<'a>(entry: &'a lap::Endpoint, keyword: &str) -> Option<(&'a str, Pos)> {
     })
 }
 
-fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeTable) -> Result<Operation, LowerError> {
+fn lower_entry(
+    spec_ep: &lap::Endpoint,
+    entry: &lap::Endpoint,
+    table: &mut TypeTable,
+) -> Result<Operation, LowerError> {
     let (name, _) = text(entry, "name")
         .filter(|(n, _)| !n.is_empty())
-        .ok_or_else(|| LowerError::new(entry.pos, format!("overlay entry {} {} has no @name", entry.method, entry.path)))?;
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(LowerError::new(entry.pos, format!("@name {name:?} is not snake_case")));
+        .ok_or_else(|| {
+            LowerError::new(
+                entry.pos,
+                format!("overlay entry {} {} has no @name", entry.method, entry.path),
+            )
+        })?;
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(LowerError::new(
+            entry.pos,
+            format!("@name {name:?} is not snake_case"),
+        ));
     }
     let type_base = pascal(name);
     let path = parse_path(&spec_ep.path);
@@ -85,27 +103,56 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
             let required = p.name.ends_with('!');
             let wire = p.name.trim_end_matches('!').trim().to_owned();
             if params.iter().any(|q: &Param| q.name == wire) {
-                return Err(LowerError::new(p.pos, format!("parameter {wire} is described twice")));
+                return Err(LowerError::new(
+                    p.pos,
+                    format!("parameter {wire} is described twice"),
+                ));
             }
             let ty = table.lower(&p.ty, &format!("{type_base}{}", pascal(&wire)))?;
             let (ty, repeated) = match ty {
-                TypeRef::Array(item) if matches!(location, ParamLocation::Query | ParamLocation::Form) => (*item, true),
+                TypeRef::Array(item)
+                    if matches!(location, ParamLocation::Query | ParamLocation::Form) =>
+                {
+                    (*item, true)
+                }
                 ty => (ty, false),
             };
             let doc = docs(p.desc.as_deref()).or_else(|| spec_param_doc(spec_ep, &wire));
-            params.push(Param { name: wire, location, ty, required, repeated, docs: doc });
+            params.push(Param {
+                name: wire,
+                location,
+                ty,
+                required,
+                repeated,
+                docs: doc,
+            });
         }
     }
     for placeholder in path_params(&path) {
-        if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == placeholder) {
+        if !params
+            .iter()
+            .any(|p| p.location == ParamLocation::Path && p.name == placeholder)
+        {
             return Err(LowerError::new(
                 entry.pos,
-                format!("path parameter {{{placeholder}}} of {} {} has no @path entry", entry.method, entry.path),
+                format!(
+                    "path parameter {{{placeholder}}} of {} {} has no @path entry",
+                    entry.method, entry.path
+                ),
             ));
         }
     }
-    if let Some(p) = params.iter().find(|p| p.location == ParamLocation::Path && !path_params(&path).contains(&p.name)) {
-        return Err(LowerError::new(entry.pos, format!("@path names {}, which is not in the path {}", p.name, entry.path)));
+    if let Some(p) = params
+        .iter()
+        .find(|p| p.location == ParamLocation::Path && !path_params(&path).contains(&p.name))
+    {
+        return Err(LowerError::new(
+            entry.pos,
+            format!(
+                "@path names {}, which is not in the path {}",
+                p.name, entry.path
+            ),
+        ));
     }
     params.sort_by_key(|p| p.location);
 
@@ -116,7 +163,12 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
             let content_type = match text(entry, "content_type") {
                 Some(("caller", _)) => None,
                 Some((ct, _)) => Some(ct.to_owned()),
-                None => return Err(LowerError::new(entry.pos, "a @body needs a @content_type".to_owned())),
+                None => {
+                    return Err(LowerError::new(
+                        entry.pos,
+                        "a @body needs a @content_type".to_owned(),
+                    ));
+                }
             };
             let ty = if matches!(t.kind, lap::TypeKind::Bytes) {
                 TypeRef::Bytes
@@ -130,7 +182,9 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
                 .find(|p| !params.iter().any(|q| q.name == p.name))
                 .filter(|p| matches!(p.name.as_str(), "value" | "payload" | "body"));
             Some(RequestBody {
-                name: named.map(|p| p.name.clone()).unwrap_or_else(|| "body".to_owned()),
+                name: named
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| "body".to_owned()),
                 content_type,
                 ty,
                 required: !t.nullable,
@@ -140,54 +194,92 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
     };
 
     // Every spec parameter must be placed somewhere, or omitted on purpose (`@omit a, b`).
-    let omitted: Vec<&str> = text(entry, "omit").map(|(t, _)| t.split(',').map(str::trim).collect()).unwrap_or_default();
+    let omitted: Vec<&str> = text(entry, "omit")
+        .map(|(t, _)| t.split(',').map(str::trim).collect())
+        .unwrap_or_default();
     for p in spec_ep.required.iter().chain(&spec_ep.optional) {
-        let placed = params.iter().any(|q| q.name == p.name) || body.as_ref().is_some_and(|b| b.name == p.name);
+        let placed = params.iter().any(|q| q.name == p.name)
+            || body.as_ref().is_some_and(|b| b.name == p.name);
         if !placed && !omitted.contains(&p.name.as_str()) {
             return Err(LowerError::new(
                 entry.pos,
-                format!("spec parameter {} of {} {} is not placed by the overlay", p.name, entry.method, entry.path),
+                format!(
+                    "spec parameter {} of {} {} is not placed by the overlay",
+                    p.name, entry.method, entry.path
+                ),
             ));
         }
     }
 
     // Responses.
-    let source = if entry.returns.is_empty() { &spec_ep.returns } else { &entry.returns };
+    let source = if entry.returns.is_empty() {
+        &spec_ep.returns
+    } else {
+        &entry.returns
+    };
     let mut responses = Vec::new();
     for r in source {
         let st = status(&r.code);
         let body = match &r.body {
-            ReturnsBody::TypeRef(t) if matches!(t.kind, lap::TypeKind::Bytes) => Some(ResponseBody { ty: TypeRef::Bytes }),
-            ReturnsBody::TypeRef(t) => Some(ResponseBody { ty: table.lower(t, &format!("{type_base}Response"))? }),
-            ReturnsBody::Fields { fields, .. } => {
-                Some(ResponseBody { ty: table.hoist_struct(&format!("{type_base}Response"), fields)? })
+            ReturnsBody::TypeRef(t) if matches!(t.kind, lap::TypeKind::Bytes) => {
+                Some(ResponseBody { ty: TypeRef::Bytes })
             }
+            ReturnsBody::TypeRef(t) => Some(ResponseBody {
+                ty: table.lower(t, &format!("{type_base}Response"))?,
+            }),
+            ReturnsBody::Fields { fields, .. } => Some(ResponseBody {
+                ty: table.hoist_struct(&format!("{type_base}Response"), fields)?,
+            }),
             ReturnsBody::Text(_) | ReturnsBody::None => None,
         };
-        let spec_doc = spec_ep.returns.iter().find(|s| s.code == r.code).and_then(|s| match &s.body {
-            ReturnsBody::Text(t) => docs(Some(t)),
-            ReturnsBody::Fields { tail, .. } => docs(tail.as_deref()),
-            _ => None,
-        });
+        let spec_doc = spec_ep
+            .returns
+            .iter()
+            .find(|s| s.code == r.code)
+            .and_then(|s| match &s.body {
+                ReturnsBody::Text(t) => docs(Some(t)),
+                ReturnsBody::Fields { tail, .. } => docs(tail.as_deref()),
+                _ => None,
+            });
         let mut headers = Vec::new();
-        for ext in entry.extensions_named("headers").filter(|e| e.arg.as_deref().map(str::trim) == Some(r.code.as_str())) {
+        for ext in entry
+            .extensions_named("headers")
+            .filter(|e| e.arg.as_deref().map(str::trim) == Some(r.code.as_str()))
+        {
             for h in ext_params(ext)? {
                 let ty = table.lower(&h.ty, &format!("{type_base}{}", pascal(&h.name)))?;
-                headers.push(Header { name: h.name.clone(), ty, docs: docs(h.desc.as_deref()) });
+                headers.push(Header {
+                    name: h.name.clone(),
+                    ty,
+                    docs: docs(h.desc.as_deref()),
+                });
             }
         }
-        responses.push(Response { status: st, docs: spec_doc, body, headers });
+        responses.push(Response {
+            status: st,
+            docs: spec_doc,
+            body,
+            headers,
+        });
     }
     for ext in entry.extensions_named("headers") {
         let code = ext.arg.as_deref().unwrap_or("").trim();
         if !source.iter().any(|r| r.code == code) {
-            return Err(LowerError::new(ext.pos, format!("@headers({code}) names no @returns({code})")));
+            return Err(LowerError::new(
+                ext.pos,
+                format!("@headers({code}) names no @returns({code})"),
+            ));
         }
     }
 
     // Scope.
     let scope = match text(entry, "scope") {
-        None => return Err(LowerError::new(entry.pos, "an overlay entry needs a @scope (or `@scope none`)".to_owned())),
+        None => {
+            return Err(LowerError::new(
+                entry.pos,
+                "an overlay entry needs a @scope (or `@scope none`)".to_owned(),
+            ));
+        }
         Some(("none", _)) => None,
         Some((s, pos)) => {
             for placeholder in parse_path(s).segments.iter().filter_map(|seg| match seg {
@@ -195,7 +287,10 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
                 acr_codegen::ir::PathSegment::Literal(_) => None,
             }) {
                 if !params.iter().any(|p| &p.name == placeholder) {
-                    return Err(LowerError::new(pos, format!("@scope uses {{{placeholder}}}, which is no parameter")));
+                    return Err(LowerError::new(
+                        pos,
+                        format!("@scope uses {{{placeholder}}}, which is no parameter"),
+                    ));
                 }
             }
             Some(s.to_owned())
@@ -206,13 +301,28 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
     let paging = match text(entry, "paged") {
         None => None,
         Some((p, pos)) => {
-            let field = p.strip_prefix("link").map(str::trim).filter(|f| !f.is_empty()).ok_or_else(|| {
-                LowerError::new(pos, format!("@paged {p:?}: expected `link FIELD`"))
+            let field = p
+                .strip_prefix("link")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| {
+                    LowerError::new(pos, format!("@paged {p:?}: expected `link FIELD`"))
+                })?;
+            let item = paged_item(table, &responses, field).ok_or_else(|| {
+                LowerError::new(
+                    pos,
+                    format!("@paged: the 200 response has no list field {field}"),
+                )
             })?;
-            let item = paged_item(table, &responses, field)
-                .ok_or_else(|| LowerError::new(pos, format!("@paged: the 200 response has no list field {field}")))?;
-            let page_size_param = params.iter().find(|q| q.name == "n" && q.location == ParamLocation::Query).map(|q| q.name.clone());
-            Some(Paging { items_field: field.to_owned(), item, page_size_param })
+            let page_size_param = params
+                .iter()
+                .find(|q| q.name == "n" && q.location == ParamLocation::Query)
+                .map(|q| q.name.clone());
+            Some(Paging {
+                items_field: field.to_owned(),
+                item,
+                page_size_param,
+            })
         }
     };
 
@@ -235,19 +345,34 @@ fn lower_entry(spec_ep: &lap::Endpoint, entry: &lap::Endpoint, table: &mut TypeT
 fn ext_params(ext: &Extension) -> Result<&[lap::Param], LowerError> {
     match &ext.body {
         ExtBody::Params(p) => Ok(p),
-        ExtBody::Text(_) => Err(LowerError::new(ext.pos, format!("@{} wants a {{…}} list", ext.keyword))),
+        ExtBody::Text(_) => Err(LowerError::new(
+            ext.pos,
+            format!("@{} wants a {{…}} list", ext.keyword),
+        )),
     }
 }
 
 fn spec_param_doc(ep: &lap::Endpoint, name: &str) -> Option<String> {
-    ep.required.iter().chain(&ep.optional).find(|p| p.name == name).and_then(|p| docs(p.desc.as_deref()))
+    ep.required
+        .iter()
+        .chain(&ep.optional)
+        .find(|p| p.name == name)
+        .and_then(|p| docs(p.desc.as_deref()))
 }
 
 /// The item type of the list field `field` of the first 2xx response's model.
 fn paged_item(table: &TypeTable, responses: &[Response], field: &str) -> Option<TypeRef> {
-    let body = responses.iter().find(|r| matches!(r.status, Status::Code(200..=299)))?.body.as_ref()?;
-    let TypeRef::Named(model) = &body.ty else { return None };
-    let TypeKind::Struct { fields } = &table.get(model)?.kind else { return None };
+    let body = responses
+        .iter()
+        .find(|r| matches!(r.status, Status::Code(200..=299)))?
+        .body
+        .as_ref()?;
+    let TypeRef::Named(model) = &body.ty else {
+        return None;
+    };
+    let TypeKind::Struct { fields } = &table.get(model)?.kind else {
+        return None;
+    };
     match &fields.iter().find(|f| f.name == field)?.ty {
         TypeRef::Array(item) => Some((**item).clone()),
         _ => None,

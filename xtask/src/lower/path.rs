@@ -38,7 +38,10 @@ pub fn parse_path(raw: &str) -> PathTemplate {
     if !literal.is_empty() {
         segments.push(PathSegment::Literal(literal));
     }
-    PathTemplate { raw: raw.to_owned(), segments }
+    PathTemplate {
+        raw: raw.to_owned(),
+        segments,
+    }
 }
 
 fn is_param_name(name: &str) -> bool {
@@ -76,7 +79,10 @@ mod tests {
             ]
         );
         assert_eq!(parse_path("/{nextBlobUuidLink}").segments.len(), 2);
-        assert_eq!(path_params(&parse_path("/a/{artifactName+}")), vec!["artifactName".to_owned()]);
+        assert_eq!(
+            path_params(&parse_path("/a/{artifactName+}")),
+            vec!["artifactName".to_owned()]
+        );
     }
 
     #[test]
@@ -84,6 +90,9 @@ mod tests {
         let t = parse_path("/{{api-host}}/x/{id}");
         assert_eq!(path_params(&t), vec!["id".to_owned()]);
         assert_eq!(path_params(&parse_path("/a/{open")), Vec::<String>::new());
-        assert_eq!(parse_path("/").segments, vec![PathSegment::Literal("/".into())]);
+        assert_eq!(
+            parse_path("/").segments,
+            vec![PathSegment::Literal("/".into())]
+        );
     }
 }

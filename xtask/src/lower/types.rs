@@ -10,7 +10,14 @@ use crate::lap::{self, TypeDefBody, TypeExpr, TypeKind};
 use super::LowerError;
 
 /// Types the runtime provides; an overlay names them directly.
-pub const RUNTIME_TYPES: &[&str] = &["RepositoryName", "Reference", "Digest", "UploadLocation", "UploadRange", "Link"];
+pub const RUNTIME_TYPES: &[&str] = &[
+    "RepositoryName",
+    "Reference",
+    "Digest",
+    "UploadLocation",
+    "UploadRange",
+    "Link",
+];
 
 /// The named types of an API being lowered.
 #[derive(Debug, Default)]
@@ -44,7 +51,11 @@ impl TypeTable {
         for t in &doc.types {
             let kind = match &t.body {
                 TypeDefBody::Fields(fields) => IrKind::Struct {
-                    fields: self.lower_fields(fields, &t.name, FieldRule::RequiredUnlessNullable)?,
+                    fields: self.lower_fields(
+                        fields,
+                        &t.name,
+                        FieldRule::RequiredUnlessNullable,
+                    )?,
                 },
                 TypeDefBody::Alias(expr) => match enum_values(expr) {
                     Some(values) => IrKind::Enum { values, open: true },
@@ -61,9 +72,19 @@ impl TypeTable {
                 },
             };
             if self.types.contains_key(&t.name) {
-                return Err(LowerError::new(t.pos, format!("type {} is defined twice", t.name)));
+                return Err(LowerError::new(
+                    t.pos,
+                    format!("type {} is defined twice", t.name),
+                ));
             }
-            self.types.insert(t.name.clone(), NamedType { name: t.name.clone(), docs: None, kind });
+            self.types.insert(
+                t.name.clone(),
+                NamedType {
+                    name: t.name.clone(),
+                    docs: None,
+                    kind,
+                },
+            );
         }
         Ok(())
     }
@@ -84,9 +105,17 @@ impl TypeTable {
         self.lower_at(expr, hint, 0)
     }
 
-    fn lower_at(&mut self, expr: &TypeExpr, hint: &str, depth: usize) -> Result<TypeRef, LowerError> {
+    fn lower_at(
+        &mut self,
+        expr: &TypeExpr,
+        hint: &str,
+        depth: usize,
+    ) -> Result<TypeRef, LowerError> {
         if depth > lap::MAX_TYPE_DEPTH {
-            return Err(LowerError::new(expr.pos, "type nested too deeply".to_owned()));
+            return Err(LowerError::new(
+                expr.pos,
+                "type nested too deeply".to_owned(),
+            ));
         }
         if let Some(values) = enum_values(expr) {
             if !matches!(expr.kind, TypeKind::Array(_)) {
@@ -94,12 +123,19 @@ impl TypeTable {
             }
         }
         let ty = match &expr.kind {
-            TypeKind::Str => match expr.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            TypeKind::Str => match expr
+                .format
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("date-time" | "datetime") => TypeRef::DateTime,
                 _ => TypeRef::String,
             },
             TypeKind::Int => match expr.format.as_deref() {
-                Some("int32" | "i32" | "int16" | "int8" | "uint8" | "uint16") => TypeRef::Integer { bits: 32 },
+                Some("int32" | "i32" | "int16" | "int8" | "uint8" | "uint16") => {
+                    TypeRef::Integer { bits: 32 }
+                }
                 _ => TypeRef::Integer { bits: 64 },
             },
             TypeKind::Num | TypeKind::Float => TypeRef::Number,
@@ -118,7 +154,9 @@ impl TypeTable {
                     TypeRef::Named(name.clone())
                 } else {
                     match &expr.children {
-                        Some(children) if !children.is_empty() => self.hoist_struct(&pascal(name), children)?,
+                        Some(children) if !children.is_empty() => {
+                            self.hoist_struct(&pascal(name), children)?
+                        }
                         _ => TypeRef::Json,
                     }
                 }
@@ -126,19 +164,30 @@ impl TypeTable {
             TypeKind::Array(item) => {
                 let item_hint = format!("{hint}Item");
                 let inner = match enum_values(expr) {
-                    Some(values) if matches!(item.kind, TypeKind::Str | TypeKind::Int | TypeKind::Enum) => {
+                    Some(values)
+                        if matches!(item.kind, TypeKind::Str | TypeKind::Int | TypeKind::Enum) =>
+                    {
                         self.hoist_enum(&item_hint, values)
                     }
                     _ => self.lower_at(item, &item_hint, depth + 1)?,
                 };
                 TypeRef::Array(Box::new(inner))
             }
-            TypeKind::MapKv(_, v) => TypeRef::Map(Box::new(self.lower_at(v, &format!("{hint}Value"), depth + 1)?)),
+            TypeKind::MapKv(_, v) => TypeRef::Map(Box::new(self.lower_at(
+                v,
+                &format!("{hint}Value"),
+                depth + 1,
+            )?)),
         };
         Ok(ty)
     }
 
-    fn lower_fields(&mut self, fields: &[lap::Field], owner: &str, rule: FieldRule) -> Result<Vec<Field>, LowerError> {
+    fn lower_fields(
+        &mut self,
+        fields: &[lap::Field],
+        owner: &str,
+        rule: FieldRule,
+    ) -> Result<Vec<Field>, LowerError> {
         let mut out: Vec<Field> = Vec::new();
         for f in fields {
             if f.name == "..." || out.iter().any(|o| o.name == f.name) {
@@ -150,14 +199,23 @@ impl TypeTable {
                 FieldRule::RequiredUnlessNullable => !f.ty.nullable,
                 FieldRule::RequiredIfMarked => f.required,
             };
-            out.push(Field { name: f.name.clone(), ty, required, docs: None });
+            out.push(Field {
+                name: f.name.clone(),
+                ty,
+                required,
+                docs: None,
+            });
         }
         Ok(out)
     }
 
     /// Hoists an inline object into a named struct; an identical struct of the same base name
     /// is reused.
-    pub fn hoist_struct(&mut self, hint: &str, children: &[lap::Field]) -> Result<TypeRef, LowerError> {
+    pub fn hoist_struct(
+        &mut self,
+        hint: &str,
+        children: &[lap::Field],
+    ) -> Result<TypeRef, LowerError> {
         let fields = self.lower_fields(children, hint, FieldRule::RequiredIfMarked)?;
         Ok(self.insert_unique(hint, IrKind::Struct { fields }))
     }
@@ -172,7 +230,11 @@ impl TypeTable {
     }
 
     fn insert_unique(&mut self, hint: &str, kind: IrKind) -> TypeRef {
-        let base = if hint.is_empty() { "Anonymous".to_owned() } else { hint.to_owned() };
+        let base = if hint.is_empty() {
+            "Anonymous".to_owned()
+        } else {
+            hint.to_owned()
+        };
         let mut name = base.clone();
         let mut n = 1;
         loop {
@@ -189,7 +251,14 @@ impl TypeTable {
                 None => break,
             }
         }
-        self.types.insert(name.clone(), NamedType { name: name.clone(), docs: None, kind });
+        self.types.insert(
+            name.clone(),
+            NamedType {
+                name: name.clone(),
+                docs: None,
+                kind,
+            },
+        );
         TypeRef::Named(name)
     }
 }
@@ -230,7 +299,11 @@ pub fn pascal(text: &str) -> String {
 
 /// `snake_case` of arbitrary text.
 pub fn snake(text: &str) -> String {
-    words(text).iter().map(|w| w.to_lowercase()).collect::<Vec<_>>().join("_")
+    words(text)
+        .iter()
+        .map(|w| w.to_lowercase())
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 fn words(text: &str) -> Vec<String> {
