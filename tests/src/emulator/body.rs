@@ -100,14 +100,24 @@ pub(crate) async fn truncate(response: Response, keep: usize) -> Response {
         .await
         .unwrap_or_default();
     let head = bytes.slice(..keep.min(bytes.len()));
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(head),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "injected fault: connection dropped",
-        )),
-    ];
-    let mut response = Response::from_parts(parts, Body::from_stream(stream::iter(chunks)));
+    // Yield the head, then let hyper flush it (the stream is pending for a moment) before the
+    // error that makes it abort the connection; otherwise the head could be lost unsent.
+    let chunks = stream::unfold(Some(Some(head)), |state| async move {
+        match state {
+            Some(Some(head)) => Some((Ok::<Bytes, std::io::Error>(head), Some(None))),
+            Some(None) => {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let error = std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "injected fault: connection dropped",
+                );
+                Some((Err(error), None))
+            }
+            None => None,
+        }
+    });
+    let mut response = Response::from_parts(parts, Body::from_stream(chunks));
     // Keep the original length so the client notices the short body.
     if !response.headers().contains_key(header::CONTENT_LENGTH) {
         response
