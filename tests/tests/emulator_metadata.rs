@@ -455,3 +455,29 @@ async fn unknown_repository_in_acr_reads() {
         assert_eq!(json(response).await["errors"][0]["code"], "NAME_UNKNOWN");
     }
 }
+
+#[tokio::test]
+async fn docker_style_catalog_and_tags_list() {
+    let emulator = start().await;
+    for tag in ["b", "a", "c"] {
+        emulator
+            .put_image("library/hello", tag, "amd64", "linux")
+            .unwrap();
+    }
+    emulator.put_image("zeta", "v1", "amd64", "linux").unwrap();
+    let catalog = get(&emulator, "/v2/_catalog?n=1").await;
+    assert_eq!(
+        header(&catalog, "link"),
+        "</v2/_catalog?last=library%2Fhello&n=1>; rel=\"next\""
+    );
+    assert_eq!(
+        json(catalog).await["repositories"],
+        serde_json::json!(["library/hello"])
+    );
+    let tags = get(&emulator, "/v2/library/hello/tags/list").await;
+    assert!(tags.headers().get("link").is_none());
+    assert_eq!(
+        json(tags).await,
+        serde_json::json!({"name": "library/hello", "tags": ["a", "b", "c"]})
+    );
+}

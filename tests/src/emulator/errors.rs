@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 pub const DISALLOWED_MESSAGE: &str = "The operation is disallowed on this registry, repository or image. View troubleshooting steps at https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation";
 
 /// One registry error, turned into a response by [`IntoResponse`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
 pub struct AcrError {
     /// The HTTP status.
     pub status: StatusCode,
