@@ -24,9 +24,14 @@ impl FromTransport for Transport {
     }
 }
 
-/// The default chunk size of blob uploads (see `runtime/examples/upload_bench.rs` for the
-/// measurement behind it).
-pub const DEFAULT_CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// The default chunk size of blob uploads: 16 MiB.
+///
+/// Measured with `runtime/examples/upload_bench.rs` against docker-registry 2.8 on loopback
+/// (256 MiB, two shared cores): 1 MiB 35-37 MB/s, 4 MiB 40-64, 8 MiB 50-77, 16 MiB 70-90,
+/// 32 MiB 55-62. Larger chunks also mean fewer round trips to a remote registry; peak memory
+/// is about two chunks (a 1 GiB upload and download peaked at 41 MB RSS with 16 MiB chunks,
+/// 17 MB with 4 MiB). Lower it with [`ClientBuilder::chunk_size`] for tight memory.
+pub const DEFAULT_CHUNK_SIZE: usize = 16 * 1024 * 1024;
 
 /// Configures and builds a client (`C`) on a new [`Transport`].
 ///

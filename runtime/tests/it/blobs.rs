@@ -383,3 +383,54 @@ async fn download_to_renames_only_after_verification() {
     let e = t.download_blob(&repo("hello"), &missing).await.unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
 }
+
+#[tokio::test]
+async fn registry_losing_confirmed_bytes_rewinds_a_seekable_source() {
+    // after chunk 2 (200000 bytes confirmed) the registry drops back to 50000 bytes
+    let run = |source: fn(Bytes) -> UploadSource| async move {
+        let fake = support::start().await;
+        let t = client(&fake.url, Credential::Anonymous);
+        let b = data(350_000);
+        let state = fake.state.clone();
+        let armed = std::sync::atomic::AtomicBool::new(true);
+        let opts = UploadOptions::default()
+            .chunk_size(100_000)
+            .progress(move |p: Progress| {
+                if p.confirmed == 200_000 && armed.swap(false, Ordering::SeqCst) {
+                    state
+                        .patch_faults
+                        .lock()
+                        .unwrap()
+                        .push_back(PatchFault::TruncateTo(50_000));
+                }
+            });
+        let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+        (fake, r, b)
+    };
+    let (fake, r, b) = run(UploadSource::Bytes).await;
+    let (d, n) = r.unwrap();
+    assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 350_000));
+    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    assert!(
+        fake.state
+            .content_ranges
+            .lock()
+            .unwrap()
+            .contains(&"50000-299999".to_owned())
+    );
+
+    let (fake, r, _) = run(one_pass).await;
+    let e = r.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Upload {
+                cancelled: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("one-pass"), "{e}");
+    assert_eq!(fake.state.cancelled.load(Ordering::SeqCst), 1);
+}

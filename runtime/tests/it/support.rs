@@ -47,6 +47,8 @@ pub enum PatchFault {
     KeepHalfThenDrop,
     /// Forget the whole session, then answer 500.
     LoseSession,
+    /// Cut the session back to this many bytes (fewer than confirmed), then answer 500.
+    TruncateTo(usize),
 }
 
 pub struct State {
@@ -617,6 +619,10 @@ fn upload(
                     data.extend_from_slice(&body[..body.len() / 2]);
                     drop(uploads);
                     panic!("injected connection drop");
+                }
+                Some(PatchFault::TruncateTo(n)) => {
+                    data.truncate(n);
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
                 }
                 Some(PatchFault::LoseSession) => {
                     uploads.remove(uuid);
