@@ -12,5 +12,8 @@ fn spec_hash_matches_readme() {
         .split('`')
         .find(|w| w.len() == 64 && w.bytes().all(|b| b.is_ascii_hexdigit()))
         .expect("the README states a sha256");
-    assert_eq!(actual, stated, "spec/containerregistry.lap does not have the sha256 the README states");
+    assert_eq!(
+        actual, stated,
+        "spec/containerregistry.lap does not have the sha256 the README states"
+    );
 }
