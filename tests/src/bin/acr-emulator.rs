@@ -9,6 +9,7 @@
 //! Defaults: any free port, admin `admin` / `admin-password`, AAD token `fake-aad-token`.
 //! `--seed` stores a small image `library/hello:v1`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use acr_tests::emulator::Emulator;
@@ -93,11 +94,20 @@ async fn main() -> ExitCode {
     {
         eprintln!("acr-emulator: seeding failed: {err:?}");
     }
-    println!("endpoint: {}", emulator.endpoint());
-    println!("storage: {}", emulator.storage_endpoint());
-    println!("admin: {}:{}", options.admin.0, options.admin.1);
-    println!("aad token: {}", options.aad_token);
-    println!("anonymous pull: {}", options.anonymous_pull);
+    let banner = format!(
+        "endpoint: {}\nstorage: {}\nadmin: {}:{}\naad token: {}\nanonymous pull: {}\n",
+        emulator.endpoint(),
+        emulator.storage_endpoint(),
+        options.admin.0,
+        options.admin.1,
+        options.aad_token,
+        options.anonymous_pull
+    );
+    // A reader that stops early (a closed pipe) must not kill the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes());
+    let _ = stdout.flush();
+    drop(stdout);
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("acr-emulator: cannot wait for Ctrl-C; exiting");
     }
