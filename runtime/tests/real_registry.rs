@@ -29,11 +29,35 @@ impl Drop for Registry {
 }
 
 async fn start() -> Option<Registry> {
+    start_with(None).await
+}
+
+/// Starts the registry; with `Some((user, password))` behind htpasswd Basic auth.
+async fn start_with(basic: Option<(&str, &str)>) -> Option<Registry> {
     if !std::path::Path::new(BINARY).exists() {
         println!("skipped: {BINARY} is not installed (apt-get install docker-registry)");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
+    let mut auth = String::new();
+    if let Some((user, password)) = basic {
+        let out = match Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+        {
+            Ok(o) if o.status.success() => o.stdout,
+            _ => {
+                println!("skipped: htpasswd is not installed (apt-get install apache2-utils)");
+                return None;
+            }
+        };
+        let file = dir.path().join("htpasswd");
+        std::fs::write(&file, out).unwrap();
+        auth = format!(
+            "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+            file.display()
+        );
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -43,7 +67,7 @@ async fn start() -> Option<Registry> {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth}",
             dir.path().join("data").display()
         ),
     )
@@ -176,4 +200,44 @@ async fn blobs_and_manifests_against_distribution() {
         e.is_not_found() && e.code() == Some("MANIFEST_UNKNOWN"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn htpasswd_basic_auth_against_distribution() {
+    let Some(reg) = start_with(Some(("tester", "pa55-word"))).await else {
+        return;
+    };
+    let anon: Transport = ClientBuilder::new(&reg.url).build().unwrap();
+    let repo = RepositoryName::new("basic/test").unwrap();
+    let e = anon
+        .upload_blob(
+            &repo,
+            UploadSource::Bytes(data(10)),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED), "{e}");
+    let t: Transport = ClientBuilder::new(&reg.url)
+        .credential(acr_runtime::Credential::basic("tester", "pa55-word"))
+        .chunk_size(64 * 1024)
+        .build()
+        .unwrap();
+    let b = data(200_000);
+    let (d, _) = t
+        .upload_blob(
+            &repo,
+            UploadSource::Bytes(b.clone()),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    let got: Vec<Bytes> = t
+        .download_blob(&repo, &d)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got.concat(), b.to_vec());
 }
