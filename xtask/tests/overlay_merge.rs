@@ -51,11 +51,19 @@ fn a_spec_endpoint_the_overlay_skips_is_lowered_and_warned_about() {
 #[test]
 fn a_spec_parameter_the_overlay_does_not_place_is_inferred_and_warned_about() {
     let overlay = "@lap v0.3\n@overlay t.lap\n\n@endpoint GET /a/{id}\n@name get_a\n@scope none\n@path {id!: str}\n\n@end\n";
-    let spec = SPEC.replace("@required {id: any # The id}", "@required {id: any # The id}\n@optional {since: any # Newer than}");
-    let inputs = Inputs::from_texts("t.lap", &spec, Some(("t.overlay.lap", overlay))).unwrap_or_else(|e| panic!("{e}"));
+    let spec = SPEC.replace(
+        "@required {id: any # The id}",
+        "@required {id: any # The id}\n@optional {since: any # Newer than}",
+    );
+    let inputs = Inputs::from_texts("t.lap", &spec, Some(("t.overlay.lap", overlay)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let lowered = inputs.lower().unwrap_or_else(|e| panic!("{e}"));
     let get = &lowered.api.operations[0];
-    let since = get.params.iter().find(|p| p.name == "since").expect("still generated");
+    let since = get
+        .params
+        .iter()
+        .find(|p| p.name == "since")
+        .expect("still generated");
     assert_eq!(since.location, acr_codegen::ir::ParamLocation::Query);
     assert!(!since.required);
     assert!(

@@ -204,7 +204,11 @@ pub(super) fn is_scalar(t: &TypeRef) -> bool {
 }
 
 /// Where a non-path parameter travels (`None` = a body property) and its wire name.
-pub(super) fn location_of(name: &str, ty: &lap::TypeExpr, bodyless: bool) -> (Option<ParamLocation>, String) {
+pub(super) fn location_of(
+    name: &str,
+    ty: &lap::TypeExpr,
+    bodyless: bool,
+) -> (Option<ParamLocation>, String) {
     if let Some(h) = name.strip_prefix("header:") {
         return (Some(ParamLocation::Header), h.to_owned());
     }

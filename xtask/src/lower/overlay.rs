@@ -37,7 +37,8 @@ pub fn merge(
         };
         described.insert(index);
         table.runtime_names = true;
-        let op = lower_entry(&spec.endpoints[index], entry, table, warnings).map_err(LowerError::in_overlay);
+        let op = lower_entry(&spec.endpoints[index], entry, table, warnings)
+            .map_err(LowerError::in_overlay);
         table.runtime_names = false;
         ops.push(op?);
     }
@@ -196,18 +197,32 @@ fn lower_entry(
 
     // A spec parameter the overlay neither places nor omits (`@omit a, b`) is new upstream:
     // it is still generated, with an inferred location, and listed as a warning.
-    let omitted: Vec<&str> = text(entry, "omit").map(|(t, _)| t.split(',').map(str::trim).collect()).unwrap_or_default();
-    let bodyless = matches!(spec_ep.method.to_ascii_uppercase().as_str(), "GET" | "HEAD" | "DELETE" | "OPTIONS");
-    let listed = spec_ep.required.iter().map(|p| (p, true)).chain(spec_ep.optional.iter().map(|p| (p, false)));
+    let omitted: Vec<&str> = text(entry, "omit")
+        .map(|(t, _)| t.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let bodyless = matches!(
+        spec_ep.method.to_ascii_uppercase().as_str(),
+        "GET" | "HEAD" | "DELETE" | "OPTIONS"
+    );
+    let listed = spec_ep
+        .required
+        .iter()
+        .map(|p| (p, true))
+        .chain(spec_ep.optional.iter().map(|p| (p, false)));
     for (p, required) in listed {
-        let placed = params.iter().any(|q| q.name == p.name) || body.as_ref().is_some_and(|b| b.name == p.name);
+        let placed = params.iter().any(|q| q.name == p.name)
+            || body.as_ref().is_some_and(|b| b.name == p.name);
         if placed || omitted.contains(&p.name.as_str()) {
             continue;
         }
         let (location, wire) = infer::location_of(&p.name, &p.ty, bodyless);
         let location = location.unwrap_or(ParamLocation::Query);
         let ty = table.lower(&p.ty, &format!("{type_base}{}", pascal(&wire)))?;
-        let ty = if infer::is_scalar(&ty) { ty } else { TypeRef::String };
+        let ty = if infer::is_scalar(&ty) {
+            ty
+        } else {
+            TypeRef::String
+        };
         warnings.push(format!(
             "{}: spec parameter {} of {} {} is not placed by the overlay; sent as a {} parameter (inferred)",
             p.pos,
@@ -216,7 +231,14 @@ fn lower_entry(
             spec_ep.path,
             format!("{location:?}").to_lowercase()
         ));
-        params.push(Param { name: wire, location, ty, required, repeated: false, docs: docs(p.desc.as_deref()) });
+        params.push(Param {
+            name: wire,
+            location,
+            ty,
+            required,
+            repeated: false,
+            docs: docs(p.desc.as_deref()),
+        });
     }
     params.sort_by_key(|p| p.location);
 
