@@ -29,7 +29,9 @@
 //! host than the registry is refused for a credential that carries a secret unless the host
 //! is allowed, and credentials never go over plain http except to loopback unless allowed.
 
-pub mod cache;
+#[cfg(feature = "azure-identity")]
+pub mod azure;
+mod cache;
 pub mod challenge;
 pub mod credential;
 pub mod jwt;
