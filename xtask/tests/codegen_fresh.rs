@@ -2,6 +2,8 @@
 //! change without regeneration fails `cargo test` with the diff (as rust-analyzer keeps its
 //! generated files honest).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use xtask::codegen_cmd::{diff_trees, read_generated_tree};

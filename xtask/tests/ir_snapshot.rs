@@ -1,6 +1,8 @@
 //! The IR of the ACR spec merged with our overlay, as a YAML snapshot: a reviewer sees how a
 //! spec or overlay change alters what the emitters get.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use acr_codegen::ir::{ParamLocation, TypeKind, TypeRef};
 use xtask::generate::Inputs;
 

@@ -1,5 +1,7 @@
 //! The merge rules of spec and overlay.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use xtask::generate::{GenerateError, Inputs};
 
 const SPEC: &str = "@lap v0.3\n@api T\n@endpoints 2\n\n@endpoint GET /a/{id}\n@desc Get an a\n@required {id: any # The id}\n@returns(200) Fine\n\n@endpoint DELETE /a/{id}\n@required {id: any}\n@returns(204) Gone\n\n@end\n";
