@@ -20,6 +20,8 @@ const FOUND: &[&[u8]] = &[
     b"cri\n@endpoint \x8b bre\n@optional {es: [str]=[e}\n@optional {ab}s: nab}",
     b"cri\n@endpoint \x8b bre\n@optional {es: [str]=[re}\n@optional {ab}s: nab}",
     b"cri\n@endpoint \x8b bre\n@optional {es: [str]=[rettC ms}\n@optional {stus: nab}",
+    // a default ending in `: any: any` (only one artifact was stripped)
+    b"@lap v0.3\n# Machine-readable API spec\n@option}` here, opene](https://x.y/z): more}\n\n@endpoint GET /artifacts\n@desc Round-tri\x90\xdf\x9e\x96tifacts (\xc2\xa72.7) andds[]: any: any # The list of IDs, page[[[[[[[[size]: int(int64)=10: any, :operation: str: any, jcr: content/cq:distributal {ids[]: any: any # The list of IDs, page[[[[[[[[size]: le: str(member/maintainer)=mr # le: str(me mangled names\n@optional {ids[]: any: any # The list of IDs, page[[[[[[[[size]: int(int64)=10: any, :oper`tion: str: any, jcr: content/cq:distributal {ids[]: any: any # The list of IDs, page[[[[[[[[size]: le: str(member/maintainer)=mr # le: str(member/maintainer)=mr # Text with\xc2\xa0NBSP, ZWSP\xe2\x80\x8b and\ttab}\n\n@end\n",
 ];
 
 fn round_trip(text: &str, options: &ParseOptions) -> bool {

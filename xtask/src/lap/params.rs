@@ -144,7 +144,8 @@ fn balanced_len(s: &str) -> usize {
 }
 
 /// Where a default ends: at ` # ` (or a final ` #`), at a field boundary, or at the end.
-/// A `: any` artifact right before such a stop is not part of the default.
+/// `: any` artifacts right before such a stop are not part of the default (all of them, so
+/// that a printed default never ends with one).
 fn stop_default(cx: &Cx<'_, '_>, s: &str) -> usize {
     let hash = find_desc_marker(s);
     let limit = hash.unwrap_or(s.len());
@@ -152,11 +153,11 @@ fn stop_default(cx: &Cx<'_, '_>, s: &str) -> usize {
         Some(b) => b,
         None => limit,
     };
-    let body = &s[..stop];
-    match body.strip_suffix(": any") {
-        Some(trimmed) => trimmed.len(),
-        None => stop,
+    let mut body = &s[..stop];
+    while let Some(trimmed) = body.strip_suffix(": any") {
+        body = trimmed;
     }
+    body.len()
 }
 
 /// The first ` # ` or a ` #` at the very end.
@@ -299,6 +300,14 @@ mod tests {
         assert_eq!(p[0].desc.as_deref(), Some("The list"));
         assert_eq!(p[1].default.as_deref(), Some("10"));
         assert_eq!(p[2].name, ":op");
+    }
+
+    #[test]
+    fn repeated_any_artifacts_after_a_default_all_go() {
+        // Found by fuzzing: stripping only one left a default that lost another on re-parse.
+        let p = params("a: str={x: any: any # d");
+        assert_eq!(p[0].default.as_deref(), Some("{x"));
+        assert_eq!(p[0].desc.as_deref(), Some("d"));
     }
 
     #[test]
