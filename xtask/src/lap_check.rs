@@ -1,7 +1,8 @@
 //! `cargo xtask lap check [--overlay] [-v] PATH...`: parse LAP files (or folders of them,
 //! recursively) on all cores and report one line per failing file plus a summary
-//! (`N files, N ok, N failed, N warnings, T ms`). `--overlay` knows the overlay extension
-//! directives; `-v` also prints every warning.
+//! (`N files, N ok, N failed, N warnings, T ms`). `*.overlay.lap` files, and every file
+//! under `--overlay`, are read with the overlay extension directives; `-v` also prints every
+//! warning.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -87,8 +88,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Checks files on all available cores; results come back in input order.
+/// True for `*.overlay.lap` files, which are always read with [`ParseOptions::overlay`].
+pub fn is_overlay_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".overlay.lap"))
+}
+
+/// Checks files on all available cores; results come back in input order. `*.overlay.lap`
+/// files are read with the overlay options, every other file with `options`.
 pub fn check_files(files: &[PathBuf], options: &ParseOptions) -> Vec<FileOutcome> {
+    let overlay = ParseOptions::overlay();
     let results: Vec<Mutex<Option<FileOutcome>>> = files.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -100,7 +110,11 @@ pub fn check_files(files: &[PathBuf], options: &ParseOptions) -> Vec<FileOutcome
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = files.get(k) else { break };
-                    let outcome = check_file(path, options);
+                    let outcome = if is_overlay_file(path) {
+                        check_file(path, &overlay)
+                    } else {
+                        check_file(path, options)
+                    };
                     if let Ok(mut slot) = results[k].lock() {
                         *slot = Some(outcome);
                     }
