@@ -38,3 +38,8 @@ pub use transport::{ClientBuilder, FromTransport, Transport};
 
 /// The `Result` type of every fallible runtime call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The `bytes` crate of bodies.
+pub use bytes;
+/// The `http` crate the runtime's types use (`Method`, `HeaderMap`, `StatusCode`).
+pub use http;

@@ -50,6 +50,16 @@ fn lifetime(token: &str, expires_in: Option<u64>, default: Duration) -> Duration
     }
 }
 
+fn retryable_token_error(e: &Error) -> bool {
+    match e {
+        Error::Auth {
+            source: Some(inner),
+            ..
+        } => inner.is_retryable(),
+        _ => false,
+    }
+}
+
 impl Auth {
     /// Fetches an access token for `scopes` from `realm`.
     pub(super) async fn fetch_access(
@@ -142,20 +152,14 @@ impl Auth {
                 q.append_pair("scope", s);
             }
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        self.finish_retrying(op, || {
             let mut rb = self.http.get(url.clone());
             if with_basic && let Some((u, p)) = self.credential.basic_pair() {
                 rb = rb.header(http::header::AUTHORIZATION, basic(u, p)?);
             }
-            match self.finish(op, rb, attempt).await {
-                Err(e) if e.is_retryable() && attempt < self.options.retry.max_attempts => {
-                    tokio::time::sleep(self.options.retry.backoff(attempt)).await;
-                }
-                other => return other,
-            }
-        }
+            Ok(rb)
+        })
+        .await
     }
 
     /// `POST realm` with the ACR form.
@@ -178,17 +182,16 @@ impl Auth {
         }
         let body = serde_urlencoded::to_string(&form)
             .map_err(|e| Error::invalid_input(op, format!("cannot encode the token form: {e}")))?;
-        self.finish(
-            op,
-            self.http
+        self.finish_retrying(op, || {
+            Ok(self
+                .http
                 .post(realm.clone())
                 .header(
                     http::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",
                 )
-                .body(body),
-            1,
-        )
+                .body(body.clone()))
+        })
         .await
     }
 
@@ -228,17 +231,16 @@ impl Auth {
             Error::invalid_input(op, format!("cannot encode the exchange form: {e}"))
         })?;
         let answer = self
-            .finish(
-                op,
-                self.http
-                    .post(url)
+            .finish_retrying(op, || {
+                Ok(self
+                    .http
+                    .post(url.clone())
                     .header(
                         http::header::CONTENT_TYPE,
                         "application/x-www-form-urlencoded",
                     )
-                    .body(body),
-                1,
-            )
+                    .body(body.clone()))
+            })
             .await?;
         let token = answer
             .refresh_token
@@ -254,6 +256,27 @@ impl Auth {
             token: Secret::new(token),
             lifetime,
         })
+    }
+
+    /// Sends a token request, again on connection errors and retryable statuses (a token
+    /// request changes nothing, so even its POST may be resent), within the retry policy.
+    async fn finish_retrying(
+        &self,
+        op: &'static str,
+        make: impl Fn() -> crate::Result<reqwest::RequestBuilder>,
+    ) -> crate::Result<TokenAnswer> {
+        let policy = &self.options.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.finish(op, make()?, attempt).await {
+                Err(e) if attempt < policy.max_attempts && retryable_token_error(&e) => {
+                    tracing::warn!(attempt, error = %e, "token request failed; retrying");
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Sends a token request and reads its answer (at most 1 MiB).

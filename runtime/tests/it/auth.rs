@@ -291,3 +291,29 @@ async fn aad_token_is_exchanged_once_for_a_refresh_token() {
     );
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn token_requests_are_retried_on_server_errors() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    seed_manifests(&fake, &["hello"]);
+    fake.state.token_inject.lock().unwrap().extend([503, 500]);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    assert_eq!(
+        t.send(get_manifest("hello", "v1")).await.unwrap().status,
+        200
+    );
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    // a refused credential is not retried
+    fake.state.token_inject.lock().unwrap().extend([401]);
+    let t = client(
+        &fake.url,
+        Credential::refresh_token(fake.state.refresh_token.clone()),
+    );
+    let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
+    assert!(matches!(e, Error::Auth { .. }), "{e:?}");
+    assert!(fake.state.token_inject.lock().unwrap().is_empty());
+}

@@ -62,6 +62,8 @@ pub struct State {
     pub self_base: Mutex<String>,
     pub token_expires_in: Mutex<Option<u64>>,
     pub huge_token: Mutex<bool>,
+    /// Statuses the token endpoint answers before it works.
+    pub token_inject: Mutex<VecDeque<u16>>,
     pub token_requests: AtomicUsize,
     pub token_log: Mutex<Vec<String>>,
     pub unauthorized: AtomicUsize,
@@ -103,6 +105,7 @@ impl State {
             self_base: Mutex::new(String::new()),
             token_expires_in: Mutex::new(Some(3600)),
             huge_token: Mutex::new(false),
+            token_inject: Mutex::new(VecDeque::new()),
             token_requests: AtomicUsize::new(0),
             token_log: Mutex::new(Vec::new()),
             unauthorized: AtomicUsize::new(0),
@@ -373,6 +376,9 @@ fn authorize(st: &State, headers: &HeaderMap, needed: &str, base: bool) -> Optio
 }
 
 fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
+    if let Some(status) = st.token_inject.lock().unwrap().pop_front() {
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
     let pairs: Vec<(String, String)> = if method == Method::POST {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
