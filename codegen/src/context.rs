@@ -4,7 +4,10 @@
 use proc_macro2::TokenStream;
 
 use crate::ir::Api;
-use crate::names::{Namer, Style, snake};
+use crate::names::{Namer, Style, shorten_snake, snake};
+
+/// The longest operation module name: it names a file, and file names have limits.
+const MAX_MODULE_NAME: usize = 64;
 use crate::plan::{CLIENT_RESERVED, OpPlan};
 use crate::types::TypeTable;
 use crate::{CodegenError, Options};
@@ -34,7 +37,10 @@ impl<'a> Context<'a> {
         let ops = api
             .operations
             .iter()
-            .map(|op| OpPlan::new(op, namer.claim(&snake(&op.name, "operation"))))
+            .map(|op| {
+                let base = shorten_snake(&snake(&op.name, "operation"), MAX_MODULE_NAME);
+                OpPlan::new(op, namer.claim(&base))
+            })
             .collect();
         Ok(Self {
             api,

@@ -83,6 +83,27 @@ pub fn snake(name: &str, fallback: &str) -> String {
     out
 }
 
+/// `name` (a [`snake`] name) cut to at most `max` bytes at a word boundary when longer, so
+/// that it can name a file. The cut never leaves a keyword or a trailing `_`.
+pub fn shorten_snake(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
+    }
+    let head = &name[..max];
+    let cut = match head.rfind('_') {
+        Some(i) if i > max / 2 => &head[..i],
+        _ => head,
+    };
+    let mut out = cut.trim_end_matches('_').to_owned();
+    if out.is_empty() || out == "_" {
+        out = "operation".to_owned();
+    }
+    if is_keyword(&out) {
+        out.push('_');
+    }
+    out
+}
+
 /// The PascalCase form of `name` (`artifact_architecture` → `ArtifactArchitecture`), or
 /// `fallback` when nothing of it is usable. A leading digit gets `digit_prefix` in front
 /// (`386` → `V386`); `Self` becomes `SelfValue`.
@@ -233,6 +254,16 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(pascal(input, "Empty", "V"), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn long_names_are_cut_at_a_word() {
+        let long = "get_the_very_long_name_of_an_operation_that_goes_on_and_on_and_on_forever";
+        let cut = shorten_snake(long, 40);
+        assert!(cut.len() <= 40, "{cut}");
+        assert_eq!(cut, "get_the_very_long_name_of_an_operation");
+        assert_eq!(shorten_snake("short", 40), "short");
+        assert_eq!(shorten_snake(&"a".repeat(100), 10), "aaaaaaaaaa");
     }
 
     #[test]

@@ -27,11 +27,15 @@ pub fn builder_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                 .map(|(n, t)| quote!(#n: #t)),
         );
     }
+    let has_setters =
+        plan.optional().next().is_some() || plan.body.as_ref().is_some_and(|b| !b.body.required);
+    let what = if has_setters {
+        "set its optional parameters, then `.await` it (or call `send`)"
+    } else {
+        "`.await` it (or call `send`)"
+    };
     let doc = docs::attrs(&[
-        format!(
-            "The request of {}: set its optional parameters, then `.await` it (or call `send`).",
-            docs::code(&plan.op.name)
-        ),
+        format!("The request of {}: {what}.", docs::code(&plan.op.name)),
         String::new(),
         format!("Made by `Client::{}`.", plan.ident),
     ]);

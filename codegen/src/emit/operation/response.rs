@@ -33,6 +33,13 @@ fn read_body(ctx: &Context<'_>, ty: &TypeRef) -> TokenStream {
     match ty {
         TypeRef::Bytes => quote!(response.body.clone()),
         TypeRef::String => quote!(String::from_utf8_lossy(&response.body).into_owned()),
+        TypeRef::Json => quote! {
+            if response.body.is_empty() {
+                serde_json::Value::Null
+            } else {
+                response.json::<serde_json::Value>()?
+            }
+        },
         _ => {
             let t = ctx.types.rust(ty, Position::Wire);
             quote!(response.json::<#t>()?)
