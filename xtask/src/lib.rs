@@ -2,6 +2,7 @@
 //! commands that regenerate the `acr` crate.
 
 pub mod api_diff;
+pub mod bench;
 pub mod codegen_cmd;
 pub mod generate;
 pub mod lap;

@@ -11,6 +11,9 @@ const USAGE: &str = "usage:
       --check writes nothing and exits 1 with a diff when the committed output is stale
   cargo xtask codegen-sample [--corpus DIR] [--count 100] [--seed 42] [--work DIR]
       generate a crate (no overlay) for files drawn at random from a LAP folder and `cargo check` each
+  cargo xtask bench [DIR]
+      time the LAP parser on a folder (default ../shared/lap-corpus) beside the reference
+      Python parser (pip install lapsh); use `cargo run --release -p xtask -- bench`
   cargo xtask lap check PATH...
       parse every .lap file under PATH (files or folders) and print a summary";
 
@@ -19,6 +22,7 @@ fn main() -> ExitCode {
     let code = match args.first().map(String::as_str) {
         Some("codegen") => xtask::codegen_cmd::run(&args[1..]),
         Some("codegen-sample") => xtask::sample::run(&args[1..]),
+        Some("bench") => xtask::bench::run(&args[1..]),
         Some("lap") if args.get(1).map(String::as_str) == Some("check") => {
             xtask::lap_check::run(&args[2..])
         }
