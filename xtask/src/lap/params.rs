@@ -73,7 +73,8 @@ fn param<'i>(cx: &Cx<'_, '_>, s: &'i str) -> PResult<'i, Param> {
                     expected: "`,`, `=`, ` # ` or `}` after the type",
                 }));
             }
-            Err(e @ nom::Err::Failure(_)) => return Err(e),
+            // Even a hard failure (an unclosed `(`) only rules this candidate out: a later
+            // `": "` may give a name whose type is fine.
             Err(e) => {
                 first_err.get_or_insert(e);
             }
@@ -315,6 +316,14 @@ mod tests {
         let p = params("jcr: content/cq:distribute: bool, ids required: str");
         assert_eq!(p[0].name, "jcr: content/cq:distribute");
         assert_eq!(p[1].name, "ids required");
+    }
+
+    #[test]
+    fn a_hard_type_failure_does_not_stop_the_name_search() {
+        // Found by fuzzing: printed alone, the first candidate's `(` is never closed.
+        let p = params("x_id: str(^[0-9]{1: any");
+        assert_eq!(p[0].name, "x_id: str(^[0-9]{1");
+        assert_eq!(p[0].ty.kind, crate::lap::TypeKind::Any);
     }
 
     #[test]
