@@ -297,7 +297,12 @@ impl Auth {
         if !status.is_success() {
             let inner = Error::from_status("get_token", None, status, &body, attempt);
             let message = if status == http::StatusCode::UNAUTHORIZED {
-                "the token endpoint refused the credential; check it".to_owned()
+                if self.credential.is_anonymous() {
+                    "the registry does not allow anonymous access here; pass a credential"
+                        .to_owned()
+                } else {
+                    "the token endpoint refused the credential; check it".to_owned()
+                }
             } else {
                 format!("the token endpoint answered {status}")
             };

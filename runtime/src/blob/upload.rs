@@ -762,3 +762,37 @@ impl Session<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn range_header_reads_as_bytes_held() {
+        assert_eq!(held(&headers(&[("range", "0-0")]), 0), Some(0));
+        assert_eq!(held(&headers(&[("range", "0-0")]), 1), Some(1));
+        assert_eq!(held(&headers(&[("range", "0-1238")]), 0), Some(1239));
+        assert_eq!(held(&headers(&[("range", "bytes=0-99")]), 50), Some(100));
+        assert_eq!(held(&headers(&[("range", "5-99")]), 0), None);
+        assert_eq!(held(&headers(&[]), 0), None);
+    }
+
+    #[test]
+    fn locations_are_validated() {
+        let h = headers(&[("location", "/v2/a/blobs/uploads/u?_state=x%3D")]);
+        assert_eq!(
+            location_of(&h, "start_upload").unwrap(),
+            "/v2/a/blobs/uploads/u?_state=x%3D"
+        );
+        assert!(location_of(&headers(&[("location", "/v2/../x")]), "start_upload").is_err());
+        assert!(location_of(&headers(&[]), "start_upload").is_err());
+    }
+}
