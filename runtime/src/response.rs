@@ -83,6 +83,24 @@ impl StreamingResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Parses a header with `FromStr`; a present but unparsable header is an error.
+    pub fn header<T>(&self, name: &str) -> crate::Result<Option<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.header_str(name) {
+            None if self.headers.contains_key(name) => Err(Error::invalid_response(
+                self.operation,
+                format!("header {name} is not text"),
+            )),
+            None => Ok(None),
+            Some(text) => text.parse::<T>().map(Some).map_err(|e| {
+                Error::invalid_response(self.operation, format!("header {name}: {e}"))
+            }),
+        }
+    }
+
     /// Reads the whole body, refusing more than `limit` bytes.
     pub async fn bytes(mut self, limit: u64) -> crate::Result<Bytes> {
         use futures_util::StreamExt as _;
