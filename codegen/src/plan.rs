@@ -19,7 +19,7 @@ const BUILDER_METHODS: &[&str] = &[
 ];
 
 /// Locals of the emitted `into_request` that a parameter's local must not take.
-const REQUEST_LOCALS: &[&str] = &["client", "path", "request", "form", "item"];
+const REQUEST_LOCALS: &[&str] = &["client", "path", "request", "form", "item", "repository"];
 
 /// Fields of every response struct.
 const RESPONSE_FIELDS: &[&str] = &["status", "headers"];
@@ -235,6 +235,16 @@ impl<'a> OpPlan<'a> {
                 && !p.param.repeated
                 && p.location == ParamLocation::Path
                 && matches!(&p.param.ty, TypeRef::Runtime(n) if n == "RepositoryName")
+        })
+    }
+
+    /// The required path parameter of type `UploadLocation`, if any.
+    pub fn location_param(&self) -> Option<&ParamPlan<'a>> {
+        self.params.iter().find(|p| {
+            p.param.required
+                && !p.param.repeated
+                && p.location == ParamLocation::Path
+                && matches!(&p.param.ty, TypeRef::Runtime(n) if n == "UploadLocation")
         })
     }
 

@@ -39,7 +39,6 @@ serde_json = "1"
 bytes = "1"
 futures-core = "0.3"
 jiff = {{ version = "0.2", features = ["serde"] }}
-http = "1"
 
 [lints]
 workspace = true

@@ -76,11 +76,11 @@ fn every_file_is_headed_sorted_and_deterministic() {
 fn runtime_and_http_paths_are_options() {
     let mut opts = Options::default();
     opts.runtime_crate = "crate::rt".to_owned();
-    opts.http_crate = "acr_runtime::http".to_owned();
+    opts.http_crate = "::http".to_owned();
     let out = generate(&common::acr_like(), &opts).expect("generate");
     let text = file(&out, "operations/get_tags.rs");
     assert!(text.contains("crate::rt::Request::new("), "{text}");
-    assert!(text.contains("acr_runtime::http::Method::GET"), "{text}");
+    assert!(text.contains(" ::http::Method::GET"), "{text}");
     assert!(!text.contains(" acr_runtime::Error"), "{text}");
 
     let mut bad = Options::default();

@@ -117,10 +117,24 @@ fn whole_files() {
 }
 
 #[test]
-fn upload_location_is_the_whole_path() {
+fn upload_location_is_the_whole_path_and_names_the_scope() {
     let text = fragment(&common::acr_like(), "upload_chunk", send::send);
     assert!(text.contains("next_blob_uuid_link.as_str(),"), "{text}");
     assert!(!text.contains("encode"), "{text}");
+    assert!(
+        text.contains("if let Some(repository) = next_blob_uuid_link.repository() {"),
+        "{text}"
+    );
+    assert!(
+        text.contains("format!(\"repository:{repository}:pull,push\")"),
+        "{text}"
+    );
+}
+
+#[test]
+fn scope_with_an_unknown_placeholder_is_left_to_the_challenge() {
+    let text = fragment(&common::nasty(), "search", send::send);
+    assert!(!text.contains(".scope("), "{text}");
 }
 
 #[test]

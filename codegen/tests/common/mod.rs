@@ -268,6 +268,7 @@ pub fn acr_like() -> Api {
         TypeRef::Bytes,
         true,
     ));
+    upload_chunk.scope = Some("repository:{name}:pull,push".to_owned());
     upload_chunk.responses = vec![resp(
         202,
         None,

@@ -112,26 +112,65 @@ pub fn path_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     }
 }
 
-/// The scope expression, when the template names only parameters the operation has.
-pub fn scope_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<TokenStream> {
+/// The auth scope of a request.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// A `String` expression built from the parameters.
+    Fixed(TokenStream),
+    /// A `format!` that also names `repository`: the repository of the upload location in
+    /// the local `location` (known only when the location has the `/v2/<name>/blobs/uploads`
+    /// shape).
+    FromLocation {
+        /// The expression, using the local `repository`.
+        format: TokenStream,
+        /// The upload location's local.
+        location: TokenStream,
+    },
+}
+
+/// The scope, when every placeholder of the template is a parameter of the operation or,
+/// for an operation on an upload location, stands for the location's repository.
+pub fn scope(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<Scope> {
     let template = plan.op.scope.as_deref()?;
+    let location = plan.location_param();
     let mut format = String::new();
     let mut values = Vec::new();
+    let mut uses_location = false;
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}')? + open;
         format.push_str(&format_literal(&rest[..open]));
-        let p = plan.param_named(&rest[open + 1..close])?;
-        format.push_str("{}");
-        values.push(wire::param_text(ctx, p));
+        match plan.param_named(&rest[open + 1..close]) {
+            Some(p) => {
+                format.push_str("{}");
+                values.push(wire::param_text(ctx, p));
+            }
+            None if location.is_some() => {
+                uses_location = true;
+                format.push_str("{repository}");
+            }
+            None => return None,
+        }
         rest = &rest[close + 1..];
     }
     format.push_str(&format_literal(rest));
-    Some(if values.is_empty() {
+    let expr = if values.is_empty() && !uses_location {
         quote!(#template)
+    } else if values.is_empty() {
+        quote!(format!(#format))
     } else {
         quote!(format!(#format, #(#values),*))
-    })
+    };
+    match location.filter(|_| uses_location) {
+        Some(p) => {
+            let f = ident(&p.field);
+            Some(Scope::FromLocation {
+                format: expr,
+                location: quote!(#f),
+            })
+        }
+        None => Some(Scope::Fixed(expr)),
+    }
 }
 
 /// What one value of a parameter does to the request, given the value `item` (owned).
@@ -180,14 +219,20 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let method = method_expr(ctx, plan);
     let path = path_expr(ctx, plan);
     let mut chain = vec![quote!(#rt::Request::new(OPERATION, #method, #path))];
-    if let Some(scope) = scope_expr(ctx, plan) {
-        chain.push(quote!(.scope(#scope)));
+    let mut statements = Vec::new();
+    match scope(ctx, plan) {
+        Some(Scope::Fixed(scope)) => chain.push(quote!(.scope(#scope))),
+        Some(Scope::FromLocation { format, location }) => statements.push(quote! {
+            if let Some(repository) = #location.repository() {
+                request = request.scope(#format).repository(repository);
+            }
+        }),
+        None => {}
     }
     if let Some(p) = plan.repository_param() {
         let f = ident(&p.field);
         chain.push(quote!(.repository(#f.as_str())));
     }
-    let mut statements = Vec::new();
     let mut form_required = Vec::new();
     let mut form_more = Vec::new();
     for p in plan
