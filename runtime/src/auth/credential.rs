@@ -143,9 +143,9 @@ impl Credential {
     /// Reads the credential for `registry` (a host, `host:port`, or a URL) from the Docker
     /// config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
     ///
-    /// Entries of `auths` with `auth` (base64 `user:password`), `username`/`password`, or
-    /// `identitytoken` (an ACR refresh token) are understood; credential helpers
-    /// (`credsStore`, `credHelpers`) are not run.
+    /// A `credHelpers` entry for the host runs `docker-credential-<name> get`; else an `auths`
+    /// entry with `auth` (base64 `user:password`), `username`/`password`, or `identitytoken`
+    /// (an ACR refresh token) is used; else `credsStore` runs its helper, as docker does.
     pub fn from_docker_config(registry: &str) -> crate::Result<Self> {
         let path = docker_config_path().ok_or_else(|| {
             Error::Config(
@@ -157,6 +157,18 @@ impl Credential {
 
     /// Reads the credential for `registry` from the Docker config file at `path`.
     pub fn from_docker_config_file(path: &Path, registry: &str) -> crate::Result<Self> {
+        Self::from_docker_config_with(path, registry, &|name| {
+            PathBuf::from(format!("docker-credential-{name}"))
+        })
+    }
+
+    /// As [`Credential::from_docker_config_file`], with credential helper `name` run as the
+    /// program `helper(name)`.
+    fn from_docker_config_with(
+        path: &Path,
+        registry: &str,
+        helper: &dyn Fn(&str) -> PathBuf,
+    ) -> crate::Result<Self> {
         let text = std::fs::read(path).map_err(|e| {
             Error::io(
                 "docker_config",
@@ -171,21 +183,43 @@ impl Credential {
             ))
         })?;
         let wanted = host_of(registry);
-        let entry = config
-            .get("auths")
-            .and_then(|a| a.as_object())
-            .and_then(|auths| {
-                auths
-                    .iter()
-                    .find(|(key, _)| host_of(key) == wanted)
-                    .map(|(_, v)| v)
-            })
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "no credential for {wanted} in {}; run `docker login {wanted}` or pass a credential",
-                    path.display()
-                ))
-            })?;
+        let find = |section: &str| {
+            config
+                .get(section)
+                .and_then(|a| a.as_object())
+                .and_then(|map| map.iter().find(|(key, _)| host_of(key) == wanted))
+        };
+        if let Some((key, name)) = find("credHelpers")
+            && let Some(name) = name.as_str().filter(|n| !n.is_empty())
+        {
+            return run_helper(&helper(name), name, key);
+        }
+        let entry = find("auths");
+        if let Some((_, entry)) = entry
+            && let Some(c) = Self::from_auth_entry(entry, &wanted, path)?
+        {
+            return Ok(c);
+        }
+        if let Some(store) = config
+            .get("credsStore")
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+        {
+            let server = entry.map(|(k, _)| k.as_str()).unwrap_or(&wanted);
+            return run_helper(&helper(store), store, server);
+        }
+        Err(Error::Config(format!(
+            "no credential for {wanted} in {}; run `docker login {wanted}` or pass a credential",
+            path.display()
+        )))
+    }
+
+    /// The credential of one `auths` entry, `None` when it holds none.
+    fn from_auth_entry(
+        entry: &serde_json::Value,
+        wanted: &str,
+        path: &Path,
+    ) -> crate::Result<Option<Self>> {
         let field = |name: &str| {
             entry
                 .get(name)
@@ -193,7 +227,7 @@ impl Credential {
                 .filter(|s| !s.is_empty())
         };
         if let Some(token) = field("identitytoken") {
-            return Ok(Self::refresh_token(token));
+            return Ok(Some(Self::refresh_token(token)));
         }
         if let Some(auth) = field("auth") {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -212,15 +246,66 @@ impl Credential {
                     path.display()
                 ))
             })?;
-            return Ok(Self::basic(user, pass));
+            return Ok(Some(Self::basic(user, pass)));
         }
         if let (Some(user), Some(pass)) = (field("username"), field("password")) {
-            return Ok(Self::basic(user, pass));
+            return Ok(Some(Self::basic(user, pass)));
         }
-        Err(Error::Config(format!(
-            "the entry for {wanted} in {} has no auth, username/password or identitytoken (credential helpers are not supported)",
-            path.display()
-        )))
+        Ok(None)
+    }
+}
+
+/// Runs a Docker credential helper (`<program> get`, the server on stdin, JSON
+/// `{"Username","Secret"}` on stdout; user `<token>` means an identity token).
+fn run_helper(program: &Path, name: &str, server: &str) -> crate::Result<Credential> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::io(
+                "docker_config",
+                format!("cannot run the Docker credential helper docker-credential-{name}"),
+                e,
+            )
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| {
+        Error::io(
+            "docker_config",
+            format!("the Docker credential helper docker-credential-{name} failed"),
+            e,
+        )
+    })?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why: String = why.trim().chars().take(200).collect();
+        return Err(Error::Config(format!(
+            "the Docker credential helper docker-credential-{name} has no credential for {server}: {why}"
+        )));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let a: Answer = serde_json::from_slice(&out.stdout).map_err(|_| {
+        Error::Config(format!(
+            "the Docker credential helper docker-credential-{name} answered something that is not its JSON"
+        ))
+    })?;
+    if a.username == "<token>" {
+        Ok(Credential::refresh_token(a.secret))
+    } else {
+        Ok(Credential::basic(a.username, a.secret))
     }
 }
 
@@ -285,7 +370,44 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let e = Credential::from_docker_config_file(&path, "missing.io").unwrap_err();
+        assert!(!e.to_string().contains("pa:ss"));
         assert!(e.to_string().contains("docker login missing.io"), "{e}");
         assert!(Credential::from_docker_config_file(&path, "empty.io").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn runs_credential_helpers() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("helper");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nread server\ncase \"$server\" in\n  r.io) echo '{\"ServerURL\":\"r.io\",\"Username\":\"<token>\",\"Secret\":\"rt\"}' ;;\n  s.io) echo '{\"Username\":\"u\",\"Secret\":\"p\"}' ;;\n  *) echo 'credentials not found in native keychain' >&2; exit 1 ;;\nesac\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            serde_json::json!({"credHelpers": {"r.io": "fake"}, "credsStore": "fake", "auths": {"s.io": {}}}).to_string(),
+        )
+        .unwrap();
+        let helper = |name: &str| {
+            assert_eq!(name, "fake");
+            script.clone()
+        };
+        match Credential::from_docker_config_with(&path, "r.io", &helper).unwrap() {
+            Credential::RefreshToken(t) => assert_eq!(t.expose(), "rt"),
+            other => panic!("{other:?}"),
+        }
+        match Credential::from_docker_config_with(&path, "s.io", &helper).unwrap() {
+            Credential::Basic { username, password } => {
+                assert_eq!((username.as_str(), password.expose()), ("u", "p"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = Credential::from_docker_config_with(&path, "t.io", &helper).unwrap_err();
+        assert!(e.to_string().contains("native keychain"), "{e}");
     }
 }
