@@ -1,0 +1,1 @@
+//! The replay server (filled in below).
