@@ -267,12 +267,24 @@ impl Transport {
         repo: &RepositoryName,
         digest: &Digest,
     ) -> crate::Result<Option<u64>> {
+        self.blob_exists_in_scope(repo, digest, format!("repository:{repo}:pull"))
+            .await
+    }
+
+    /// [`Transport::blob_exists`] with the token of `scope` (an upload asks with its push
+    /// scope, so one token serves the whole upload).
+    async fn blob_exists_in_scope(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        scope: String,
+    ) -> crate::Result<Option<u64>> {
         let req = Request::new(
             "check_blob_exists",
             Method::HEAD,
             format!("/v2/{repo}/blobs/{digest}"),
         )
-        .scope(format!("repository:{repo}:pull"))
+        .scope(scope)
         .repository(repo.as_str());
         match self.send(req).await {
             Ok(r) => Ok(Some(r.header::<u64>("content-length")?.unwrap_or(0))),
@@ -319,7 +331,10 @@ impl Transport {
         };
         let mut location = None;
         if let Some(digest) = &options.digest {
-            if let Some(size) = self.blob_exists(repo, digest).await? {
+            if let Some(size) = self
+                .blob_exists_in_scope(repo, digest, scope.clone())
+                .await?
+            {
                 tracing::debug!(parent: &span, "blob exists; skipped");
                 report(size);
                 return Ok((digest.clone(), size));
@@ -347,7 +362,10 @@ impl Transport {
                     }
                     let size = match total {
                         Some(n) => n,
-                        None => self.blob_exists(repo, digest).await?.unwrap_or(0),
+                        None => self
+                            .blob_exists_in_scope(repo, digest, scope.clone())
+                            .await?
+                            .unwrap_or(0),
                     };
                     tracing::debug!(parent: &span, from = from.as_str(), "blob mounted");
                     report(size);
@@ -737,7 +755,10 @@ impl Session<'_> {
             Err(e) => {
                 // a retried PUT may find its first attempt already completed the blob
                 if (e.status() == Some(StatusCode::NOT_FOUND) || e.is_retryable())
-                    && let Ok(Some(_)) = self.t.blob_exists(self.repo, &digest).await
+                    && let Ok(Some(_)) = self
+                        .t
+                        .blob_exists_in_scope(self.repo, &digest, self.scope.clone())
+                        .await
                 {
                     self.confirm(&last);
                     return Ok((digest, size));

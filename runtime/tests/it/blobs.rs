@@ -53,6 +53,14 @@ async fn small_blob_goes_in_one_request() {
     assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
     // one token for push,pull; the warm HEAD/POST/PUT saw no 401 after the first
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    // with a digest: HEAD, POST, PUT all on the one push token, no new 401
+    let b2 = data(2000);
+    let opts = UploadOptions::default().digest(Digest::new(support::sha256(&b2)).unwrap());
+    t.upload_blob(&repo("hello"), UploadSource::Bytes(b2), opts)
+        .await
+        .unwrap();
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
