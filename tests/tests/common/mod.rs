@@ -4,6 +4,7 @@
 
 pub mod image;
 pub mod replay;
+pub mod workflow;
 
 use acr::Client;
 use acr_runtime::Credential;
