@@ -30,8 +30,10 @@ pub struct Request {
     pub operation: &'static str,
     /// The HTTP method.
     pub method: Method,
-    /// The path, already percent-encoded, starting with `/`. It may carry a query string
-    /// of its own (upload locations do); `query` pairs are appended to it.
+    /// The path, already percent-encoded, starting with `/` (or an absolute URL, as upload
+    /// locations and `Link` targets may be). It may carry a query string of its own (upload
+    /// locations do); `query` pairs are appended to it. Credentials go only to the
+    /// endpoint's origin.
     pub path: String,
     /// Query pairs, not yet encoded; a key may repeat.
     pub query: Vec<(String, String)>,
@@ -39,7 +41,10 @@ pub struct Request {
     pub headers: HeaderMap,
     /// The body.
     pub body: Body,
-    /// The auth scope the operation needs (`repository:hello:pull`), if any.
+    /// The auth scope the operation needs (`repository:hello:pull`), if any; several scopes
+    /// are separated by spaces (`repository:a:pull,push repository:b:pull`, a mount). A warm
+    /// client sends the cached token of this scope up front; `None` sends no credential until
+    /// the registry challenges.
     pub scope: Option<String>,
     /// The repository the operation works on, for errors and tracing.
     pub repository: Option<String>,
