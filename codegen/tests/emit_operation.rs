@@ -132,6 +132,19 @@ fn upload_location_is_the_whole_path_and_names_the_scope() {
 }
 
 #[test]
+fn scope_placeholder_naming_the_location_means_its_repository() {
+    let text = fragment(&common::acr_like(), "complete_upload", send::send);
+    assert!(
+        text.contains("if let Some(repository) = next_blob_uuid_link.repository() {"),
+        "{text}"
+    );
+    assert!(
+        text.contains("format!(\"repository:{repository}:pull,push\")"),
+        "{text}"
+    );
+}
+
+#[test]
 fn scope_with_an_unknown_placeholder_is_left_to_the_challenge() {
     let text = fragment(&common::nasty(), "search", send::send);
     assert!(!text.contains(".scope("), "{text}");

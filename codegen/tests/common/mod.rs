@@ -284,6 +284,7 @@ pub fn acr_like() -> Api {
         path("nextBlobUuidLink", rt("UploadLocation")),
         query("digest", rt("Digest"), true),
     ];
+    complete_upload.scope = Some("repository:{nextBlobUuidLink}:pull,push".to_owned());
     complete_upload.body = Some(body(
         "value",
         Some("application/octet-stream"),

@@ -129,7 +129,8 @@ pub enum Scope {
 }
 
 /// The scope, when every placeholder of the template is a parameter of the operation or,
-/// for an operation on an upload location, stands for the location's repository.
+/// for an operation on an upload location, stands for the location's repository (a
+/// placeholder naming the location itself, or naming no parameter).
 pub fn scope(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<Scope> {
     let template = plan.op.scope.as_deref()?;
     let location = plan.location_param();
@@ -141,6 +142,11 @@ pub fn scope(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<Scope> {
         let close = rest[open..].find('}')? + open;
         format.push_str(&format_literal(&rest[..open]));
         match plan.param_named(&rest[open + 1..close]) {
+            // A location is no repository name: it stands for the location's repository.
+            Some(p) if location.is_some_and(|l| l.field == p.field) => {
+                uses_location = true;
+                format.push_str("{repository}");
+            }
             Some(p) => {
                 format.push_str("{}");
                 values.push(wire::param_text(ctx, p));
