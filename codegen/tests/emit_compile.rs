@@ -1,5 +1,7 @@
 //! Every fixture API, generated and compiled: `cargo clippy -D warnings` and `cargo doc -D
 //! warnings` on a temporary workspace with one crate per fixture, against the real runtime.
+//! Then `tests/fixture_tests/<fixture>_wire.rs` runs inside its fixture crate: the emitted
+//! operations against a canned HTTP server, checking what goes on the wire.
 //!
 //! The temporary workspace reuses this workspace's `Cargo.lock` and target directory, so
 //! dependencies are not rebuilt.
@@ -40,11 +42,21 @@ bytes = "1"
 futures-core = "0.3"
 jiff = {{ version = "0.2", features = ["serde"] }}
 
+[dev-dependencies]
+tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net", "io-util"] }}
+futures-util = {{ version = "0.3", default-features = false, features = ["std"] }}
+
 [lints]
 workspace = true
 "#
     );
     std::fs::create_dir_all(dir.join("src/operations")).expect("mkdir");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture_tests");
+    let own_test = tests.join(format!("{}_wire.rs", name.trim_start_matches("fixture_")));
+    if own_test.exists() {
+        std::fs::create_dir_all(dir.join("tests")).expect("mkdir tests");
+        std::fs::copy(&own_test, dir.join("tests/wire.rs")).expect("copy test");
+    }
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("write manifest");
     for f in files {
         std::fs::write(dir.join("src").join(&f.path), f.contents).expect("write file");
@@ -144,5 +156,9 @@ debug = false
             Some("-D warnings")
         ),
         "the generated fixture crates have rustdoc warnings"
+    );
+    assert!(
+        cargo(root, &["test", "--offline", "-p", "fixture_acr_like"], None),
+        "the generated operations do not put the right things on the wire"
     );
 }
