@@ -28,7 +28,8 @@ fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The runtime types the API uses, sorted, without those clashing with [`TAKEN`].
+/// The runtime types the API uses, sorted, without those whose names `lib.rs` already
+/// takes (`Client`, `ClientBuilder`, `Error`, `Transport`).
 pub fn runtime_types(api: &Api) -> Vec<String> {
     let mut out = BTreeSet::new();
     for op in &api.operations {
