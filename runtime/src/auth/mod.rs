@@ -1,7 +1,16 @@
 //! Credentials and the token flow.
 //!
-//! A cold client sends a request without credentials; the registry's `401` challenge says
-//! how to authenticate:
+//! **ACR mode** (the default for an ACR refresh token or an Azure AD credential, or an
+//! endpoint on `*.azurecr.io`/`.cn`/`.us`; set it either way with
+//! [`ClientBuilder::acr`](crate::ClientBuilder::acr)): the token endpoint is known without
+//! asking, realm `<endpoint origin>/oauth2/token` and service the endpoint's host (with its
+//! port, if any; see [`acr`]). So the first request of each
+//! [`Request::scope`](crate::Request::scope) fetches its access token up front and carries it:
+//! no request, cold or warm, sees a 401 unless its token has gone stale. Requests without a
+//! scope (`GET /v2/`, `/oauth2/*`) are sent as they are.
+//!
+//! Otherwise a cold client sends a request without credentials, and the registry's `401`
+//! challenge says how to authenticate:
 //!
 //! - `Bearer realm=…,service=…,scope=…` (ACR and docker token auth): the client gets an
 //!   access token for the scope from the realm (see [`token`](self) flows below), caches it
@@ -11,9 +20,10 @@
 //! - `Basic realm=…` (docker-registry with htpasswd): the client sends the username and
 //!   password on this and every later request.
 //!
-//! A 401 to a request that carried a token (expired, or `error="insufficient_scope"`)
-//! fetches a new token for the union of the request's and the challenge's scopes and
-//! sends the request again, once.
+//! In both modes, a 401 to a request that carried a token (expired, revoked, or
+//! `error="insufficient_scope"`) is answered like a challenge: the realm and service it names
+//! are used from then on, a new token is fetched for the union of the request's and the
+//! challenge's scopes, and the request is sent again, once.
 //!
 //! Token flows, by credential:
 //! - anonymous: ACR realms (`…/oauth2/token`) get `POST` `grant_type=password` with an empty
@@ -21,14 +31,17 @@
 //! - username/password: `GET realm?service=&scope=` with `Basic`;
 //! - ACR refresh token: `POST realm` `grant_type=refresh_token`;
 //! - AAD: the AAD token is exchanged at `<realm origin>/oauth2/exchange` for an ACR refresh
-//!   token (cached until its `exp`), then as above.
+//!   token (cached until its `exp`; exchanged again once if `/oauth2/token` refuses it), then
+//!   as above.
 //!
-//! Answers are `{"access_token"|"token": …, "expires_in": …}`; a token is used until
+//! Concurrent requests for one scope share one token fetch. Answers are
+//! `{"access_token"|"token": …, "expires_in": …}`; a token is used until
 //! shortly before its JWT `exp` (or `expires_in`; opaque tokens without either get the
 //! configured default lifetime). Token answers over 1 MiB are refused. A realm on another
 //! host than the registry is refused for a credential that carries a secret unless the host
 //! is allowed, and credentials never go over plain http except to loopback unless allowed.
 
+pub mod acr;
 #[cfg(feature = "azure-identity")]
 pub mod azure;
 mod cache;
@@ -60,6 +73,8 @@ pub(crate) struct AuthOptions {
     pub allow_any_realm: bool,
     pub default_token_lifetime: Duration,
     pub retry: RetryPolicy,
+    /// Whether the registry is taken for an ACR, whose token endpoint is known up front.
+    pub acr: bool,
 }
 
 /// How the registry wants to be authenticated to, once it has said so.
@@ -135,12 +150,17 @@ impl Auth {
         http: reqwest::Client,
         endpoint: Url,
     ) -> Self {
+        let mode = if options.acr {
+            acr::token_endpoint(&endpoint).map(|(realm, service)| Mode::Bearer { realm, service })
+        } else {
+            None
+        };
         Self {
             credential,
             options,
             http,
             endpoint,
-            mode: RwLock::new(None),
+            mode: RwLock::new(mode),
             cache: TokenCache::default(),
         }
     }

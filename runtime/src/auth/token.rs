@@ -303,6 +303,10 @@ impl Auth {
                 } else {
                     "the token endpoint refused the credential; check it".to_owned()
                 }
+            } else if status == http::StatusCode::NOT_FOUND && self.options.acr {
+                format!(
+                    "the token endpoint answered {status}: the client took the registry for an Azure Container Registry; for another registry build it with `acr(false)`"
+                )
             } else {
                 format!("the token endpoint answered {status}")
             };

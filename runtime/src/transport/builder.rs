@@ -9,7 +9,7 @@ use url::Url;
 
 use super::{Inner, Transport};
 use crate::Error;
-use crate::auth::{Auth, AuthOptions, Credential, is_loopback};
+use crate::auth::{Auth, AuthOptions, Credential, acr, is_loopback};
 use crate::retry::RetryPolicy;
 
 /// A client type that can be made from a [`Transport`] (the generated `Client` is one).
@@ -60,6 +60,7 @@ pub struct ClientBuilder<C = Transport> {
     default_token_lifetime: Duration,
     page_size: Option<u32>,
     chunk_size: usize,
+    acr: Option<bool>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -81,6 +82,7 @@ impl<C: FromTransport> ClientBuilder<C> {
             default_token_lifetime: Duration::from_secs(60),
             page_size: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            acr: None,
             _client: PhantomData,
         }
     }
@@ -97,6 +99,27 @@ impl<C: FromTransport> ClientBuilder<C> {
     /// The credential (anonymous by default).
     pub fn credential(mut self, credential: Credential) -> Self {
         self.credential = credential;
+        self
+    }
+
+    /// Whether the registry is an Azure Container Registry ("ACR mode").
+    ///
+    /// In ACR mode the token endpoint is known without a challenge: realm
+    /// `<endpoint origin>/oauth2/token`, service the endpoint's host (with its port, if any).
+    /// The first request of each scope fetches its token up front (an ACR refresh token or
+    /// AAD credential by `POST /oauth2/token`, username/password by `GET /oauth2/token` with
+    /// Basic, anonymous by `POST` with `grant_type=password`), so no request gets a 401 unless
+    /// its token has gone stale; a 401 is still answered as a challenge.
+    ///
+    /// Off, a cold client learns the realm from the registry's first 401 (any registry).
+    ///
+    /// Default: on for [`Credential::RefreshToken`] and [`Credential::Aad`] (they only work
+    /// with ACR) and for endpoints on `*.azurecr.io`, `*.azurecr.cn` and `*.azurecr.us`; off
+    /// otherwise. Turn it on for anonymous or username/password access to an ACR behind
+    /// another host name (or an emulator), off for an ACR credential used through a proxy
+    /// whose token endpoint is elsewhere.
+    pub fn acr(mut self, acr: bool) -> Self {
+        self.acr = Some(acr);
         self
     }
 
@@ -202,6 +225,9 @@ impl<C: FromTransport> ClientBuilder<C> {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
+        let acr = self
+            .acr
+            .unwrap_or_else(|| acr::by_default(&self.credential, &endpoint));
         let auth = Auth::new(
             self.credential,
             AuthOptions {
@@ -210,6 +236,7 @@ impl<C: FromTransport> ClientBuilder<C> {
                 allow_any_realm: self.allow_any_realm,
                 default_token_lifetime: self.default_token_lifetime,
                 retry: self.retry.clone(),
+                acr,
             },
             http.clone(),
             endpoint.clone(),

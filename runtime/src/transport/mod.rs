@@ -1,9 +1,9 @@
 //! The transport: the one place requests are sent.
 //!
 //! [`Transport::send`] resolves the request's path against the endpoint, puts the cached
-//! token of the request's scope on it (or Basic credentials once the registry asked for
-//! them), answers a 401 challenge once, retries idempotent requests by the
-//! [`RetryPolicy`](crate::retry::RetryPolicy), follows redirects of `GET`/`HEAD` itself
+//! token of the request's scope on it (fetched up front in ACR mode, see
+//! [`auth`](crate::auth); or Basic credentials once the registry asked for them), answers a
+//! 401 challenge once, retries idempotent requests by the [`RetryPolicy`], follows redirects of `GET`/`HEAD` itself
 //! (dropping `Authorization` when the origin changes: ACR redirects blob reads to storage),
 //! and turns error statuses into [`Error`]s. Every request runs in a tracing span
 //! `acr.request` with `operation`, `repository`, `method`, `status` and `attempt`; no header

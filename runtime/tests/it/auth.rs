@@ -36,8 +36,8 @@ async fn warm_client_sends_tokens_up_front_one_fetch_per_scope() {
         assert_eq!(r.status, 200);
     }
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 3);
-    // only the very first, cold request learns the realm from a 401
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    // a refresh token means ACR: the realm is known, even the first request carries a token
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 0);
     let log = fake.state.token_log.lock().unwrap().clone();
     assert!(
         log[0].contains("POST /oauth2/token grant=Some(\"refresh_token\")"),
@@ -81,7 +81,8 @@ async fn revoked_or_insufficient_token_is_refreshed_once() {
     fake.state.revoke_tokens();
     t.send(get_manifest("hello", "v1")).await.unwrap();
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 2);
+    // only the request that carried the revoked token got a 401
+    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
     // a request whose declared scope is too narrow gets the challenged scope added
     let narrow = acr_runtime::Request::new(
         "delete_manifest",
@@ -201,12 +202,14 @@ async fn foreign_token_realm_is_refused_unless_allowed() {
     let port = fake.url.rsplit(':').next().unwrap().to_owned();
     *fake.state.realm_base.lock().unwrap() = format!("http://localhost:{port}");
     let cred = Credential::refresh_token(fake.state.refresh_token.clone());
-    let t = client(&fake.url, cred.clone());
+    // (in ACR mode the realm is the registry's own and the challenge is never read)
+    let t = builder(&fake.url, cred.clone()).acr(false).build().unwrap();
     let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
     assert!(matches!(e, Error::Insecure { .. }), "{e:?}");
     assert!(e.to_string().contains("allow_token_realm_host"), "{e}");
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 0);
     let t = builder(&fake.url, cred)
+        .acr(false)
         .allow_token_realm_host("localhost")
         .build()
         .unwrap();

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod acr_mode;
 mod auth;
 mod blobs;
 mod manifests;
