@@ -25,6 +25,12 @@ fn answer(line: &str) -> (&'static str, String, String) {
                 tag("b")
             ),
         )
+    } else if line.starts_with("GET /acr/v1/lib/hello/_tags?n=5 ") {
+        (
+            "200 OK",
+            String::new(),
+            r#"{"imageName":"lib/hello","tags":[]}"#.to_owned(),
+        )
     } else if line.starts_with("GET /acr/v1/lib%2Fhello/_tags?last=b") {
         (
             "200 OK",
@@ -131,6 +137,15 @@ async fn operations_put_the_right_things_on_the_wire() {
         .collect()
         .await;
     assert_eq!(names, ["a", "b", "c"]);
+
+    // The client's page size applies when the caller sets none.
+    let sized = fixture_acr_like::Client::builder(format!("http://{addr}"))
+        .page_size(5)
+        .build()
+        .unwrap();
+    let empty = sized.get_tags("lib/hello").await.unwrap();
+    assert!(empty.body.tags.is_empty());
+    assert_eq!(requests("_tags?n=5 ").len(), 1);
 
     // A bad name is refused before any request.
     let before = log.lock().unwrap().len();

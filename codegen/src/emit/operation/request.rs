@@ -198,6 +198,22 @@ fn put(ctx: &Context<'_>, p: &ParamPlan<'_>, item: &TokenStream) -> TokenStream 
     }
 }
 
+/// For the optional page-size parameter of a paged operation: its value, or else the page
+/// size the client was built with (`ClientBuilder::page_size`).
+fn page_size_default(plan: &OpPlan<'_>, p: &ParamPlan<'_>) -> Option<TokenStream> {
+    let paging = plan.op.paging.as_ref()?;
+    if paging.page_size_param.as_deref() != Some(p.param.name.as_str()) || p.conv != Conv::Into {
+        return None;
+    }
+    let local = ident(&p.field);
+    let default = match p.param.ty {
+        TypeRef::Integer { .. } => quote!(and_then(|size| size.try_into().ok())),
+        TypeRef::String => quote!(map(|size| size.to_string())),
+        _ => return None,
+    };
+    Some(quote!(#local.or_else(|| client.transport().page_size().#default)))
+}
+
 /// `fn into_request(self) -> Result<(Client, Request), Error>`.
 pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
@@ -266,7 +282,8 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                 statements.push(if p.param.repeated {
                     quote!(for item in #local { request = request #call; })
                 } else {
-                    quote!(if let Some(item) = #local { request = request #call; })
+                    let value = page_size_default(plan, p).unwrap_or(local);
+                    quote!(if let Some(item) = #value { request = request #call; })
                 });
             }
         }
