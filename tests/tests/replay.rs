@@ -378,7 +378,7 @@ async fn drive(client: &Client, call: &Call<'_>, ctx: &mut Context) -> Result<Ou
     let req = call.first;
     let target = route(req);
     let method = req.method.as_str();
-    let result = match (&target, method) {
+    match (&target, method) {
         (Route::V2Root, "GET") => client.check_docker_v2_support().await.map(|r| Outcome {
             status: r.status,
             headers: r.headers,
@@ -736,8 +736,7 @@ async fn drive(client: &Client, call: &Call<'_>, ctx: &mut Context) -> Result<Ou
             .await
             .map(|r| typed("AccessToken", r.status, r.headers, &r.body)),
         (route, method) => panic!("no operation for {method} {route:?} ({})", req.describe()),
-    };
-    result
+    }
 }
 
 fn recorded_path_and_query(req: &Interaction) -> String {

@@ -240,8 +240,11 @@ pub fn load_all(dir: &Path) -> Vec<Recording> {
         .collect()
 }
 
+/// Decoded query pairs.
+type Query = Vec<(String, String)>;
+
 /// `(host, path, decoded query pairs)` of an absolute URI.
-fn url_parts(uri: &str) -> Option<(String, String, Vec<(String, String)>)> {
+fn url_parts(uri: &str) -> Option<(String, String, Query)> {
     let rest = uri.split_once("://")?.1;
     let slash = rest.find('/').unwrap_or(rest.len());
     let host = rest[..slash].to_owned();
