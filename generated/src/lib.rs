@@ -12,13 +12,22 @@
     clippy::upper_case_acronyms,
     clippy::wrong_self_convention
 )]
-
+#[rustfmt::skip]
 mod client;
+
+#[rustfmt::skip]
 pub mod models;
+
+#[rustfmt::skip]
 pub mod operations;
+
+#[rustfmt::skip]
 mod support;
 
+#[rustfmt::skip]
 pub use client::Client;
+
+#[rustfmt::skip]
 pub use acr_runtime::{
     ClientBuilder, Digest, Error, Link, Reference, RepositoryName, Transport,
     UploadLocation, UploadRange,

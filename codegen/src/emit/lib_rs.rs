@@ -74,9 +74,10 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     );
     let crate_docs = docs::inner_attrs(&lines);
     let support = if support {
-        quote!(
+        quote! {
+            #[rustfmt::skip]
             mod support;
-        )
+        }
     } else {
         quote!()
     };
@@ -94,12 +95,19 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
             clippy::wrong_self_convention
         )]
 
+        // Formatted by prettyplease when generated: rustfmt leaves these modules alone, so
+        // `cargo fmt` never makes the committed output stale.
+        #[rustfmt::skip]
         mod client;
+        #[rustfmt::skip]
         pub mod models;
+        #[rustfmt::skip]
         pub mod operations;
         #support
 
+        #[rustfmt::skip]
         pub use client::Client;
+        #[rustfmt::skip]
         pub use #rt::{#(#reexports),*};
     }
 }

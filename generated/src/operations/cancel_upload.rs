@@ -33,7 +33,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `cancel_upload`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `cancel_upload`: `.await` it (or call `send`).
 ///
 /// Made by `Client::cancel_upload`.
 #[derive(Debug, Clone)]
@@ -58,12 +58,16 @@ impl RequestBuilder {
         let Self { client, next_blob_uuid_link } = self;
         let next_blob_uuid_link = next_blob_uuid_link
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
-        let request = acr_runtime::Request::new(
-                OPERATION,
-                http::Method::DELETE,
-                next_blob_uuid_link.as_str(),
-            )
-            .scope(format!("repository:{}:pull,push", next_blob_uuid_link.as_str()));
+        let mut request = acr_runtime::Request::new(
+            OPERATION,
+            acr_runtime::http::Method::DELETE,
+            next_blob_uuid_link.as_str(),
+        );
+        if let Some(repository) = next_blob_uuid_link.repository() {
+            request = request
+                .scope(format!("repository:{repository}:pull,push"))
+                .repository(repository);
+        }
         Ok((client, request))
     }
 }
@@ -85,7 +89,7 @@ pub struct Response {
     /// The HTTP status code.
     pub status: u16,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

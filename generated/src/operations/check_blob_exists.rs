@@ -34,7 +34,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `check_blob_exists`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `check_blob_exists`: `.await` it (or call `send`).
 ///
 /// Made by `Client::check_blob_exists`.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::HEAD,
+                acr_runtime::http::Method::HEAD,
                 format!(
                     "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
                     support::encode_segment(digest.as_str())
@@ -96,7 +96,7 @@ pub struct Response {
     /// The `Content-Length` header, when present.
     pub content_length: Option<u64>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

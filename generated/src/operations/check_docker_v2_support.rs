@@ -19,7 +19,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `check_docker_v2_support`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `check_docker_v2_support`: `.await` it (or call `send`).
 ///
 /// Made by `Client::check_docker_v2_support`.
 #[derive(Debug, Clone)]
@@ -41,7 +41,11 @@ impl RequestBuilder {
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client } = self;
-        let request = acr_runtime::Request::new(OPERATION, http::Method::GET, "/v2/");
+        let request = acr_runtime::Request::new(
+            OPERATION,
+            acr_runtime::http::Method::GET,
+            "/v2/",
+        );
         Ok((client, request))
     }
 }
@@ -63,7 +67,7 @@ pub struct Response {
     /// The HTTP status code.
     pub status: u16,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

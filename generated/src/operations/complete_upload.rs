@@ -79,11 +79,15 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::PUT,
+                acr_runtime::http::Method::PUT,
                 next_blob_uuid_link.as_str(),
             )
-            .scope(format!("repository:{}:pull,push", next_blob_uuid_link.as_str()))
             .query("digest", digest.to_string());
+        if let Some(repository) = next_blob_uuid_link.repository() {
+            request = request
+                .scope(format!("repository:{repository}:pull,push"))
+                .repository(repository);
+        }
         if let Some(value) = value {
             request = request
                 .body(acr_runtime::Body::Bytes {
@@ -118,7 +122,7 @@ pub struct Response {
     /// The `Docker-Content-Digest` header, when present.
     pub docker_content_digest: Option<acr_runtime::Digest>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

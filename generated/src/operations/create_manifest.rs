@@ -40,7 +40,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `create_manifest`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `create_manifest`: `.await` it (or call `send`).
 ///
 /// Made by `Client::create_manifest`.
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::PUT,
+                acr_runtime::http::Method::PUT,
                 format!(
                     "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
                     support::encode_segment(reference.as_str())
@@ -110,7 +110,7 @@ pub struct Response {
     /// The `Content-Length` header, when present.
     pub content_length: Option<u64>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

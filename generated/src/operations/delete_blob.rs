@@ -34,7 +34,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `delete_blob`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `delete_blob`: `.await` it (or call `send`).
 ///
 /// Made by `Client::delete_blob`.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::DELETE,
+                acr_runtime::http::Method::DELETE,
                 format!(
                     "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
                     support::encode_segment(digest.as_str())
@@ -94,7 +94,7 @@ pub struct Response {
     /// The `Docker-Content-Digest` header, when present.
     pub docker_content_digest: Option<acr_runtime::Digest>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -34,7 +34,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `delete_manifest`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `delete_manifest`: `.await` it (or call `send`).
 ///
 /// Made by `Client::delete_manifest`.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::DELETE,
+                acr_runtime::http::Method::DELETE,
                 format!(
                     "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
                     support::encode_segment(reference.as_str())
@@ -92,7 +92,7 @@ pub struct Response {
     /// The HTTP status code.
     pub status: u16,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

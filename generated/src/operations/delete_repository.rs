@@ -30,7 +30,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `delete_repository`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `delete_repository`: `.await` it (or call `send`).
 ///
 /// Made by `Client::delete_repository`.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl RequestBuilder {
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::DELETE,
+                acr_runtime::http::Method::DELETE,
                 format!("/acr/v1/{}", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:delete", name.as_str()))
@@ -84,7 +84,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::DeletedRepository,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

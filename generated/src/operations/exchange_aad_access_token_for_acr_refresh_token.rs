@@ -82,7 +82,7 @@ impl RequestBuilder {
         let Self { client, grant_type, service, tenant, refresh_token, access_token } = self;
         let mut request = acr_runtime::Request::new(
             OPERATION,
-            http::Method::POST,
+            acr_runtime::http::Method::POST,
             "/oauth2/exchange",
         );
         let mut form = vec![
@@ -122,7 +122,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::RefreshToken,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

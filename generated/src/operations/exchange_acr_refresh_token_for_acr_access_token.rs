@@ -36,7 +36,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `exchange_acr_refresh_token_for_acr_access_token`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `exchange_acr_refresh_token_for_acr_access_token`: `.await` it (or call `send`).
 ///
 /// Made by `Client::exchange_acr_refresh_token_for_acr_access_token`.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl RequestBuilder {
         let Self { client, grant_type, service, scope, refresh_token } = self;
         let mut request = acr_runtime::Request::new(
             OPERATION,
-            http::Method::POST,
+            acr_runtime::http::Method::POST,
             "/oauth2/token",
         );
         let mut form = vec![
@@ -98,7 +98,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::AccessToken,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

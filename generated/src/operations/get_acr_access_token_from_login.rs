@@ -30,7 +30,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `get_acr_access_token_from_login`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_acr_access_token_from_login`: `.await` it (or call `send`).
 ///
 /// Made by `Client::get_acr_access_token_from_login`.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl RequestBuilder {
         let Self { client, service, scope } = self;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 "/oauth2/token",
             )
             .query("service", service);
@@ -86,7 +86,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::AccessToken,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -34,7 +34,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `get_blob`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_blob`: `.await` it (or call `send`).
 ///
 /// Made by `Client::get_blob`.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!(
                     "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
                     support::encode_segment(digest.as_str())
@@ -98,7 +98,7 @@ pub struct Response {
     /// The body.
     pub body: bytes::Bytes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -73,7 +73,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!(
                     "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
                     support::encode_segment(reference.as_str())
@@ -113,7 +113,7 @@ pub struct Response {
     /// The body.
     pub body: bytes::Bytes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -34,7 +34,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `get_manifest_properties`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_manifest_properties`: `.await` it (or call `send`).
 ///
 /// Made by `Client::get_manifest_properties`.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!(
                     "/acr/v1/{}/_manifests/{}", support::encode_path(name.as_str()),
                     support::encode_segment(reference.as_str())
@@ -94,7 +94,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::ManifestAttributes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

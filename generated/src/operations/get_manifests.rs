@@ -85,7 +85,7 @@ impl RequestBuilder {
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!("/acr/v1/{}/_manifests", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
@@ -93,7 +93,11 @@ impl RequestBuilder {
         if let Some(item) = last {
             request = request.query("last", item);
         }
-        if let Some(item) = n {
+        if let Some(item) = n
+            .or_else(|| {
+                client.transport().page_size().and_then(|size| size.try_into().ok())
+            })
+        {
             request = request.query("n", item.to_string());
         }
         if let Some(item) = orderby {
@@ -146,7 +150,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::AcrManifests,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -30,7 +30,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `get_properties`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_properties`: `.await` it (or call `send`).
 ///
 /// Made by `Client::get_properties`.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl RequestBuilder {
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!("/acr/v1/{}", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
@@ -84,7 +84,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::RepositoryAttributes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -63,14 +63,18 @@ impl RequestBuilder {
         let Self { client, last, n } = self;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 "/acr/v1/_catalog",
             )
             .scope("registry:catalog:*");
         if let Some(item) = last {
             request = request.query("last", item);
         }
-        if let Some(item) = n {
+        if let Some(item) = n
+            .or_else(|| {
+                client.transport().page_size().and_then(|size| size.try_into().ok())
+            })
+        {
             request = request.query("n", item.to_string());
         }
         Ok((client, request))
@@ -118,7 +122,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::Repositories,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -97,7 +97,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::GET,
+                acr_runtime::http::Method::GET,
                 format!("/acr/v1/{}/_tags", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
@@ -105,7 +105,11 @@ impl RequestBuilder {
         if let Some(item) = last {
             request = request.query("last", item);
         }
-        if let Some(item) = n {
+        if let Some(item) = n
+            .or_else(|| {
+                client.transport().page_size().and_then(|size| size.try_into().ok())
+            })
+        {
             request = request.query("n", item.to_string());
         }
         if let Some(item) = orderby {
@@ -161,7 +165,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::TagList,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -33,7 +33,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `get_upload_status`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_upload_status`: `.await` it (or call `send`).
 ///
 /// Made by `Client::get_upload_status`.
 #[derive(Debug, Clone)]
@@ -58,12 +58,16 @@ impl RequestBuilder {
         let Self { client, next_blob_uuid_link } = self;
         let next_blob_uuid_link = next_blob_uuid_link
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
-        let request = acr_runtime::Request::new(
-                OPERATION,
-                http::Method::GET,
-                next_blob_uuid_link.as_str(),
-            )
-            .scope(format!("repository:{}:pull,push", next_blob_uuid_link.as_str()));
+        let mut request = acr_runtime::Request::new(
+            OPERATION,
+            acr_runtime::http::Method::GET,
+            next_blob_uuid_link.as_str(),
+        );
+        if let Some(repository) = next_blob_uuid_link.repository() {
+            request = request
+                .scope(format!("repository:{repository}:pull,push"))
+                .repository(repository);
+        }
         Ok((client, request))
     }
 }
@@ -89,7 +93,7 @@ pub struct Response {
     /// The `Docker-Upload-UUID` header, when present.
     pub docker_upload_uuid: Option<String>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

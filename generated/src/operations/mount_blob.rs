@@ -38,7 +38,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `mount_blob`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `mount_blob`: `.await` it (or call `send`).
 ///
 /// Made by `Client::mount_blob`.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ impl RequestBuilder {
         let mount = mount.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::POST,
+                acr_runtime::http::Method::POST,
                 format!("/v2/{}/blobs/uploads/", support::encode_path(name.as_str())),
             )
             .scope(
@@ -109,7 +109,7 @@ pub struct Response {
     /// The `Range` header, when present.
     pub range: Option<acr_runtime::UploadRange>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -71,7 +71,7 @@ impl RequestBuilder {
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::PATCH,
+                acr_runtime::http::Method::PATCH,
                 format!("/acr/v1/{}", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_write", name.as_str()))
@@ -112,7 +112,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::RepositoryAttributes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -30,7 +30,7 @@ impl crate::Client {
     }
 }
 
-/// The request of `start_upload`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `start_upload`: `.await` it (or call `send`).
 ///
 /// Made by `Client::start_upload`.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl RequestBuilder {
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::POST,
+                acr_runtime::http::Method::POST,
                 format!("/v2/{}/blobs/uploads/", support::encode_path(name.as_str())),
             )
             .scope(format!("repository:{}:pull,push", name.as_str()))
@@ -88,7 +88,7 @@ pub struct Response {
     /// The `Docker-Upload-UUID` header, when present.
     pub docker_upload_uuid: Option<String>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -78,7 +78,7 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::PATCH,
+                acr_runtime::http::Method::PATCH,
                 format!(
                     "/acr/v1/{}/_manifests/{}", support::encode_path(name.as_str()),
                     support::encode_segment(reference.as_str())
@@ -122,7 +122,7 @@ pub struct Response {
     /// The body.
     pub body: crate::models::ManifestAttributes,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {

@@ -74,14 +74,18 @@ impl RequestBuilder {
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
                 OPERATION,
-                http::Method::PATCH,
+                acr_runtime::http::Method::PATCH,
                 next_blob_uuid_link.as_str(),
             )
-            .scope(format!("repository:{}:pull,push", next_blob_uuid_link.as_str()))
             .body(acr_runtime::Body::Bytes {
                 content_type: "application/octet-stream".to_owned(),
                 data: value,
             });
+        if let Some(repository) = next_blob_uuid_link.repository() {
+            request = request
+                .scope(format!("repository:{repository}:pull,push"))
+                .repository(repository);
+        }
         if let Some(item) = content_range {
             request = request.header("Content-Range", &item)?;
         }
@@ -112,7 +116,7 @@ pub struct Response {
     /// The `Docker-Upload-UUID` header, when present.
     pub docker_upload_uuid: Option<String>,
     /// All response headers.
-    pub headers: http::HeaderMap,
+    pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {
