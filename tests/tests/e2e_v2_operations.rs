@@ -336,14 +336,10 @@ async fn v2_operations_against_the_emulator() {
 /// A warm client sends no request that is answered 401 (DESIGN.md, "Auth"): each upload-session
 /// call asks for `repository:<name>:pull,push`, which the client already holds.
 ///
-/// Ignored: the generated `upload_chunk`, `get_upload_status`, `complete_upload` and
-/// `cancel_upload` build their scope from the whole upload location
-/// (`repository:/v2/<name>/blobs/uploads/<uuid>?_state=…:pull,push`), so each call fetches a
-/// token for that junk scope, is answered 401 `insufficient_scope`, and fetches another token
-/// for the union with the challenge's scope (three extra requests per call, and a cache entry per
-/// location). Reported to the codegen owner (`UploadLocation::repository()` gives the name).
+/// (Regression test: the first generated upload-session operations built their scope from the
+/// whole upload location, `repository:/v2/<name>/blobs/uploads/<uuid>?_state=…:pull,push`, so
+/// each call fetched a token for that scope, was answered 401 and fetched another.)
 #[tokio::test]
-#[ignore = "upload-session operations use the location as their token scope (reported)"]
 async fn upload_session_operations_ask_for_the_repository_scope() {
     let emulator = common::start_emulator().await;
     let client = common::emulator_client(&emulator);
