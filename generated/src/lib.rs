@@ -29,6 +29,6 @@ pub use client::Client;
 
 #[rustfmt::skip]
 pub use acr_runtime::{
-    ClientBuilder, Digest, Error, Link, Reference, RepositoryName, Transport,
-    UploadLocation, UploadRange,
+    ClientBuilder, Credential, Digest, Error, Link, Reference, RepositoryName,
+    RetryPolicy, Transport, UploadLocation, UploadRange,
 };
