@@ -373,3 +373,23 @@ async fn upload_session_operations_ask_for_the_repository_scope() {
         );
     }
 }
+
+/// `get_manifest` without `.accept(...)` reads an OCI manifest from a registry that honours
+/// `Accept` (distribution does; ACR answers without one too).
+///
+/// Ignored: the generated `get_manifest` sends no `Accept` unless the caller sets one, and
+/// distribution 2.8 then answers 404 `MANIFEST_UNKNOWN` "OCI manifest found, but accept header
+/// does not support OCI manifests". The runtime's `Transport::get_manifest` sends the full list
+/// (`MANIFEST_ACCEPT`); the generated operation could default to it. Reported.
+#[tokio::test]
+#[ignore = "the generated get_manifest sends no default Accept (reported)"]
+async fn get_manifest_without_accept_reads_an_oci_manifest() {
+    let Some(registry) = common::start_registry(acr_tests::registry::Flavour::Open).await else {
+        return;
+    };
+    let client = common::registry_client(&registry);
+    let image = TestImage::new("no-accept", &[10]);
+    common::workflow::push_image(&client, "e2e/no-accept", "v1", &image, 64 * 1024).await;
+    let got = client.get_manifest("e2e/no-accept", "v1").await.unwrap();
+    assert_eq!(got.body, image.manifest);
+}
