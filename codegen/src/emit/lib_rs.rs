@@ -84,6 +84,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     let mut reexports: Vec<String> = runtime_types(api);
     reexports.extend(ALWAYS.iter().map(|s| (*s).to_owned()));
     reexports.sort();
+    reexports.dedup();
     let reexports = reexports.iter().map(|n| ident(n));
     quote! {
         #crate_docs
