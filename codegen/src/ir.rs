@@ -46,6 +46,9 @@ pub struct Operation {
     pub errors: Vec<ErrorResponse>,
     /// The auth scope template (`repository:{name}:pull`), if the operation needs one.
     pub scope: Option<String>,
+    /// The endpoint's own auth (`@auth`), as written, when it overrides the API's: `basic`
+    /// means the request carries the username and password up front.
+    pub auth: Option<String>,
     /// Paging, for list operations.
     pub paging: Option<Paging>,
     /// Whether locations and types were inferred (no overlay described this operation).
@@ -98,6 +101,8 @@ pub struct Param {
     pub required: bool,
     /// Whether the key may repeat (`scope` on `/oauth2/token`); `ty` is then the item type.
     pub repeated: bool,
+    /// The wire text sent when the caller gives no value (an optional text parameter).
+    pub default: Option<String>,
     /// The documentation, if any.
     pub docs: Option<String>,
 }

@@ -46,6 +46,9 @@ pub struct Request {
     /// client sends the cached token of this scope up front; `None` sends no credential until
     /// the registry challenges.
     pub scope: Option<String>,
+    /// Whether the request authenticates with the credential's username and password (HTTP
+    /// Basic) up front, whatever the registry's challenge (`GET /oauth2/token` does).
+    pub basic_auth: bool,
     /// The repository the operation works on, for errors and tracing.
     pub repository: Option<String>,
 }
@@ -61,6 +64,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: Body::Empty,
             scope: None,
+            basic_auth: false,
             repository: None,
         }
     }
@@ -86,6 +90,12 @@ impl Request {
     /// Sets the body.
     pub fn body(mut self, body: Body) -> Self {
         self.body = body;
+        self
+    }
+
+    /// Makes the request carry the credential's username and password (HTTP Basic) up front.
+    pub fn basic_auth(mut self) -> Self {
+        self.basic_auth = true;
         self
     }
 

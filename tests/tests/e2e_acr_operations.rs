@@ -438,7 +438,6 @@ async fn token_operations() {
 /// the emulator's 401 there has no challenge, so the call fails with 401 "basic credentials
 /// required". Reported to the runtime/codegen owners; run with `--ignored` to check a fix.
 #[tokio::test]
-#[ignore = "the client never sends Basic on GET /oauth2/token (reported)"]
 async fn login_token_operation_with_basic() {
     let emulator = common::start_emulator().await;
     let service = emulator.host();

@@ -382,7 +382,6 @@ async fn upload_session_operations_ask_for_the_repository_scope() {
 /// does not support OCI manifests". The runtime's `Transport::get_manifest` sends the full list
 /// (`MANIFEST_ACCEPT`); the generated operation could default to it. Reported.
 #[tokio::test]
-#[ignore = "the generated get_manifest sends no default Accept (reported)"]
 async fn get_manifest_without_accept_reads_an_oci_manifest() {
     let Some(registry) = common::start_registry(acr_tests::registry::Flavour::Open).await else {
         return;

@@ -26,6 +26,7 @@ pub fn param(name: &str, location: ParamLocation, ty: TypeRef, required: bool) -
         ty,
         required,
         repeated: false,
+        default: None,
         docs: None,
     }
 }
@@ -101,6 +102,7 @@ pub fn op(name: &str, method: &str, raw_path: &str) -> Operation {
         responses: Vec::new(),
         errors: Vec::new(),
         scope: None,
+        auth: None,
         paging: None,
         inferred: false,
         line: 1,

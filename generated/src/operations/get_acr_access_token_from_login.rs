@@ -59,6 +59,7 @@ impl RequestBuilder {
                 acr_runtime::http::Method::GET,
                 "/oauth2/token",
             )
+            .basic_auth()
             .query("service", service);
         for item in scope {
             request = request.query("scope", item);

@@ -48,7 +48,7 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    /// Accept header string delimited by comma, e.g. application/vnd.oci.image.manifest.v1+json
+    /// The media types the caller accepts, delimited by comma; by default the OCI and Docker manifest and index types
     pub fn accept(mut self, accept: impl Into<String>) -> Self {
         self.accept = Some(accept.into());
         self
@@ -81,7 +81,12 @@ impl RequestBuilder {
             )
             .scope(format!("repository:{}:pull", name.as_str()))
             .repository(name.as_str());
-        if let Some(item) = accept {
+        if let Some(item) = accept
+            .or_else(|| Some(
+                "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.cncf.oras.artifact.manifest.v1+json"
+                    .to_owned(),
+            ))
+        {
             request = request.header("accept", &item)?;
         }
         Ok((client, request))

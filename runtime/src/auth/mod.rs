@@ -180,6 +180,14 @@ impl Auth {
 
     /// The authorization a request carries up front.
     pub async fn authorize(&self, request: &Request) -> crate::Result<Authz> {
+        if request.basic_auth {
+            if let Some((u, p)) = self.credential.basic_pair() {
+                return Ok(Authz {
+                    header: Some(basic(u, p)?),
+                    sent: Sent::Basic,
+                });
+            }
+        }
         match self.mode() {
             None => Ok(Authz::default()),
             Some(Mode::Basic) => match self.credential.basic_pair() {

@@ -40,6 +40,7 @@ pub fn lower_endpoint(
             ty: TypeRef::String,
             required: true,
             repeated: false,
+            default: None,
             docs: None,
         })
         .collect();
@@ -105,6 +106,7 @@ pub fn lower_endpoint(
                     ty,
                     required,
                     repeated,
+                    default: None,
                     docs: docs(p.desc.as_deref()),
                 });
             }
@@ -177,6 +179,7 @@ pub fn lower_endpoint(
         responses,
         errors: errors(ep),
         scope: None,
+        auth: ep.auth.clone(),
         paging: None,
         inferred: true,
         line: ep.pos.line,

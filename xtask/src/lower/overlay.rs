@@ -126,6 +126,11 @@ fn lower_entry(
                 ty,
                 required,
                 repeated,
+                default: if required || repeated {
+                    None
+                } else {
+                    p.default.clone()
+                },
                 docs: doc,
             });
         }
@@ -237,6 +242,7 @@ fn lower_entry(
             ty,
             required,
             repeated: false,
+            default: None,
             docs: docs(p.desc.as_deref()),
         });
     }
@@ -367,6 +373,7 @@ fn lower_entry(
         responses,
         errors: errors(spec_ep),
         scope,
+        auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
         paging,
         inferred: false,
         line: spec_ep.pos.line,

@@ -214,6 +214,26 @@ fn page_size_default(plan: &OpPlan<'_>, p: &ParamPlan<'_>) -> Option<TokenStream
     Some(quote!(#local.or_else(|| client.transport().page_size().#default)))
 }
 
+/// For an optional text parameter with a default (`accept` of `get_manifest`): its value, or
+/// else the default's wire text.
+fn text_default(p: &ParamPlan<'_>) -> Option<TokenStream> {
+    let default = p.param.default.as_deref()?;
+    if p.param.required || p.param.repeated || p.param.ty != TypeRef::String || p.conv != Conv::Into
+    {
+        return None;
+    }
+    let local = ident(&p.field);
+    Some(quote!(#local.or_else(|| Some(#default.to_owned()))))
+}
+
+/// Whether the operation authenticates with HTTP Basic up front (`@auth basic`).
+fn uses_basic_auth(plan: &OpPlan<'_>) -> bool {
+    plan.op
+        .auth
+        .as_deref()
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case("basic"))
+}
+
 /// `fn into_request(self) -> Result<(Client, Request), Error>`.
 pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
@@ -255,6 +275,9 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         let f = ident(&p.field);
         chain.push(quote!(.repository(#f.as_str())));
     }
+    if uses_basic_auth(plan) {
+        chain.push(quote!(.basic_auth()));
+    }
     let mut form_required = Vec::new();
     let mut form_more = Vec::new();
     for p in plan
@@ -273,7 +296,8 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                 form_more.push(if p.param.repeated {
                     quote!(for item in #local { form.push(#pair); })
                 } else {
-                    quote!(if let Some(item) = #local { form.push(#pair); })
+                    let value = text_default(p).unwrap_or(local);
+                    quote!(if let Some(item) = #value { form.push(#pair); })
                 });
             }
             (_, true) => chain.push(put(ctx, p, &local)),
@@ -282,7 +306,9 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                 statements.push(if p.param.repeated {
                     quote!(for item in #local { request = request #call; })
                 } else {
-                    let value = page_size_default(plan, p).unwrap_or(local);
+                    let value = page_size_default(plan, p)
+                        .or_else(|| text_default(p))
+                        .unwrap_or(local);
                     quote!(if let Some(item) = #value { request = request #call; })
                 });
             }
