@@ -31,17 +31,7 @@ impl Response {
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
     {
-        match self.headers.get(name) {
-            None => Ok(None),
-            Some(v) => {
-                let text = v.to_str().map_err(|_| {
-                    Error::invalid_response(self.operation, format!("header {name} is not text"))
-                })?;
-                text.parse::<T>().map(Some).map_err(|e| {
-                    Error::invalid_response(self.operation, format!("header {name}: {e}"))
-                })
-            }
-        }
+        typed_header(self.operation, &self.headers, name)
     }
 
     /// Parses the body as JSON.
@@ -89,16 +79,7 @@ impl StreamingResponse {
         T: std::str::FromStr,
         T::Err: std::fmt::Display,
     {
-        match self.header_str(name) {
-            None if self.headers.contains_key(name) => Err(Error::invalid_response(
-                self.operation,
-                format!("header {name} is not text"),
-            )),
-            None => Ok(None),
-            Some(text) => text.parse::<T>().map(Some).map_err(|e| {
-                Error::invalid_response(self.operation, format!("header {name}: {e}"))
-            }),
-        }
+        typed_header(self.operation, &self.headers, name)
     }
 
     /// Reads the whole body, refusing more than `limit` bytes.
@@ -128,4 +109,26 @@ impl StreamingResponse {
         }
         Ok(buf.freeze())
     }
+}
+
+/// Parses header `name` of `headers` with `FromStr`; a present but unparsable header is an error
+/// of `operation`.
+fn typed_header<T>(
+    operation: &'static str,
+    headers: &HeaderMap,
+    name: &str,
+) -> crate::Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Error::invalid_response(operation, format!("header {name} is not text")))?;
+    text.parse::<T>()
+        .map(Some)
+        .map_err(|e| Error::invalid_response(operation, format!("header {name}: {e}")))
 }
