@@ -15,7 +15,13 @@ use crate::names::{ident, pascal};
 const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
 
 /// The runtime items every generated crate re-exports.
-const ALWAYS: &[&str] = &["ClientBuilder", "Credential", "Error", "RetryPolicy", "Transport"];
+const ALWAYS: &[&str] = &[
+    "ClientBuilder",
+    "Credential",
+    "Error",
+    "RetryPolicy",
+    "Transport",
+];
 
 /// Collects the runtime types `ty` refers to.
 fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
