@@ -920,10 +920,10 @@ fn outcome_problems(call: &Call<'_>, outcome: Result<Outcome, acr::Error>) -> Ve
             None => problems.push(format!("typed body {model} but no JSON recorded")),
         }
     }
-    if let Some(bytes) = &outcome.bytes {
-        if last.response_body.as_ref() != Some(bytes) {
-            problems.push("raw body differs from the recorded one".to_owned());
-        }
+    if let Some(bytes) = &outcome.bytes
+        && last.response_body.as_ref() != Some(bytes)
+    {
+        problems.push("raw body differs from the recorded one".to_owned());
     }
     if let Some(items) = &outcome.items {
         let expected: Vec<String> = call

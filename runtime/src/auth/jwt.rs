@@ -46,7 +46,7 @@ mod tests {
         // padded payloads are accepted too
         let t = make(42);
         let mut parts: Vec<String> = t.split('.').map(str::to_owned).collect();
-        while parts[1].len() % 4 != 0 {
+        while !parts[1].len().is_multiple_of(4) {
             parts[1].push('=');
         }
         assert_eq!(expiry(&parts.join(".")), Some(42));

@@ -180,13 +180,13 @@ impl Auth {
 
     /// The authorization a request carries up front.
     pub async fn authorize(&self, request: &Request) -> crate::Result<Authz> {
-        if request.basic_auth {
-            if let Some((u, p)) = self.credential.basic_pair() {
-                return Ok(Authz {
-                    header: Some(basic(u, p)?),
-                    sent: Sent::Basic,
-                });
-            }
+        if request.basic_auth
+            && let Some((u, p)) = self.credential.basic_pair()
+        {
+            return Ok(Authz {
+                header: Some(basic(u, p)?),
+                sent: Sent::Basic,
+            });
         }
         match self.mode() {
             None => Ok(Authz::default()),

@@ -572,16 +572,17 @@ fn upload(
     if method == Method::POST {
         let query = q(uri);
         let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
-        if let (Some(_from), Some(digest)) = (get("from"), get("mount")) {
-            if !*st.mount_refuse.lock().unwrap() && st.blobs.lock().unwrap().contains_key(&digest) {
-                st.mounts.fetch_add(1, Ordering::SeqCst);
-                return Response::builder()
-                    .status(201)
-                    .header("location", format!("/v2/{name}/blobs/{digest}"))
-                    .header("docker-content-digest", digest)
-                    .body(Body::empty())
-                    .unwrap();
-            }
+        if let (Some(_from), Some(digest)) = (get("from"), get("mount"))
+            && !*st.mount_refuse.lock().unwrap()
+            && st.blobs.lock().unwrap().contains_key(&digest)
+        {
+            st.mounts.fetch_add(1, Ordering::SeqCst);
+            return Response::builder()
+                .status(201)
+                .header("location", format!("/v2/{name}/blobs/{digest}"))
+                .header("docker-content-digest", digest)
+                .body(Body::empty())
+                .unwrap();
         }
         let uuid = format!("u{n}");
         st.uploads.lock().unwrap().insert(uuid.clone(), Vec::new());

@@ -53,10 +53,10 @@ fn is_param_name(name: &str) -> bool {
 pub fn path_params(t: &PathTemplate) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in &t.segments {
-        if let PathSegment::Param(p) = s {
-            if !out.contains(p) {
-                out.push(p.clone());
-            }
+        if let PathSegment::Param(p) = s
+            && !out.contains(p)
+        {
+            out.push(p.clone());
         }
     }
     out

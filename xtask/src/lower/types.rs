@@ -117,10 +117,10 @@ impl TypeTable {
                 "type nested too deeply".to_owned(),
             ));
         }
-        if let Some(values) = enum_values(expr) {
-            if !matches!(expr.kind, TypeKind::Array(_)) {
-                return Ok(self.hoist_enum(hint, values));
-            }
+        if let Some(values) = enum_values(expr)
+            && !matches!(expr.kind, TypeKind::Array(_))
+        {
+            return Ok(self.hoist_enum(hint, values));
         }
         let ty = match &expr.kind {
             TypeKind::Str => match expr
