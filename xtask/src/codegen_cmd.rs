@@ -235,6 +235,12 @@ fn write_atomic(path: &Path, contents: &str) -> Result<(), GenerateError> {
 
 /// The `Cargo.toml` of a crate generated outside this workspace (`--out DIR`).
 pub fn standalone_manifest(dir_name: &str) -> String {
+    crate_manifest(dir_name, true)
+}
+
+/// The `Cargo.toml` of a generated crate with a path dependency on this workspace's runtime;
+/// `own_workspace` adds an empty `[workspace]` so it builds on its own.
+pub fn crate_manifest(dir_name: &str, own_workspace: bool) -> String {
     let root = workspace_root();
     let runtime = root.join("runtime");
     let mut name: String = dir_name
@@ -253,9 +259,9 @@ pub fn standalone_manifest(dir_name: &str) -> String {
     format!(
         "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
          [dependencies]\nacr-runtime = {{ path = {runtime:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\
-         serde_json = \"1\"\nbytes = \"1\"\nhttp = \"1\"\nfutures-core = \"0.3\"\njiff = {{ version = \"0.2\", features = [\"serde\"] }}\n\n\
-         [workspace]\n",
-        runtime = runtime.display().to_string()
+         serde_json = \"1\"\nbytes = \"1\"\nfutures-core = \"0.3\"\njiff = {{ version = \"0.2\", features = [\"serde\"] }}\n{workspace}",
+        runtime = runtime.display().to_string(),
+        workspace = if own_workspace { "\n[workspace]\n" } else { "" }
     )
 }
 

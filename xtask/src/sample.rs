@@ -96,7 +96,6 @@ pub fn run(args: &[String]) -> u8 {
 fn measure(sample: &[PathBuf], work: &Path) -> Result<usize, GenerateError> {
     let _ = fs::remove_dir_all(work);
     fs::create_dir_all(work).map_err(|e| GenerateError::io(work, e))?;
-    let runtime = workspace_root().join("runtime");
     let mut members = Vec::new();
     let mut failures = 0;
     let mut crates = Vec::new();
@@ -124,12 +123,7 @@ fn measure(sample: &[PathBuf], work: &Path) -> Result<usize, GenerateError> {
             }
             fs::write(&path, &f.contents).map_err(|e| GenerateError::io(&path, e))?;
         }
-        let manifest = format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\n\
-             acr-runtime = {{ path = {runtime:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\
-             bytes = \"1\"\nhttp = \"1\"\nfutures-core = \"0.3\"\njiff = {{ version = \"0.2\", features = [\"serde\"] }}\n",
-            runtime = runtime.display().to_string()
-        );
+        let manifest = crate::codegen_cmd::crate_manifest(&name, false);
         fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| GenerateError::io(&dir, e))?;
         members.push(format!("{name:?}"));
         crates.push((name, stem));

@@ -30,22 +30,25 @@ async fn attributes_update(call: &mut Call) -> Result<AttributesUpdate, AcrError
         .map_err(|e| AcrError::bad_request("BAD_REQUEST", format!("invalid attributes: {e}")))
 }
 
+/// The repositories a catalog lists (known, with `listEnabled=true`), as paging items.
+fn listed_repositories(call: &Call) -> Vec<Item<String>> {
+    let store = call.shared.store();
+    store
+        .repos
+        .iter()
+        .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
+        .map(|(name, r)| Item {
+            key: name.clone(),
+            time: r.updated,
+            value: name.clone(),
+        })
+        .collect()
+}
+
 /// `GET /acr/v1/_catalog` (repositories with `listEnabled=true`).
 pub(crate) async fn catalog(call: Call) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = {
-        let store = call.shared.store();
-        store
-            .repos
-            .iter()
-            .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
-            .map(|(name, r)| Item {
-                key: name.clone(),
-                time: r.updated,
-                value: name.clone(),
-            })
-            .collect()
-    };
+    let items = listed_repositories(&call);
     let page = paging::page(items, &request);
     let link = page
         .next_last
@@ -56,19 +59,7 @@ pub(crate) async fn catalog(call: Call) -> Result<Response, AcrError> {
 /// `GET /v2/_catalog` (docker style; same filter and paging, link without `orderby`).
 pub(crate) async fn v2_catalog(call: Call) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = {
-        let store = call.shared.store();
-        store
-            .repos
-            .iter()
-            .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
-            .map(|(name, r)| Item {
-                key: name.clone(),
-                time: r.updated,
-                value: name.clone(),
-            })
-            .collect()
-    };
+    let items = listed_repositories(&call);
     let page = paging::page(items, &request);
     let link = page.next_last.map(|last| {
         format!(
