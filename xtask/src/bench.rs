@@ -28,12 +28,21 @@ for text in texts:
 print(f"{len(files)} files, {ok} ok, {fail} failed, {(time.perf_counter()-t)*1000:.0f} ms")
 "#;
 
+/// The command line of `cargo xtask bench`.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(about = "Time the LAP parser on a folder beside the reference Python parser")]
+pub struct Args {
+    /// The folder of .lap files (default: ../shared/lap-corpus).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
 /// Runs the command; returns the exit code.
-pub fn run(args: &[String]) -> u8 {
+pub fn run(args: &Args) -> u8 {
     let dir = args
-        .first()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::codegen_cmd::workspace_root().join("../shared/lap-corpus"));
+        .dir
+        .clone()
+        .unwrap_or_else(crate::workspace::lap_corpus);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))

@@ -154,11 +154,7 @@ fn strip(w: &lap::Warning) -> String {
 }
 
 fn display_name(path: &Path) -> String {
-    let root = crate::codegen_cmd::workspace_root();
-    path.strip_prefix(&root)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    crate::workspace::display(path)
 }
 
 /// The generated files and the warnings met on the way.

@@ -133,24 +133,31 @@ pub fn check_files(files: &[PathBuf], options: &ParseOptions) -> Vec<FileOutcome
         .collect()
 }
 
-/// Runs the command with its arguments; returns the process exit code.
-pub fn run(args: &[String]) -> u8 {
-    let mut options = ParseOptions::default();
-    let mut paths = Vec::new();
-    let mut verbose = false;
-    for a in args {
-        match a.as_str() {
-            "--overlay" => options = ParseOptions::overlay(),
-            "-v" | "--verbose" => verbose = true,
-            _ => paths.push(a.clone()),
-        }
-    }
-    if paths.is_empty() {
-        eprintln!("usage: cargo xtask lap check [--overlay] [-v|--verbose] PATH...");
-        return 2;
-    }
+/// The command line of `cargo xtask lap check`.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(about = "Parse every .lap file under PATH (files or folders) and print a summary")]
+pub struct Args {
+    /// Read every file with the overlay extension directives (`*.overlay.lap` always are).
+    #[arg(long)]
+    pub overlay: bool,
+    /// Also print every warning.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Files or folders (searched recursively for `*.lap`).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+}
+
+/// Runs the command; returns the process exit code (0 all parsed, 1 failures, 2 bad paths).
+pub fn run(args: &Args) -> u8 {
+    let options = if args.overlay {
+        ParseOptions::overlay()
+    } else {
+        ParseOptions::default()
+    };
+    let (paths, verbose) = (&args.paths, args.verbose);
     let start = Instant::now();
-    let files = match collect_files(&paths) {
+    let files = match collect_files(paths) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
@@ -235,13 +242,24 @@ mod tests {
             })
             .sum();
         assert_eq!(warnings, 1);
-        assert_eq!(run(&[dir.path().display().to_string()]), 1);
-        assert_eq!(run(&[dir.path().join("good.lap").display().to_string()]), 0);
+        let args = |paths: Vec<String>| Args {
+            paths,
+            ..Args::default()
+        };
+        assert_eq!(run(&args(vec![dir.path().display().to_string()])), 1);
+        assert_eq!(
+            run(&args(vec![
+                dir.path().join("good.lap").display().to_string()
+            ])),
+            0
+        );
     }
 
     #[test]
     fn missing_paths_and_no_paths_are_usage_errors() {
-        assert_eq!(run(&[]), 2);
-        assert_eq!(run(&["/nonexistent/path/x.lap".to_string()]), 2);
+        use clap::Parser as _;
+        assert!(Args::try_parse_from(["check"]).is_err());
+        let missing = Args::try_parse_from(["check", "/nonexistent/path/x.lap"]).unwrap();
+        assert_eq!(run(&missing), 2);
     }
 }

@@ -8,4 +8,7 @@ pub mod generate;
 pub mod lap;
 pub mod lap_check;
 pub mod lower;
+pub mod manifest;
 pub mod sample;
+pub mod tree;
+pub mod workspace;

@@ -1,39 +1,49 @@
-//! `cargo xtask`: the developer commands of this workspace.
+//! `cargo xtask`: the developer commands of this workspace (`cargo xtask --help` lists them).
 //!
-//! - `cargo xtask codegen [--check]`: regenerate `generated/src/` from the spec and overlay.
-//! - `cargo xtask lap check PATH...`: parse LAP files (or folders of them) and report.
+//! Each command is a module of the `xtask` library with its own `Args` (clap) and
+//! `run(&Args) -> u8`; adding one is a variant of [`Command`] and an arm of `main`.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:
-  cargo xtask codegen [--check] [--spec FILE] [--overlay FILE|--no-overlay] [--out DIR]
-      regenerate the `acr` crate (generated/src) from spec/containerregistry.lap and its overlay;
-      --check writes nothing and exits 1 with a diff when the committed output is stale
-  cargo xtask codegen-sample [--corpus DIR] [--count 100] [--seed 42] [--work DIR]
-      generate a crate (no overlay) for files drawn at random from a LAP folder and `cargo check` each
-  cargo xtask bench [DIR]
-      time the LAP parser on a folder (default ../shared/lap-corpus) beside the reference
-      Python parser (pip install lapsh); use `cargo run --release -p xtask -- bench`
-  cargo xtask lap check PATH...
-      parse every .lap file under PATH (files or folders) and print a summary";
+use clap::{Parser, Subcommand};
+
+/// The developer commands of acr-rs.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Regenerate the `acr` crate (generated/src) from spec/containerregistry.lap and its
+    /// overlay; --check writes nothing and exits 1 with a diff when the output is stale.
+    Codegen(xtask::codegen_cmd::Args),
+    /// Generate a crate (no overlay) for LAP files drawn at random from a folder, build each,
+    /// and check every operation's request on a loopback server.
+    CodegenSample(xtask::sample::Args),
+    /// Time the LAP parser on a folder beside the reference Python parser (`pip install
+    /// lapsh`); use `cargo run --release -p xtask -- bench`.
+    Bench(xtask::bench::Args),
+    /// LAP file tools.
+    #[command(subcommand)]
+    Lap(LapCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LapCommand {
+    /// Parse every .lap file under PATH (files or folders) and print a summary.
+    Check(xtask::lap_check::Args),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
-        Some("codegen") => xtask::codegen_cmd::run(&args[1..]),
-        Some("codegen-sample") => xtask::sample::run(&args[1..]),
-        Some("bench") => xtask::bench::run(&args[1..]),
-        Some("lap") if args.get(1).map(String::as_str) == Some("check") => {
-            xtask::lap_check::run(&args[2..])
-        }
-        Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
-            0
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            2
-        }
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Codegen(args) => xtask::codegen_cmd::run(args),
+        Command::CodegenSample(args) => xtask::sample::run(args),
+        Command::Bench(args) => xtask::bench::run(args),
+        Command::Lap(LapCommand::Check(args)) => xtask::lap_check::run(args),
     };
     ExitCode::from(code)
 }

@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::codegen_cmd::workspace_root;
 use crate::generate::{GenerateError, Inputs, generate};
+use crate::workspace;
 
 /// A small deterministic generator (SplitMix64), so a seed names one sample forever.
 struct SplitMix(u64);
@@ -38,34 +38,34 @@ pub fn draw(mut files: Vec<PathBuf>, count: usize, seed: u64) -> Vec<PathBuf> {
     files
 }
 
+/// The command line of `cargo xtask codegen-sample`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    about = "Generate a crate (no overlay) for LAP files drawn at random, build each and check its requests on the wire"
+)]
+pub struct Args {
+    /// The folder of .lap files (default: ../shared/lap-corpus).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// How many files to draw.
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// The seed of the draw.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The work folder (default: a folder in the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+}
+
 /// Runs the command; returns the exit code.
-pub fn run(args: &[String]) -> u8 {
-    let root = workspace_root();
-    let mut corpus = root.join("../shared/lap-corpus");
-    let mut count = 100usize;
-    let mut seed = 42u64;
-    let mut work = std::env::temp_dir().join("acr-codegen-sample");
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let v = it.next();
-        let ok = match (a.as_str(), v) {
-            ("--corpus", Some(v)) => {
-                corpus = PathBuf::from(v);
-                true
-            }
-            ("--count", Some(v)) => v.parse().map(|n| count = n).is_ok(),
-            ("--seed", Some(v)) => v.parse().map(|n| seed = n).is_ok(),
-            ("--work", Some(v)) => {
-                work = PathBuf::from(v);
-                true
-            }
-            _ => false,
-        };
-        if !ok {
-            eprintln!("error: bad argument {a:?}");
-            return 2;
-        }
-    }
+pub fn run(args: &Args) -> u8 {
+    let corpus = args.corpus.clone().unwrap_or_else(workspace::lap_corpus);
+    let (count, seed) = (args.count, args.seed);
+    let work = args
+        .work
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("acr-codegen-sample"));
     let files: Vec<PathBuf> = match fs::read_dir(&corpus) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -123,7 +123,7 @@ fn measure(sample: &[PathBuf], work: &Path) -> Result<usize, GenerateError> {
             }
             fs::write(&path, &f.contents).map_err(|e| GenerateError::io(&path, e))?;
         }
-        let manifest = crate::codegen_cmd::crate_manifest(&name, false);
+        let manifest = crate::manifest::workspace_crate_manifest(&dir, false)?;
         fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| GenerateError::io(&dir, e))?;
         members.push(format!("{name:?}"));
         crates.push((name, stem));
@@ -134,8 +134,11 @@ fn measure(sample: &[PathBuf], work: &Path) -> Result<usize, GenerateError> {
     );
     fs::write(work.join("Cargo.toml"), ws).map_err(|e| GenerateError::io(work, e))?;
     // Reuse the workspace's lock file so no new versions are resolved.
-    let _ = fs::copy(workspace_root().join("Cargo.lock"), work.join("Cargo.lock"));
-    let target = workspace_root().join("target/codegen-sample");
+    let _ = fs::copy(
+        workspace::root().join("Cargo.lock"),
+        work.join("Cargo.lock"),
+    );
+    let target = workspace::root().join("target/codegen-sample");
     for (name, stem) in &crates {
         let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
             .args(["check", "--quiet", "--message-format", "short", "-p", name])

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use xtask::codegen_cmd::{diff_trees, read_generated_tree};
 use xtask::generate::{Inputs, generate};
+use xtask::tree::{diff as diff_trees, read as read_generated_tree};
 
 #[test]
 fn generated_crate_is_fresh() {

@@ -139,8 +139,7 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
     );
 
     // The API change report names both, and calls the removal breaking.
-    let committed =
-        xtask::codegen_cmd::read_generated_tree(&root().join("generated/src")).expect("generated");
+    let committed = xtask::tree::read(&root().join("generated/src")).expect("generated");
     let wanted = output
         .files
         .iter()
@@ -171,7 +170,7 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
     }
     std::fs::write(
         krate.join("Cargo.toml"),
-        xtask::codegen_cmd::standalone_manifest("acr"),
+        xtask::manifest::workspace_crate_manifest(&krate, true).expect("manifest"),
     )
     .expect("manifest");
     std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).expect("lock");

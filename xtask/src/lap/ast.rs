@@ -3,28 +3,23 @@
 //! The tree is lossless in the sense that printing it and parsing the text again gives an equal
 //! tree. Every node carries a [`Pos`].
 //!
-//! **Equality ignores positions**: [`Pos`]'s `PartialEq` always returns `true`, so `==` on any node
-//! compares content only. Use [`Pos::same_place`] when the exact position matters. Warnings are
-//! part of [`Document`] and do take part in `==`; use [`Document::same_tree`] to compare two
-//! documents ignoring their warnings (what the print/re-parse round trip guarantees).
+//! **Equality is exact**: `==` on any node compares positions too, so a test that asserts a
+//! node asserts where it came from. To compare content only, clear the positions first
+//! ([`ClearPos::without_pos`], `Pos::default()` everywhere) or use [`Document::same_tree`],
+//! which also ignores warnings and the place of `@end` (what the print/re-parse round trip
+//! guarantees: printing moves everything).
 
 /// A source position: 1-based line and 1-based column, the column counted in Unicode scalar
 /// values (chars) of the physical line.
 ///
-/// `PartialEq` always returns `true` (positions never make two trees differ); compare with
-/// [`Pos::same_place`] to test the place itself.
-#[derive(Clone, Copy, Default, Eq)]
+/// `==` compares line and column; [`Pos::default`] (`0:0`) stands for "no position", what
+/// [`ClearPos::without_pos`] leaves.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
     /// 1-based line number.
     pub line: u32,
     /// 1-based column, in chars.
     pub col: u32,
-}
-
-impl PartialEq for Pos {
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
 }
 
 impl Pos {
@@ -33,9 +28,9 @@ impl Pos {
         Pos { line, col }
     }
 
-    /// True when both positions name the same line and column (unlike `==`, which is always true).
+    /// True when both positions name the same line and column (the same as `==`).
     pub fn same_place(&self, other: &Pos) -> bool {
-        self.line == other.line && self.col == other.col
+        self == other
     }
 }
 
@@ -90,39 +85,16 @@ pub struct Document {
 }
 
 impl Document {
-    /// Compares two documents ignoring positions and warnings: the print/re-parse guarantee.
+    /// Compares two documents ignoring positions, warnings and where `@end` stands (only
+    /// whether it is there): the print/re-parse guarantee.
     pub fn same_tree(&self, other: &Document) -> bool {
-        let Document {
-            lap_version,
-            api,
-            base,
-            version,
-            auth,
-            common_fields,
-            endpoint_count,
-            hints,
-            toc,
-            types,
-            endpoints,
-            extensions,
-            unknown,
-            warnings: _,
-            end,
-        } = self;
-        *lap_version == other.lap_version
-            && *api == other.api
-            && *base == other.base
-            && *version == other.version
-            && *auth == other.auth
-            && *common_fields == other.common_fields
-            && *endpoint_count == other.endpoint_count
-            && *hints == other.hints
-            && *toc == other.toc
-            && *types == other.types
-            && *endpoints == other.endpoints
-            && *extensions == other.extensions
-            && *unknown == other.unknown
-            && end.is_some() == other.end.is_some()
+        let shape = |d: &Document| {
+            let mut d = d.without_pos();
+            d.warnings.clear();
+            d.end = d.end.map(|_| Pos::default());
+            d
+        };
+        shape(self) == shape(other)
     }
 
     /// The `@toc` entries as `(group name, count)`, split at `", "` after each `(<digits>)`.
@@ -462,5 +434,208 @@ pub struct Warning {
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "warning: {}: {}", self.pos, self.message)
+    }
+}
+
+/// Clearing positions, to compare content only (`a.without_pos() == b.without_pos()`).
+pub trait ClearPos {
+    /// Sets every [`Pos`] in the node (and below) to [`Pos::default`].
+    fn clear_pos(&mut self);
+
+    /// A copy with every position cleared.
+    fn without_pos(&self) -> Self
+    where
+        Self: Clone,
+    {
+        let mut copy = self.clone();
+        copy.clear_pos();
+        copy
+    }
+}
+
+impl ClearPos for Pos {
+    fn clear_pos(&mut self) {
+        *self = Pos::default();
+    }
+}
+
+impl<T: ClearPos> ClearPos for Option<T> {
+    fn clear_pos(&mut self) {
+        if let Some(x) = self {
+            x.clear_pos();
+        }
+    }
+}
+
+impl<T: ClearPos> ClearPos for Vec<T> {
+    fn clear_pos(&mut self) {
+        self.iter_mut().for_each(ClearPos::clear_pos);
+    }
+}
+
+impl<T: ClearPos> ClearPos for Box<T> {
+    fn clear_pos(&mut self) {
+        (**self).clear_pos();
+    }
+}
+
+impl ClearPos for Document {
+    fn clear_pos(&mut self) {
+        self.common_fields.clear_pos();
+        self.types.clear_pos();
+        self.endpoints.clear_pos();
+        self.extensions.clear_pos();
+        self.unknown.clear_pos();
+        self.warnings.clear_pos();
+        self.end.clear_pos();
+    }
+}
+
+impl ClearPos for Endpoint {
+    fn clear_pos(&mut self) {
+        self.body.clear_pos();
+        self.required.clear_pos();
+        self.optional.clear_pos();
+        self.returns.clear_pos();
+        self.errors.clear_pos();
+        self.extensions.clear_pos();
+        self.unknown.clear_pos();
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for Param {
+    fn clear_pos(&mut self) {
+        self.ty.clear_pos();
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for Field {
+    fn clear_pos(&mut self) {
+        self.ty.clear_pos();
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for TypeExpr {
+    fn clear_pos(&mut self) {
+        self.kind.clear_pos();
+        self.children.clear_pos();
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for TypeKind {
+    fn clear_pos(&mut self) {
+        match self {
+            TypeKind::Array(item) => item.clear_pos(),
+            TypeKind::MapKv(k, v) => {
+                k.clear_pos();
+                v.clear_pos();
+            }
+            _ => {}
+        }
+    }
+}
+
+impl ClearPos for Returns {
+    fn clear_pos(&mut self) {
+        match &mut self.body {
+            ReturnsBody::Fields { fields, .. } => fields.clear_pos(),
+            ReturnsBody::TypeRef(t) => t.clear_pos(),
+            ReturnsBody::None | ReturnsBody::Text(_) => {}
+        }
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for ErrorItem {
+    fn clear_pos(&mut self) {
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for TypeDef {
+    fn clear_pos(&mut self) {
+        match &mut self.body {
+            TypeDefBody::Fields(f) => f.clear_pos(),
+            TypeDefBody::Alias(t) => t.clear_pos(),
+        }
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for Extension {
+    fn clear_pos(&mut self) {
+        if let ExtBody::Params(p) = &mut self.body {
+            p.clear_pos();
+        }
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for Unknown {
+    fn clear_pos(&mut self) {
+        self.pos.clear_pos();
+    }
+}
+
+impl ClearPos for Warning {
+    fn clear_pos(&mut self) {
+        self.pos.clear_pos();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_take_part_in_equality() {
+        let a = Param {
+            name: "n".into(),
+            ty: TypeExpr::new(TypeKind::Int),
+            default: None,
+            desc: None,
+            pos: Pos::new(3, 5),
+        };
+        let mut b = a.clone();
+        b.pos = Pos::new(4, 5);
+        assert_ne!(a, b);
+        assert_eq!(a.without_pos(), b.without_pos());
+        b.ty.pos = Pos::new(9, 9);
+        assert_ne!(a.without_pos().ty, b.ty);
+        assert_eq!(a.without_pos(), b.without_pos());
+        b.name = "m".into();
+        assert_ne!(a.without_pos(), b.without_pos());
+    }
+
+    /// The parser's positions are asserted exactly: the param's name and its type.
+    #[test]
+    fn parsed_positions_are_exact() {
+        let doc = crate::lap::parse(
+            "@lap v0.3\n@endpoint GET /x\n@required {ab: int}\n@end\n",
+            &crate::lap::ParseOptions::default(),
+        )
+        .unwrap();
+        let mut ty = TypeExpr::new(TypeKind::Int);
+        ty.pos = Pos::new(3, 16);
+        let want = Param {
+            name: "ab".into(),
+            ty,
+            default: None,
+            desc: None,
+            pos: Pos::new(3, 12),
+        };
+        assert_eq!(doc.endpoints[0].required, std::slice::from_ref(&want));
+        assert_eq!(doc.endpoints[0].pos, Pos::new(2, 1));
+        let moved = crate::lap::parse(
+            "@lap v0.3\n\n@endpoint GET /x\n@required {ab: int}\n@end\n",
+            &crate::lap::ParseOptions::default(),
+        )
+        .unwrap();
+        assert_ne!(moved.endpoints[0].required, [want]);
+        assert!(doc.same_tree(&moved));
     }
 }

@@ -3,10 +3,19 @@
 use std::fmt::Write as _;
 
 use super::ast::{
-    Document, Endpoint, ErrorItem, ExtBody, Extension, Field, Param, Returns, ReturnsBody, TypeDef,
-    TypeDefBody, TypeExpr, TypeKind, Unknown,
+    ClearPos, Document, Endpoint, ErrorItem, ExtBody, Extension, Field, Param, Returns,
+    ReturnsBody, TypeDef, TypeDefBody, TypeExpr, TypeKind, Unknown,
 };
 use super::parser::{reparse_errors, reparse_params};
+
+/// Whether two lists hold the same items, positions aside (a re-parse of printed text has
+/// positions of its own).
+fn same_content<T: ClearPos + Clone + PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.without_pos() == y.without_pos())
+}
 
 /// The fixed second line of every generated file.
 const COMMENT: &str = "# Machine-readable API spec. Each @endpoint block is one API call.";
@@ -183,7 +192,7 @@ fn write_param_lines(out: &mut String, kw: &str, params: &[Param]) {
         }
         write_param(&mut content, p);
     }
-    if params.len() == 1 || reparse_params(&content).is_some_and(|v| v == params) {
+    if params.len() == 1 || reparse_params(&content).is_some_and(|v| same_content(&v, params)) {
         let _ = writeln!(out, "{kw} {{{content}}}");
         return;
     }
@@ -204,7 +213,7 @@ fn write_error_lines(out: &mut String, errors: &[ErrorItem]) {
         }
         write_error(&mut content, e);
     }
-    if errors.len() == 1 || reparse_errors(&content).is_some_and(|v| v == errors) {
+    if errors.len() == 1 || reparse_errors(&content).is_some_and(|v| same_content(&v, errors)) {
         let _ = writeln!(out, "@errors {{{content}}}");
         return;
     }

@@ -1,0 +1,226 @@
+//! The generated tree on disk: reading it, diffing it against what generation wants, and
+//! writing the difference. The one place that touches `generated/src` files.
+//!
+//! Line endings are normalised on reading (`\r\n` becomes `\n`), so a checkout whose files
+//! have CRLF endings (git's `core.autocrlf=true` on Windows) is not taken for stale, and is not
+//! rewritten when nothing else changed. Files are written with `\n`, as generated.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use crate::generate::GenerateError;
+
+/// The header every generated file starts with (defined once, by the emitters).
+pub use acr_codegen::HEADER;
+
+/// A generated tree: file paths relative to the crate's `src/` (with `/`) to their text.
+pub type Tree = BTreeMap<String, String>;
+
+/// `text` with every `\r\n` turned into `\n` (borrowed when there is none).
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.contains("\r\n") {
+        Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Reads every generated `.rs` file under `src` (those starting with [`HEADER`]), line
+/// endings normalised; hand-written files beside them are left out. A missing `src` is an
+/// empty tree.
+pub fn read(src: &Path) -> Result<Tree, GenerateError> {
+    let mut out = BTreeMap::new();
+    if !src.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| GenerateError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| GenerateError::io(&dir, e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
+                if text.starts_with(HEADER) {
+                    let rel = path.strip_prefix(src).unwrap_or(&path);
+                    let rel = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    out.insert(rel, normalize(&text).into_owned());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What writing `wanted` over `existing` changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Files new or different (written).
+    pub written: Vec<String>,
+    /// Files already as wanted.
+    pub unchanged: usize,
+    /// Generated files no longer wanted (removed).
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    /// Compares the two trees.
+    pub fn between(existing: &Tree, wanted: &Tree) -> Self {
+        let mut out = Changes::default();
+        for (rel, contents) in wanted {
+            if existing.get(rel).map(|e| normalize(e)) == Some(Cow::Borrowed(contents.as_str())) {
+                out.unchanged += 1;
+            } else {
+                out.written.push(rel.clone());
+            }
+        }
+        out.removed = existing
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        out
+    }
+
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A unified diff between two generated trees (line endings normalised); empty when they
+/// are equal.
+pub fn diff(old: &Tree, new: &Tree) -> String {
+    let mut out = String::new();
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for name in names {
+        let a = normalize(old.get(name).map(String::as_str).unwrap_or(""));
+        let b = normalize(new.get(name).map(String::as_str).unwrap_or(""));
+        if a == b {
+            continue;
+        }
+        let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
+        let header_a = if old.contains_key(name) {
+            format!("a/{name}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let header_b = if new.contains_key(name) {
+            format!("b/{name}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&header_a, &header_b)
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// Writes the files of `wanted` that differ from `existing` under `src` and removes the
+/// generated files no longer wanted; returns what changed.
+pub fn write(src: &Path, existing: &Tree, wanted: &Tree) -> Result<Changes, GenerateError> {
+    let changes = Changes::between(existing, wanted);
+    fs::create_dir_all(src).map_err(|e| GenerateError::io(src, e))?;
+    for rel in &changes.written {
+        write_atomic(&src.join(rel), &wanted[rel])?;
+    }
+    for rel in &changes.removed {
+        let path = src.join(rel);
+        fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+    }
+    Ok(changes)
+}
+
+/// Writes `contents` to a temporary file beside `path`, then renames it over `path`, so a
+/// failure never leaves a half-written file.
+pub fn write_atomic(path: &Path, contents: &str) -> Result<(), GenerateError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    fs::write(&tmp, contents).map_err(|e| GenerateError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        GenerateError::io(path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(items: &[(&str, &str)]) -> Tree {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn diff_shows_changed_added_and_removed_files() {
+        let old = tree(&[("a.rs", "x\n"), ("gone.rs", "y\n")]);
+        let new = tree(&[("a.rs", "z\n"), ("new.rs", "w\n")]);
+        let d = diff(&old, &new);
+        assert!(d.contains("-x") && d.contains("+z"), "{d}");
+        assert!(d.contains("+++ /dev/null"), "{d}");
+        assert!(d.contains("--- /dev/null"), "{d}");
+        assert!(diff(&old, &old).is_empty());
+        let c = Changes::between(&old, &new);
+        assert_eq!(c.written, ["a.rs", "new.rs"]);
+        assert_eq!(c.removed, ["gone.rs"]);
+        assert_eq!(c.unchanged, 0);
+    }
+
+    /// A checkout with CRLF line endings (`core.autocrlf=true`) reads as up to date and is
+    /// left alone by a write; a real change in it is still written.
+    #[test]
+    fn a_crlf_checkout_is_not_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let lf = format!("{HEADER}\nfn a() {{}}\n\nfn b() {{}}\n");
+        std::fs::create_dir_all(src.join("operations")).unwrap();
+        std::fs::write(src.join("lib.rs"), lf.replace('\n', "\r\n")).unwrap();
+        std::fs::write(src.join("operations/x.rs"), lf.replace('\n', "\r\n")).unwrap();
+        std::fs::write(src.join("hand.rs"), "// not generated\r\n").unwrap();
+        let existing = read(&src).unwrap();
+        assert_eq!(existing.len(), 2, "{existing:?}");
+        assert!(!existing["lib.rs"].contains('\r'));
+        let wanted = tree(&[("lib.rs", &lf), ("operations/x.rs", &lf)]);
+        assert_eq!(diff(&existing, &wanted), "");
+        let changes = write(&src, &existing, &wanted).unwrap();
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(changes.unchanged, 2);
+        // untouched on disk: still CRLF
+        assert!(
+            std::fs::read_to_string(src.join("lib.rs"))
+                .unwrap()
+                .contains("\r\n")
+        );
+
+        let changed = tree(&[("lib.rs", &lf.replace("fn b", "fn c"))]);
+        let d = diff(&existing, &changed);
+        assert!(d.contains("-fn b() {}") && d.contains("+fn c() {}"), "{d}");
+        assert!(!d.contains('\r'), "{d:?}");
+        let changes = write(&src, &existing, &changed).unwrap();
+        assert_eq!(changes.written, ["lib.rs"]);
+        assert_eq!(changes.removed, ["operations/x.rs"]);
+        assert!(!src.join("operations/x.rs").exists());
+        assert!(src.join("hand.rs").exists());
+        assert_eq!(read(&src).unwrap()["lib.rs"], changed["lib.rs"]);
+    }
+}
