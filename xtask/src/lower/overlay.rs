@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use acr_codegen::ir::{
-    Header, Operation, Paging, Param, ParamLocation, RequestBody, Response, ResponseBody, Status,
-    TypeKind, TypeRef,
+    Header, Operation, Paging, Param, ParamLocation, PathSegment, PathTemplate, RequestBody,
+    Response, ResponseBody, Status, TypeKind, TypeRef,
 };
 
 use crate::lap::{self, ExtBody, Extension, Pos, ReturnsBody};
@@ -65,12 +65,46 @@ fn text<'a>(entry: &'a lap::Endpoint, keyword: &str) -> Option<(&'a str, Pos)> {
     })
 }
 
+/// Lowers one overlay entry over its spec endpoint, section by section: name, placed
+/// parameters, body, spec parameters the overlay leaves unplaced, responses, scope, paging.
 fn lower_entry(
     spec_ep: &lap::Endpoint,
     entry: &lap::Endpoint,
     table: &mut TypeTable,
     warnings: &mut Vec<String>,
 ) -> Result<Operation, LowerError> {
+    let name = entry_name(entry)?;
+    let type_base = pascal(name);
+    let path = parse_path(&spec_ep.path);
+    let mut params = placed_params(spec_ep, entry, table, &type_base)?;
+    check_path_params(entry, &path, &params)?;
+    let body = request_body(spec_ep, entry, table, &type_base, &params)?;
+    params.extend(unplaced_params(
+        spec_ep, entry, table, &type_base, &params, &body, warnings,
+    )?);
+    params.sort_by_key(|p| p.location);
+    let responses = responses(spec_ep, entry, table, &type_base)?;
+    let scope = scope(entry, &params)?;
+    let paging = paging(entry, table, &responses, &params)?;
+    Ok(Operation {
+        name: name.to_owned(),
+        method: spec_ep.method.to_ascii_uppercase(),
+        path,
+        docs: docs(spec_ep.desc.as_deref()),
+        params,
+        body,
+        responses,
+        errors: errors(spec_ep),
+        scope,
+        auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
+        paging,
+        inferred: false,
+        line: spec_ep.pos.line,
+    })
+}
+
+/// The entry's `@name`: present and snake_case.
+fn entry_name(entry: &lap::Endpoint) -> Result<&str, LowerError> {
     let (name, _) = text(entry, "name")
         .filter(|(n, _)| !n.is_empty())
         .ok_or_else(|| {
@@ -88,11 +122,18 @@ fn lower_entry(
             format!("@name {name:?} is not snake_case"),
         ));
     }
-    let type_base = pascal(name);
-    let path = parse_path(&spec_ep.path);
+    Ok(name)
+}
 
-    // Parameters by location.
-    let mut params = Vec::new();
+/// The parameters the overlay places (`@path`, `@query`, `@header`, `@form`), sorted by
+/// location; a parameter described twice is an error.
+fn placed_params(
+    spec_ep: &lap::Endpoint,
+    entry: &lap::Endpoint,
+    table: &mut TypeTable,
+    type_base: &str,
+) -> Result<Vec<Param>, LowerError> {
+    let mut params: Vec<Param> = Vec::new();
     for ext in &entry.extensions {
         let location = match ext.keyword.as_str() {
             "path" => ParamLocation::Path,
@@ -104,7 +145,7 @@ fn lower_entry(
         for p in ext_params(ext)? {
             let required = p.name.ends_with('!');
             let wire = p.name.trim_end_matches('!').trim().to_owned();
-            if params.iter().any(|q: &Param| q.name == wire) {
+            if params.iter().any(|q| q.name == wire) {
                 return Err(LowerError::new(
                     p.pos,
                     format!("parameter {wire} is described twice"),
@@ -135,10 +176,22 @@ fn lower_entry(
             });
         }
     }
-    for placeholder in path_params(&path) {
+    params.sort_by_key(|p| p.location);
+    Ok(params)
+}
+
+/// Every `{placeholder}` of the path has an `@path` entry, and every `@path` entry is in
+/// the path.
+fn check_path_params(
+    entry: &lap::Endpoint,
+    path: &PathTemplate,
+    params: &[Param],
+) -> Result<(), LowerError> {
+    let placeholders = path_params(path);
+    for placeholder in &placeholders {
         if !params
             .iter()
-            .any(|p| p.location == ParamLocation::Path && p.name == placeholder)
+            .any(|p| p.location == ParamLocation::Path && &p.name == placeholder)
         {
             return Err(LowerError::new(
                 entry.pos,
@@ -151,7 +204,7 @@ fn lower_entry(
     }
     if let Some(p) = params
         .iter()
-        .find(|p| p.location == ParamLocation::Path && !path_params(&path).contains(&p.name))
+        .find(|p| p.location == ParamLocation::Path && !placeholders.contains(&p.name))
     {
         return Err(LowerError::new(
             entry.pos,
@@ -161,47 +214,63 @@ fn lower_entry(
             ),
         ));
     }
-    params.sort_by_key(|p| p.location);
+    Ok(())
+}
 
-    // Body.
-    let body = match &entry.body {
-        None => None,
-        Some(t) => {
-            let content_type = match text(entry, "content_type") {
-                Some(("caller", _)) => None,
-                Some((ct, _)) => Some(ct.to_owned()),
-                None => {
-                    return Err(LowerError::new(
-                        entry.pos,
-                        "a @body needs a @content_type".to_owned(),
-                    ));
-                }
-            };
-            let ty = if matches!(t.kind, lap::TypeKind::Bytes) {
-                TypeRef::Bytes
-            } else {
-                table.lower(t, &format!("{type_base}Body"))?
-            };
-            let named = spec_ep
-                .required
-                .iter()
-                .chain(&spec_ep.optional)
-                .find(|p| !params.iter().any(|q| q.name == p.name))
-                .filter(|p| matches!(p.name.as_str(), "value" | "payload" | "body"));
-            Some(RequestBody {
-                name: named
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| "body".to_owned()),
-                content_type,
-                ty,
-                required: !t.nullable,
-                docs: named.and_then(|p| docs(p.desc.as_deref())),
-            })
+/// The request body of an entry with `@body` (which then needs a `@content_type`).
+fn request_body(
+    spec_ep: &lap::Endpoint,
+    entry: &lap::Endpoint,
+    table: &mut TypeTable,
+    type_base: &str,
+    params: &[Param],
+) -> Result<Option<RequestBody>, LowerError> {
+    let Some(t) = &entry.body else {
+        return Ok(None);
+    };
+    let content_type = match text(entry, "content_type") {
+        Some(("caller", _)) => None,
+        Some((ct, _)) => Some(ct.to_owned()),
+        None => {
+            return Err(LowerError::new(
+                entry.pos,
+                "a @body needs a @content_type".to_owned(),
+            ));
         }
     };
+    let ty = if matches!(t.kind, lap::TypeKind::Bytes) {
+        TypeRef::Bytes
+    } else {
+        table.lower(t, &format!("{type_base}Body"))?
+    };
+    let named = spec_ep
+        .required
+        .iter()
+        .chain(&spec_ep.optional)
+        .find(|p| !params.iter().any(|q| q.name == p.name))
+        .filter(|p| matches!(p.name.as_str(), "value" | "payload" | "body"));
+    Ok(Some(RequestBody {
+        name: named
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "body".to_owned()),
+        content_type,
+        ty,
+        required: !t.nullable,
+        docs: named.and_then(|p| docs(p.desc.as_deref())),
+    }))
+}
 
-    // A spec parameter the overlay neither places nor omits (`@omit a, b`) is new upstream:
-    // it is still generated, with an inferred location, and listed as a warning.
+/// A spec parameter the overlay neither places nor omits (`@omit a, b`) is new upstream:
+/// it is still generated, with an inferred location, and listed as a warning.
+fn unplaced_params(
+    spec_ep: &lap::Endpoint,
+    entry: &lap::Endpoint,
+    table: &mut TypeTable,
+    type_base: &str,
+    params: &[Param],
+    body: &Option<RequestBody>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Param>, LowerError> {
     let omitted: Vec<&str> = text(entry, "omit")
         .map(|(t, _)| t.split(',').map(str::trim).collect())
         .unwrap_or_default();
@@ -214,8 +283,9 @@ fn lower_entry(
         .iter()
         .map(|p| (p, true))
         .chain(spec_ep.optional.iter().map(|p| (p, false)));
+    let mut out = Vec::new();
     for (p, required) in listed {
-        let placed = params.iter().any(|q| q.name == p.name)
+        let placed = params.iter().chain(&out).any(|q| q.name == p.name)
             || body.as_ref().is_some_and(|b| b.name == p.name);
         if placed || omitted.contains(&p.name.as_str()) {
             continue;
@@ -236,7 +306,7 @@ fn lower_entry(
             spec_ep.path,
             format!("{location:?}").to_lowercase()
         ));
-        params.push(Param {
+        out.push(Param {
             name: wire,
             location,
             ty,
@@ -246,9 +316,17 @@ fn lower_entry(
             docs: docs(p.desc.as_deref()),
         });
     }
-    params.sort_by_key(|p| p.location);
+    Ok(out)
+}
 
-    // Responses.
+/// The responses: the entry's `@returns` (else the spec's), each with its `@headers(code)`;
+/// a `@headers` naming no `@returns` is an error.
+fn responses(
+    spec_ep: &lap::Endpoint,
+    entry: &lap::Endpoint,
+    table: &mut TypeTable,
+    type_base: &str,
+) -> Result<Vec<Response>, LowerError> {
     let source = if entry.returns.is_empty() {
         &spec_ep.returns
     } else {
@@ -256,7 +334,6 @@ fn lower_entry(
     };
     let mut responses = Vec::new();
     for r in source {
-        let st = status(&r.code);
         let body = match &r.body {
             ReturnsBody::TypeRef(t) if matches!(t.kind, lap::TypeKind::Bytes) => {
                 Some(ResponseBody { ty: TypeRef::Bytes })
@@ -293,7 +370,7 @@ fn lower_entry(
             }
         }
         responses.push(Response {
-            status: st,
+            status: status(&r.code),
             docs: spec_doc,
             body,
             headers,
@@ -308,20 +385,21 @@ fn lower_entry(
             ));
         }
     }
+    Ok(responses)
+}
 
-    // Scope.
-    let scope = match text(entry, "scope") {
-        None => {
-            return Err(LowerError::new(
-                entry.pos,
-                "an overlay entry needs a @scope (or `@scope none`)".to_owned(),
-            ));
-        }
-        Some(("none", _)) => None,
+/// The `@scope` (required; `@scope none` for none), whose placeholders must be parameters.
+fn scope(entry: &lap::Endpoint, params: &[Param]) -> Result<Option<String>, LowerError> {
+    match text(entry, "scope") {
+        None => Err(LowerError::new(
+            entry.pos,
+            "an overlay entry needs a @scope (or `@scope none`)".to_owned(),
+        )),
+        Some(("none", _)) => Ok(None),
         Some((s, pos)) => {
             for placeholder in parse_path(s).segments.iter().filter_map(|seg| match seg {
-                acr_codegen::ir::PathSegment::Param(p) => Some(p),
-                acr_codegen::ir::PathSegment::Literal(_) => None,
+                PathSegment::Param(p) => Some(p),
+                PathSegment::Literal(_) => None,
             }) {
                 if !params.iter().any(|p| &p.name == placeholder) {
                     return Err(LowerError::new(
@@ -330,54 +408,41 @@ fn lower_entry(
                     ));
                 }
             }
-            Some(s.to_owned())
+            Ok(Some(s.to_owned()))
         }
-    };
+    }
+}
 
-    // Paging.
-    let paging = match text(entry, "paged") {
-        None => None,
-        Some((p, pos)) => {
-            let field = p
-                .strip_prefix("link")
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .ok_or_else(|| {
-                    LowerError::new(pos, format!("@paged {p:?}: expected `link FIELD`"))
-                })?;
-            let item = paged_item(table, &responses, field).ok_or_else(|| {
-                LowerError::new(
-                    pos,
-                    format!("@paged: the 200 response has no list field {field}"),
-                )
-            })?;
-            let page_size_param = params
-                .iter()
-                .find(|q| q.name == "n" && q.location == ParamLocation::Query)
-                .map(|q| q.name.clone());
-            Some(Paging {
-                items_field: field.to_owned(),
-                item,
-                page_size_param,
-            })
-        }
+/// `@paged link FIELD`: the list field of the 200 response, and the `n` page-size parameter.
+fn paging(
+    entry: &lap::Endpoint,
+    table: &TypeTable,
+    responses: &[Response],
+    params: &[Param],
+) -> Result<Option<Paging>, LowerError> {
+    let Some((p, pos)) = text(entry, "paged") else {
+        return Ok(None);
     };
-
-    Ok(Operation {
-        name: name.to_owned(),
-        method: spec_ep.method.to_ascii_uppercase(),
-        path,
-        docs: docs(spec_ep.desc.as_deref()),
-        params,
-        body,
-        responses,
-        errors: errors(spec_ep),
-        scope,
-        auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
-        paging,
-        inferred: false,
-        line: spec_ep.pos.line,
-    })
+    let field = p
+        .strip_prefix("link")
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| LowerError::new(pos, format!("@paged {p:?}: expected `link FIELD`")))?;
+    let item = paged_item(table, responses, field).ok_or_else(|| {
+        LowerError::new(
+            pos,
+            format!("@paged: the 200 response has no list field {field}"),
+        )
+    })?;
+    let page_size_param = params
+        .iter()
+        .find(|q| q.name == "n" && q.location == ParamLocation::Query)
+        .map(|q| q.name.clone());
+    Ok(Some(Paging {
+        items_field: field.to_owned(),
+        item,
+        page_size_param,
+    }))
 }
 
 fn ext_params(ext: &Extension) -> Result<&[lap::Param], LowerError> {
