@@ -7,8 +7,10 @@ mod auth;
 mod blobs;
 mod manifests;
 mod paging;
+mod redirects;
 mod retry;
 mod support;
+mod wire;
 
 use std::time::Duration;
 
