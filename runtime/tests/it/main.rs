@@ -5,7 +5,9 @@
 mod acr_mode;
 mod auth;
 mod blobs;
+mod limits;
 mod manifests;
+mod origin;
 mod paging;
 mod redirects;
 mod retry;

@@ -39,13 +39,14 @@ impl Recorded {
 }
 
 type Handler = Arc<dyn Fn(&Recorded, &str) -> Response + Send + Sync>;
+type Log = Arc<Mutex<Vec<Recorded>>>;
 
 /// A running scripted server.
 #[derive(Clone)]
 pub struct Scripted {
     /// `http://host:port`.
     pub url: String,
-    pub log: Arc<Mutex<Vec<Recorded>>>,
+    pub log: Log,
 }
 
 impl Scripted {
@@ -77,7 +78,7 @@ pub async fn serve(
 }
 
 async fn handle(
-    State((handler, log, url)): State<(Handler, Arc<Mutex<Vec<Recorded>>>, String)>,
+    State((handler, log, url)): State<(Handler, Log, String)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
