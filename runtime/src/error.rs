@@ -178,6 +178,28 @@ impl fmt::Display for TransportError {
     }
 }
 
+/// Which timeout ended a request (see [`Error::Timeout`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// No byte of the response arrived for the read timeout.
+    Read,
+    /// The request body made no progress for the write timeout.
+    Write,
+    /// The caller's overall deadline (`request_timeout`) passed.
+    Deadline,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Read => "no response bytes arrived within the read timeout",
+            Self::Write => "the request body made no progress within the write timeout",
+            Self::Deadline => "the request did not finish within its request_timeout",
+        })
+    }
+}
+
 /// Everything that can go wrong talking to a registry.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -234,6 +256,16 @@ pub enum Error {
         expected: String,
         /// The digest of the bytes, or the one the registry reported.
         actual: String,
+    },
+    /// A request stalled for longer than an idle timeout, or outlived its deadline.
+    #[error("{operation}: timed out: {kind} ({after:?}); check the network, or raise the timeout")]
+    Timeout {
+        /// The operation.
+        operation: &'static str,
+        /// Which timeout.
+        kind: TimeoutKind,
+        /// The timeout's length.
+        after: std::time::Duration,
     },
     /// A response body is larger than its limit.
     #[error("{operation}: response larger than the limit of {limit} bytes; refused")]
@@ -387,6 +419,7 @@ impl Error {
         match self {
             Self::Status(s) => crate::retry::is_retryable_status(s.status),
             Self::Transport(t) => crate::retry::is_retryable_transport(&t.source),
+            Self::Timeout { kind, .. } => *kind != TimeoutKind::Deadline,
             _ => false,
         }
     }

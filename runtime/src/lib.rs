@@ -27,11 +27,11 @@ pub mod secret;
 pub mod transport;
 
 pub use auth::{AadToken, AadTokenSource, Credential};
-pub use error::{Error, ErrorInfo, StatusError};
+pub use error::{Error, ErrorInfo, StatusError, TimeoutKind};
 pub use headers::{Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use request::{Body, Request};
-pub use response::{Response, StreamingResponse};
+pub use response::{BodyKind, Response, ResponseLimits, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{ClientBuilder, FromTransport, Transport};

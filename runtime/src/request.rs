@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+use crate::response::BodyKind;
+
 /// The body of a [`Request`].
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -51,6 +53,11 @@ pub struct Request {
     pub basic_auth: bool,
     /// The repository the operation works on, for errors and tracing.
     pub repository: Option<String>,
+    /// What the response body holds, which sets how much of it is read; `None` lets the
+    /// transport infer it (see [`BodyKind`]).
+    pub response_kind: Option<BodyKind>,
+    /// The most bytes read of the response body, overriding the client's limit of its kind.
+    pub response_limit: Option<u64>,
 }
 
 impl Request {
@@ -66,7 +73,21 @@ impl Request {
             scope: None,
             basic_auth: false,
             repository: None,
+            response_kind: None,
+            response_limit: None,
         }
+    }
+
+    /// Says what the response body holds (see [`BodyKind`]); its limit applies.
+    pub fn response_kind(mut self, kind: BodyKind) -> Self {
+        self.response_kind = Some(kind);
+        self
+    }
+
+    /// Reads at most `bytes` of the response body, whatever its kind.
+    pub fn response_limit(mut self, bytes: u64) -> Self {
+        self.response_limit = Some(bytes);
+        self
     }
 
     /// Appends a query pair.

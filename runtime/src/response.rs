@@ -3,8 +3,104 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use url::Url;
 
 use crate::Error;
+
+/// What a response body holds; it decides the most bytes the transport reads of it (see
+/// [`ResponseLimits`]).
+///
+/// A [`Request`](crate::Request) names its kind with
+/// [`Request::response_kind`](crate::Request::response_kind); when it does not, the transport
+/// infers it: a form body (the token endpoints) is [`Token`](Self::Token); an `Accept` that
+/// lists manifest or index media types is [`Manifest`](Self::Manifest); a method other than
+/// `GET` is [`Ack`](Self::Ack); a `GET` is read by its response's `Content-Type`: a manifest
+/// or index media type is a manifest, JSON (or none) a [`Document`](Self::Document), anything
+/// else a [`Blob`](Self::Blob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BodyKind {
+    /// A manifest or index (4 MiB by default: the limit distribution and ACR put on a
+    /// manifest `PUT`).
+    Manifest,
+    /// A token endpoint's answer (1 MiB by default).
+    Token,
+    /// An error status's body (1 MiB by default); a longer one is cut at the limit, the
+    /// error keeps its status.
+    Error,
+    /// A JSON document or listing: catalogs, tag and manifest lists, attributes (8 MiB by
+    /// default).
+    Document,
+    /// Blob bytes read whole (the generated `get_blob`; 64 MiB by default: large blobs belong
+    /// in the streaming [`Transport::download_blob`](crate::Transport::download_blob)).
+    Blob,
+    /// The answer to a request that changes something (`POST`, `PUT`, `PATCH`, `DELETE`),
+    /// whose body the client does not need (1 MiB by default).
+    Ack,
+}
+
+/// The most bytes read of a buffered response body, per [`BodyKind`]. The transport checks
+/// `Content-Length` before reading, then counts while reading, and stops at the limit with
+/// [`Error::TooLarge`]; so memory stays bounded whatever the server sends.
+///
+/// Raise a limit with [`ClientBuilder::response_limit`](crate::ClientBuilder::response_limit),
+/// or for one request with [`Request::response_limit`](crate::Request::response_limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseLimits {
+    /// [`BodyKind::Manifest`] (4 MiB).
+    pub manifest: u64,
+    /// [`BodyKind::Token`] (1 MiB).
+    pub token: u64,
+    /// [`BodyKind::Error`] (1 MiB).
+    pub error: u64,
+    /// [`BodyKind::Document`] (8 MiB).
+    pub document: u64,
+    /// [`BodyKind::Blob`] (64 MiB).
+    pub blob: u64,
+    /// [`BodyKind::Ack`] (1 MiB).
+    pub ack: u64,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+impl Default for ResponseLimits {
+    fn default() -> Self {
+        Self {
+            manifest: 4 * MIB,
+            token: MIB,
+            error: MIB,
+            document: 8 * MIB,
+            blob: 64 * MIB,
+            ack: MIB,
+        }
+    }
+}
+
+impl ResponseLimits {
+    /// The limit of `kind`, in bytes.
+    pub fn get(&self, kind: BodyKind) -> u64 {
+        match kind {
+            BodyKind::Manifest => self.manifest,
+            BodyKind::Token => self.token,
+            BodyKind::Error => self.error,
+            BodyKind::Document => self.document,
+            BodyKind::Blob => self.blob,
+            BodyKind::Ack => self.ack,
+        }
+    }
+
+    /// Sets the limit of `kind`, in bytes.
+    pub fn set(&mut self, kind: BodyKind, bytes: u64) {
+        match kind {
+            BodyKind::Manifest => self.manifest = bytes,
+            BodyKind::Token => self.token = bytes,
+            BodyKind::Error => self.error = bytes,
+            BodyKind::Document => self.document = bytes,
+            BodyKind::Blob => self.blob = bytes,
+            BodyKind::Ack => self.ack = bytes,
+        }
+    }
+}
 
 /// A response with a success status, its body already read.
 #[derive(Debug, Clone)]
@@ -13,6 +109,10 @@ pub struct Response {
     pub operation: &'static str,
     /// The status code.
     pub status: StatusCode,
+    /// The URL that answered, after redirects. Relative references the response carries
+    /// (`Location`, `Link` targets) resolve against it (RFC 3986 §5; RFC 9110 §10.2.2,
+    /// RFC 8288 §3.2), not against the endpoint: use [`Response::resolve`].
+    pub url: Url,
     /// The response headers.
     pub headers: HeaderMap,
     /// The body.
@@ -20,6 +120,12 @@ pub struct Response {
 }
 
 impl Response {
+    /// Resolves `reference` (a `Location` value, a `Link` target) against [`Response::url`]
+    /// (RFC 3986 §5); an unparsable reference is an [`Error::InvalidResponse`].
+    pub fn resolve(&self, reference: &str) -> crate::Result<Url> {
+        resolve(self.operation, &self.url, reference)
+    }
+
     /// A header's value as text, if present and valid text.
     pub fn header_str(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -51,6 +157,8 @@ pub struct StreamingResponse {
     pub operation: &'static str,
     /// The status code.
     pub status: StatusCode,
+    /// The URL that answered, after redirects (see [`Response::url`]).
+    pub url: Url,
     /// The response headers.
     pub headers: HeaderMap,
     /// The body, chunk by chunk; a broken connection is an `Err` item.
@@ -68,6 +176,11 @@ impl std::fmt::Debug for StreamingResponse {
 }
 
 impl StreamingResponse {
+    /// Resolves `reference` against [`StreamingResponse::url`] (see [`Response::resolve`]).
+    pub fn resolve(&self, reference: &str) -> crate::Result<Url> {
+        resolve(self.operation, &self.url, reference)
+    }
+
     /// A header's value as text, if present and valid text.
     pub fn header_str(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -109,6 +222,23 @@ impl StreamingResponse {
         }
         Ok(buf.freeze())
     }
+}
+
+/// Resolves `reference` against `base` (RFC 3986 §5.2); only http(s) results are accepted.
+fn resolve(operation: &'static str, base: &Url, reference: &str) -> crate::Result<Url> {
+    let url = base.join(reference.trim()).map_err(|e| {
+        Error::invalid_response(
+            operation,
+            format!("the reference is not a URL reference: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid_response(
+            operation,
+            "the reference is not an http(s) URL",
+        ));
+    }
+    Ok(url)
 }
 
 /// Parses header `name` of `headers` with `FromStr`; a present but unparsable header is an error

@@ -1,11 +1,18 @@
 //! When and how long to wait before sending a request again.
 //!
-//! Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) are sent again on connection
-//! errors and on 408, 429, 500, 502, 503 and 504, after an exponential backoff with full
-//! jitter (a uniform wait in `[0, min(max_backoff, initial_backoff * 2^(n-1))]`), or after
-//! the server's `Retry-After` (seconds or an HTTP date) when it sends one, within
-//! [`RetryPolicy::max_attempts`] and [`RetryPolicy::max_elapsed`]. `POST` and `PATCH` are
-//! never resent blindly: the blob upload resumes from the registry's `Range` instead.
+//! Idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS; RFC 9110 §9.2.2) are sent again on
+//! connection errors (including a connection cut while the response body is read) and on
+//! 408, 429, 500, 502, 503 and 504. Every request, `POST` and `PATCH` included, is sent again
+//! when the server answered 429 (RFC 6585 §4: the request was refused for its rate) or 503
+//! (RFC 9110 §15.6.4: the server cannot handle it now): the server did nothing with it; and
+//! when the connection could not be opened at all (nothing was sent). Otherwise `POST` and
+//! `PATCH` are never resent blindly: the blob upload asks the registry's `Range` instead.
+//!
+//! The wait is an exponential backoff with full jitter (a uniform wait in
+//! `[0, min(max_backoff, initial_backoff * 2^(n-1))]`), or the server's `Retry-After` when it
+//! sends one ([`parse_retry_after`]: delay-seconds or an HTTP-date in any of the three forms
+//! of RFC 9110 §5.6.7), within [`RetryPolicy::max_attempts`] and [`RetryPolicy::max_elapsed`]:
+//! a `Retry-After` that does not fit the budget ends the retries at once.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -102,22 +109,150 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
-/// Whether a transport error is worth retrying (connect, timeout, a dropped request or body).
-pub fn is_retryable_transport(error: &reqwest::Error) -> bool {
-    !error.is_builder() && !error.is_redirect() && !error.is_decode()
+/// Whether a request with `method` answered `status` may be sent again: any retryable status
+/// for an idempotent method; 429 and 503 for every method (the server did nothing with it).
+pub fn may_retry_status(method: &Method, status: StatusCode) -> bool {
+    if is_idempotent(method) {
+        is_retryable_status(status)
+    } else {
+        matches!(status.as_u16(), 429 | 503)
+    }
 }
 
-/// Parses a `Retry-After` value: delay seconds, or an HTTP date (its distance from `now`,
-/// zero when past).
+/// Whether a transport error is worth retrying (connect, timeout, a dropped request or a
+/// connection cut while reading the body).
+///
+/// reqwest reports every failure while reading a body as a "decode" error (its
+/// `Response::bytes`/`chunk` map body errors so); the runtime enables no content decoder,
+/// so such an error is always the connection's, and is retried.
+pub fn is_retryable_transport(error: &reqwest::Error) -> bool {
+    !error.is_builder() && !error.is_redirect()
+}
+
+/// Whether a transport error of a request with `method` may be sent again: every retryable
+/// error for an idempotent method; for others only a failure to connect (nothing was sent).
+pub fn may_retry_transport(method: &Method, error: &reqwest::Error) -> bool {
+    is_retryable_transport(error) && (is_idempotent(method) || error.is_connect())
+}
+
+/// Parses a `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in any of
+/// the forms a recipient must accept (RFC 9110 §5.6.7: IMF-fixdate
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 form `Sunday, 06-Nov-94 08:49:37 GMT`
+/// and asctime `Sun Nov  6 08:49:37 1994`). A date gives its distance from `now` (zero when
+/// past). `None` when the value is none of these.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // delay-seconds = 1*DIGIT; a huge value saturates (it will not fit any budget)
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
-    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    let now = jiff::Timestamp::try_from(now).ok()?;
-    let delta = at.duration_since(now);
-    Some(Duration::try_from(delta).unwrap_or(Duration::ZERO))
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let at = parse_http_date(value, now_secs)?;
+    Some(Duration::from_secs(
+        at.saturating_sub(now_secs).max(0) as u64
+    ))
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7) to Unix seconds; `now` (Unix seconds) decides the
+/// century of an RFC 850 two-digit year.
+pub fn parse_http_date(value: &str, now: i64) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const LONG_DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    let month = |m: &str| MONTHS.iter().position(|x| *x == m).map(|i| i as i8 + 1);
+    let num = |s: &str, len: std::ops::RangeInclusive<usize>| -> Option<i64> {
+        (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let time = |s: &str| -> Option<(i64, i64, i64)> {
+        let mut it = s.split(':');
+        let h = num(it.next()?, 2..=2)?;
+        let m = num(it.next()?, 2..=2)?;
+        let sec = num(it.next()?, 2..=2)?;
+        it.next().is_none().then_some((h, m, sec))
+    };
+    let (year, mon, day, (h, m, s)) = if let Some((wd, rest)) = value.split_once(", ") {
+        let parts: Vec<&str> = rest.split(' ').collect();
+        if DAYS.contains(&wd) {
+            // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+            let [d, mo, y, t, "GMT"] = parts[..] else {
+                return None;
+            };
+            (num(y, 4..=4)?, month(mo)?, num(d, 2..=2)?, time(t)?)
+        } else if LONG_DAYS.contains(&wd) {
+            // rfc850-date: Sunday, 06-Nov-94 08:49:37 GMT
+            let [date, t, "GMT"] = parts[..] else {
+                return None;
+            };
+            let mut dp = date.split('-');
+            let (d, mo, yy) = (dp.next()?, dp.next()?, dp.next()?);
+            if dp.next().is_some() {
+                return None;
+            }
+            let yy = num(yy, 2..=2)?;
+            // RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is the
+            // most recent past year with the same last two digits
+            let this_year = jiff::Timestamp::from_second(now)
+                .ok()?
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .year() as i64;
+            let mut y = this_year - this_year.rem_euclid(100) + yy;
+            if y > this_year + 50 {
+                y -= 100;
+            }
+            (y, month(mo)?, num(d, 2..=2)?, time(t)?)
+        } else {
+            return None;
+        }
+    } else {
+        // asctime-date: Sun Nov  6 08:49:37 1994 (day padded with a space)
+        let wd = value.get(..3)?;
+        let rest = value.get(3..)?.strip_prefix(' ')?;
+        if !DAYS.contains(&wd) {
+            return None;
+        }
+        let mo = rest.get(..3)?;
+        let rest = rest.get(3..)?.strip_prefix(' ')?;
+        let d = rest.get(..2)?;
+        let d = d.strip_prefix(' ').unwrap_or(d);
+        let rest = rest.get(2..)?.strip_prefix(' ')?;
+        let (t, y) = rest.split_once(' ')?;
+        (num(y, 4..=4)?, month(mo)?, num(d, 1..=2)?, time(t)?)
+    };
+    let date =
+        jiff::civil::Date::new(i16::try_from(year).ok()?, mon, i8::try_from(day).ok()?).ok()?;
+    // leap seconds (:60) are not in HTTP-dates' grammar of real servers; refuse them
+    let dt = date.to_datetime(
+        jiff::civil::Time::new(
+            i8::try_from(h).ok()?,
+            i8::try_from(m).ok()?,
+            i8::try_from(s).ok()?,
+            0,
+        )
+        .ok()?,
+    );
+    Some(
+        dt.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
 }
 
 static STATE: AtomicU64 = AtomicU64::new(0);
@@ -170,6 +305,11 @@ mod tests {
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
             Some(Duration::from_secs(10))
@@ -178,7 +318,60 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now),
             Some(Duration::ZERO)
         );
-        assert_eq!(parse_retry_after("soon", now), None);
+        for bad in [
+            "soon",
+            "-5",
+            "+5",
+            "1.5",
+            "",
+            "Sun, 06 Nov 1994 08:49:47 UTC",
+        ] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_in_every_http_date_form() {
+        // RFC 9110 §5.6.7: the three forms of one instant
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777 - 60);
+        for form in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(form, now),
+                Some(Duration::from_secs(60)),
+                "{form}"
+            );
+        }
+        // a second instance of each obsolete form: a two-digit day in asctime, another month
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000); // 2023-11-14 22:13:20
+        assert_eq!(
+            parse_retry_after("Tue Nov 14 22:13:25 2023", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse_retry_after("Tuesday, 14-Nov-23 22:13:30 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        // RFC 850 years: more than 50 years ahead means the past century
+        assert_eq!(
+            parse_http_date("Friday, 01-Jan-99 00:00:00 GMT", 1_700_000_000),
+            Some(915_148_800)
+        );
+        assert_eq!(
+            parse_http_date("Saturday, 01-Jan-50 00:00:00 GMT", 1_700_000_000),
+            Some(2_524_608_000)
+        );
+        for bad in [
+            "Sun Nov 6 08:49:37 1994",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad, 1_700_000_000), None, "{bad:?}");
+        }
     }
 
     #[test]
@@ -192,5 +385,14 @@ mod tests {
         for s in [400, 401, 403, 404, 501] {
             assert!(!is_retryable_status(StatusCode::from_u16(s).unwrap()));
         }
+        for m in [Method::POST, Method::PATCH] {
+            for s in [429, 503] {
+                assert!(may_retry_status(&m, StatusCode::from_u16(s).unwrap()));
+            }
+            for s in [408, 500, 502, 504] {
+                assert!(!may_retry_status(&m, StatusCode::from_u16(s).unwrap()));
+            }
+        }
+        assert!(may_retry_status(&Method::GET, StatusCode::BAD_GATEWAY));
     }
 }

@@ -37,9 +37,18 @@
 //! Concurrent requests for one scope share one token fetch. Answers are
 //! `{"access_token"|"token": …, "expires_in": …}`; a token is used until
 //! shortly before its JWT `exp` (or `expires_in`; opaque tokens without either get the
-//! configured default lifetime). Token answers over 1 MiB are refused. A realm on another
-//! host than the registry is refused for a credential that carries a secret unless the host
-//! is allowed, and credentials never go over plain http except to loopback unless allowed.
+//! configured default lifetime). Token answers over 1 MiB are refused. A token endpoint that
+//! answers 429 or 5xx is asked again after its `Retry-After` (any RFC 9110 form) or a backoff.
+//!
+//! **Credentials belong to the registry's origin** (scheme, host and port, RFC 6454): a realm
+//! on another origin, the same host on another port included, is refused for a credential
+//! that carries a secret unless the caller allowed it
+//! ([`ClientBuilder::allow_token_realm_origin`](crate::ClientBuilder::allow_token_realm_origin),
+//! `allow_token_realm_host`, `allow_any_token_realm`); the refusal comes before the realm
+//! becomes the client's auth mode, so a challenge can never switch the client to a foreign
+//! realm. Only a 401 of the registry's own origin is read as a challenge (see
+//! [`transport`](crate::transport)). Credentials never go over plain http except to loopback
+//! unless allowed.
 
 pub mod acr;
 #[cfg(feature = "azure-identity")]
@@ -58,11 +67,14 @@ use http::{HeaderMap, HeaderValue};
 use url::Url;
 
 use crate::retry::RetryPolicy;
+use crate::transport::body::Timeouts;
 use crate::{Error, Request, Secret};
 use cache::{Key, Kind, TokenCache};
 pub use credential::{AadToken, AadTokenFuture, AadTokenSource, Credential};
 
-/// The largest token endpoint answer read.
+/// The largest token endpoint answer read by default (raise it with
+/// [`ClientBuilder::response_limit`](crate::ClientBuilder::response_limit) and
+/// [`BodyKind::Token`](crate::BodyKind::Token)).
 pub const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
 
 /// Auth settings of a client.
@@ -70,9 +82,13 @@ pub const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
 pub(crate) struct AuthOptions {
     pub allow_insecure_http: bool,
     pub allowed_realm_hosts: Vec<String>,
+    pub allowed_realm_origins: Vec<url::Origin>,
     pub allow_any_realm: bool,
     pub default_token_lifetime: Duration,
     pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+    /// The most bytes read of a token endpoint's answer.
+    pub token_limit: u64,
     /// Whether the registry is taken for an ACR, whose token endpoint is known up front.
     pub acr: bool,
 }
@@ -317,7 +333,8 @@ impl Auth {
         Ok(None)
     }
 
-    /// Refuses realms that would leak the credential.
+    /// Refuses realms that would leak the credential: plain http to a non-loopback host, or
+    /// another origin than the registry's that the caller did not allow.
     fn check_realm(&self, op: &'static str, realm: &Url) -> crate::Result<()> {
         if !self.may_send_credentials(realm) {
             return Err(Error::Insecure {
@@ -332,20 +349,24 @@ impl Auth {
         if self.credential.is_anonymous() || self.options.allow_any_realm {
             return Ok(());
         }
+        let origin = realm.origin();
         let host = realm.host_str().unwrap_or_default();
-        let same = host.eq_ignore_ascii_case(self.endpoint.host_str().unwrap_or_default());
-        let allowed = self
-            .options
-            .allowed_realm_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(host));
+        let same = origin == self.endpoint.origin();
+        let allowed = self.options.allowed_realm_origins.contains(&origin)
+            || self
+                .options
+                .allowed_realm_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host));
         if same || allowed {
             Ok(())
         } else {
             Err(Error::Insecure {
                 operation: op,
                 message: format!(
-                    "the registry sent its token realm to another host ({host}); the credential is not sent there unless you allow that host with `allow_token_realm_host`"
+                    "the registry named a token realm on another origin ({}) than its own ({}); the credential is not sent there unless you allow that origin with `allow_token_realm_origin`",
+                    origin.ascii_serialization(),
+                    self.endpoint.origin().ascii_serialization()
                 ),
             })
         }

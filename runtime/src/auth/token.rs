@@ -7,9 +7,9 @@ use tracing::Instrument as _;
 use url::Url;
 
 use super::cache::{Fetched, Key, Kind};
-use super::{Auth, Credential, MAX_TOKEN_RESPONSE, basic, jwt};
-use crate::transport::body::read_limited;
-use crate::{Error, Secret};
+use super::{Auth, Credential, basic, jwt};
+use crate::transport::body::{self, Progress};
+use crate::{Error, Secret, retry};
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -259,42 +259,63 @@ impl Auth {
     }
 
     /// Sends a token request, again on connection errors and retryable statuses (a token
-    /// request changes nothing, so even its POST may be resent), within the retry policy.
+    /// request changes nothing, so even its POST may be resent) after the endpoint's
+    /// `Retry-After` or a backoff, within the retry policy.
     async fn finish_retrying(
         &self,
         op: &'static str,
         make: impl Fn() -> crate::Result<reqwest::RequestBuilder>,
     ) -> crate::Result<TokenAnswer> {
         let policy = &self.options.retry;
+        let started = tokio::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.finish(op, make()?, attempt).await {
-                Err(e) if attempt < policy.max_attempts && retryable_token_error(&e) => {
-                    tracing::warn!(attempt, error = %e, "token request failed; retrying");
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                }
-                other => return other,
+            let (e, retry_after) = match self.finish(op, make()?, attempt).await {
+                Ok(answer) => return Ok(answer),
+                Err(failed) => failed,
+            };
+            let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
+            if attempt < policy.max_attempts
+                && retryable_token_error(&e)
+                && started.elapsed().saturating_add(delay) <= policy.max_elapsed
+            {
+                tracing::warn!(attempt, error = %e, delay_ms = delay.as_millis() as u64, "token request failed; retrying");
+                tokio::time::sleep(delay).await;
+            } else {
+                return Err(e);
             }
         }
     }
 
-    /// Sends a token request and reads its answer (at most 1 MiB).
+    /// Sends a token request and reads its answer (at most the token limit, 1 MiB by
+    /// default); an error comes with the endpoint's `Retry-After`, if any.
     async fn finish(
         &self,
         op: &'static str,
         rb: reqwest::RequestBuilder,
         attempt: u32,
-    ) -> crate::Result<TokenAnswer> {
-        let resp = rb.send().await.map_err(|e| Error::Auth {
-            operation: op,
-            message: "the token endpoint cannot be reached".into(),
-            source: Some(Box::new(Error::transport("get_token", None, attempt, e))),
-        })?;
+    ) -> Result<TokenAnswer, (Error, Option<Duration>)> {
+        let timeouts = &self.options.timeouts;
+        let resp = body::send(rb, &Progress::start(), timeouts)
+            .await
+            .map_err(|f| {
+                let e = Error::Auth {
+                    operation: op,
+                    message: "the token endpoint cannot be reached".into(),
+                    source: Some(Box::new(f.into_error("get_token", None, attempt))),
+                };
+                (e, None)
+            })?;
         let status = resp.status();
         tracing::Span::current().record("status", status.as_u16());
-        let body = read_limited(resp, MAX_TOKEN_RESPONSE, "get_token").await?;
         if !status.is_success() {
+            let retry_after = resp
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+            let body = body::read_error_body(resp, self.options.token_limit, timeouts.read).await;
             let inner = Error::from_status("get_token", None, status, &body, attempt);
             let message = if status == http::StatusCode::UNAUTHORIZED {
                 if self.credential.is_anonymous() {
@@ -310,16 +331,33 @@ impl Auth {
             } else {
                 format!("the token endpoint answered {status}")
             };
-            return Err(Error::Auth {
+            let e = Error::Auth {
                 operation: op,
                 message,
                 source: Some(Box::new(inner)),
-            });
+            };
+            return Err((e, retry_after));
         }
-        serde_json::from_slice(&body).map_err(|e| Error::Auth {
-            operation: op,
-            message: format!("the token endpoint's answer is not token JSON: {e}"),
-            source: None,
+        let body = body::read_limited(resp, self.options.token_limit, timeouts.read)
+            .await
+            .map_err(|f| match f {
+                body::Failure::TooLarge(_) => (f.into_error("get_token", None, attempt), None),
+                f => {
+                    let e = Error::Auth {
+                        operation: op,
+                        message: "reading the token endpoint's answer failed".into(),
+                        source: Some(Box::new(f.into_error("get_token", None, attempt))),
+                    };
+                    (e, None)
+                }
+            })?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let e = Error::Auth {
+                operation: op,
+                message: format!("the token endpoint's answer is not token JSON: {e}"),
+                source: None,
+            };
+            (e, None)
         })
     }
 }

@@ -1,30 +1,253 @@
-//! Reading response bodies with a size limit.
+//! The wire side of one HTTP exchange: timeouts that measure inactivity, request bodies
+//! whose progress is seen, and response bodies read with a size limit.
+//!
+//! - **Write idle**: a request body larger than [`SLICE`] goes out as a stream of slices with
+//!   its `Content-Length` set; HTTP/1 and HTTP/2 pull the next slice only once the previous
+//!   one is buffered for the socket, so each pull is progress. A body that makes no progress
+//!   for the write timeout fails the attempt; a slow but live upload never does, however long
+//!   it takes (a 16 MiB chunk at 100 KiB/s takes 164 s).
+//! - **Read idle**: once the body is handed over, the wait for the response head, and then
+//!   the wait for each piece of the response body, is bounded by the read timeout.
+//! - Bytes handed to the kernel are out of sight: the read timeout must outlast the time the
+//!   network takes to drain the socket's send buffer (seconds even on slow links).
+//! - **Size**: a buffered body is refused up front when its `Content-Length` is over the
+//!   limit, and while reading as soon as the count passes it, so a server sending an endless
+//!   body costs at most the limit in memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
 
 use crate::Error;
+use crate::error::TimeoutKind;
+use crate::paging::BoxStream;
+
+/// Request bodies larger than this go out in slices of this size (64 KiB).
+pub(crate) const SLICE: usize = 64 * 1024;
+
+/// The idle timeouts of an exchange.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    /// The longest wait for the next bytes of a response (its head or body).
+    pub read: Duration,
+    /// The longest time the request body may make no progress.
+    pub write: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            read: Duration::from_secs(120),
+            write: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why an exchange failed before a usable response.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// reqwest/hyper failed (connect, a cut connection, a cut body).
+    Http(reqwest::Error),
+    /// An idle timeout.
+    Timeout(TimeoutKind, Duration),
+    /// The body is larger than its limit.
+    TooLarge(u64),
+}
+
+impl Failure {
+    /// The [`Error`] of this failure for `operation`.
+    pub(crate) fn into_error(
+        self,
+        operation: &'static str,
+        repository: Option<String>,
+        attempts: u32,
+    ) -> Error {
+        match self {
+            Self::Http(e) => Error::transport(operation, repository, attempts, e),
+            Self::Timeout(kind, after) => Error::Timeout {
+                operation,
+                kind,
+                after,
+            },
+            Self::TooLarge(limit) => Error::TooLarge { operation, limit },
+        }
+    }
+}
+
+/// When the exchange last made progress, and whether its request body is still going out.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    base: Instant,
+    /// Nanoseconds after `base` of the last progress.
+    last: AtomicU64,
+    writing: AtomicBool,
+}
+
+impl Progress {
+    /// A new exchange, its clock started now.
+    pub(crate) fn start() -> Arc<Self> {
+        Arc::new(Self {
+            base: Instant::now(),
+            last: AtomicU64::new(0),
+            writing: AtomicBool::new(false),
+        })
+    }
+
+    fn touch(&self) {
+        let nanos = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// When the exchange times out if nothing moves, which timeout that is, and its length.
+    fn idle_deadline(&self, t: &Timeouts) -> (Instant, TimeoutKind, Duration) {
+        let last = self.base + Duration::from_nanos(self.last.load(Ordering::Relaxed));
+        if self.writing.load(Ordering::Relaxed) {
+            (last + t.write, TimeoutKind::Write, t.write)
+        } else {
+            (last + t.read, TimeoutKind::Read, t.read)
+        }
+    }
+}
+
+/// Puts `data` on `rb` as the body: whole when small, else as slices whose pulls are
+/// progress (see the module docs), with its `Content-Length` set.
+pub(crate) fn with_body(
+    rb: reqwest::RequestBuilder,
+    data: Bytes,
+    progress: &Arc<Progress>,
+) -> reqwest::RequestBuilder {
+    if data.len() <= SLICE {
+        return rb.body(data);
+    }
+    progress.writing.store(true, Ordering::Relaxed);
+    let len = data.len();
+    let stream = futures_util::stream::unfold(
+        (data, progress.clone()),
+        |(mut rest, progress)| async move {
+            if rest.is_empty() {
+                return None;
+            }
+            let chunk = rest.split_to(rest.len().min(SLICE));
+            progress.touch();
+            if rest.is_empty() {
+                // the last slice is with the HTTP stack: from now on the response is awaited
+                progress.writing.store(false, Ordering::Relaxed);
+            }
+            Some((Ok::<_, std::io::Error>(chunk), (rest, progress)))
+        },
+    );
+    rb.header(http::header::CONTENT_LENGTH, len)
+        .body(reqwest::Body::wrap_stream(stream))
+}
+
+/// Sends `rb` and waits for the response head, failing when the exchange makes no progress
+/// for its idle timeout.
+pub(crate) async fn send(
+    rb: reqwest::RequestBuilder,
+    progress: &Progress,
+    timeouts: &Timeouts,
+) -> Result<reqwest::Response, Failure> {
+    let fut = rb.send();
+    tokio::pin!(fut);
+    loop {
+        let (at, kind, after) = progress.idle_deadline(timeouts);
+        tokio::select! {
+            r = &mut fut => return r.map_err(Failure::Http),
+            () = tokio::time::sleep_until(at) => {
+                // progress may have moved the deadline while we slept
+                if progress.idle_deadline(timeouts).0 <= Instant::now() {
+                    return Err(Failure::Timeout(kind, after));
+                }
+            }
+        }
+    }
+}
+
+/// The next piece of `resp`'s body, waiting at most `read` for it.
+pub(crate) async fn chunk(
+    resp: &mut reqwest::Response,
+    read: Duration,
+) -> Result<Option<Bytes>, Failure> {
+    match tokio::time::timeout(read, resp.chunk()).await {
+        Ok(r) => r.map_err(Failure::Http),
+        Err(_) => Err(Failure::Timeout(TimeoutKind::Read, read)),
+    }
+}
 
 /// Reads `resp`'s body, refusing more than `limit` bytes (checked against `Content-Length`
 /// first, then while reading).
 pub(crate) async fn read_limited(
     mut resp: reqwest::Response,
     limit: u64,
-    operation: &'static str,
-) -> crate::Result<Bytes> {
+    read: Duration,
+) -> Result<Bytes, Failure> {
     if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(Error::TooLarge { operation, limit });
+        return Err(Failure::TooLarge(limit));
     }
     let mut buf = BytesMut::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if (buf.len() + chunk.len()) as u64 > limit {
-                    return Err(Error::TooLarge { operation, limit });
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => return Err(Error::transport(operation, None, 1, e)),
+    while let Some(piece) = chunk(&mut resp, read).await? {
+        if (buf.len() + piece.len()) as u64 > limit {
+            return Err(Failure::TooLarge(limit));
         }
+        buf.extend_from_slice(&piece);
     }
+    Ok(buf.freeze())
+}
+
+/// Reads at most `limit` bytes of an error response's body: a longer body is cut there, and
+/// a failure while reading keeps what arrived (the status is the error; its body only
+/// explains it).
+pub(crate) async fn read_error_body(
+    mut resp: reqwest::Response,
+    limit: u64,
+    read: Duration,
+) -> Bytes {
+    let mut buf = BytesMut::new();
+    while let Ok(Some(piece)) = chunk(&mut resp, read).await {
+        let room = usize::try_from(limit.saturating_sub(buf.len() as u64)).unwrap_or(usize::MAX);
+        if piece.len() >= room {
+            buf.extend_from_slice(&piece[..room]);
+            break;
+        }
+        buf.extend_from_slice(&piece);
+    }
+    buf.freeze()
+}
+
+/// The body of `resp` as a stream, each piece awaited at most `read`, all of it by
+/// `deadline` when one is set; failures become errors of `operation`.
+pub(crate) fn stream(
+    resp: reqwest::Response,
+    read: Duration,
+    deadline: Option<(Instant, Duration)>,
+    operation: &'static str,
+    repository: Option<String>,
+    attempts: u32,
+) -> BoxStream<Bytes> {
+    let state = Some((resp, repository));
+    Box::pin(futures_util::stream::unfold(
+        state,
+        move |state| async move {
+            let (mut resp, repository) = state?;
+            let next = match deadline {
+                Some((at, after)) => tokio::time::timeout_at(at, chunk(&mut resp, read))
+                    .await
+                    .unwrap_or(Err(Failure::Timeout(TimeoutKind::Deadline, after))),
+                None => chunk(&mut resp, read).await,
+            };
+            match next {
+                Ok(Some(piece)) => Some((Ok(piece), Some((resp, repository)))),
+                Ok(None) => None,
+                Err(f) => Some((Err(f.into_error(operation, repository, attempts)), None)),
+            }
+        },
+    ))
+}
+
+/// A buffered [`StreamingResponse`] body of one piece.
+pub(crate) fn once(body: Bytes) -> BoxStream<Bytes> {
+    Box::pin(futures_util::stream::once(async move { Ok(body) }))
 }

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::body::Timeouts;
 use super::{Inner, Transport};
 use crate::Error;
 use crate::auth::{Auth, AuthOptions, Credential, acr, is_loopback};
+use crate::response::{BodyKind, ResponseLimits};
 use crate::retry::RetryPolicy;
 
 /// A client type that can be made from a [`Transport`] (the generated `Client` is one).
@@ -51,11 +53,13 @@ pub struct ClientBuilder<C = Transport> {
     credential: Credential,
     retry: RetryPolicy,
     connect_timeout: Duration,
-    read_timeout: Duration,
+    timeouts: Timeouts,
     request_timeout: Option<Duration>,
+    limits: ResponseLimits,
     user_agent: String,
     allow_insecure_http: bool,
     allowed_realm_hosts: Vec<String>,
+    allowed_realm_origins: Vec<String>,
     allow_any_realm: bool,
     default_token_lifetime: Duration,
     page_size: Option<u32>,
@@ -73,11 +77,13 @@ impl<C: FromTransport> ClientBuilder<C> {
             credential: Credential::Anonymous,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(120),
+            timeouts: Timeouts::default(),
             request_timeout: None,
+            limits: ResponseLimits::default(),
             user_agent: concat!("acr-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_insecure_http: false,
             allowed_realm_hosts: Vec::new(),
+            allowed_realm_origins: Vec::new(),
             allow_any_realm: false,
             default_token_lifetime: Duration::from_secs(60),
             page_size: None,
@@ -89,8 +95,10 @@ impl<C: FromTransport> ClientBuilder<C> {
 
     /// Uses your own `reqwest::Client` instead of the default one. Build it with
     /// `redirect(reqwest::redirect::Policy::none())` so the transport follows redirects
-    /// itself (and drops `Authorization` on a change of host); the builder's timeouts and
-    /// user agent do not apply to it.
+    /// itself (and drops `Authorization` on a change of origin). The builder's connect
+    /// timeout and user agent do not apply to it; its read, write and request timeouts and
+    /// response limits do (the transport enforces them itself). Do not set reqwest's own
+    /// `timeout`/`read_timeout` on it: they count a whole upload as one wait.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -135,16 +143,36 @@ impl<C: FromTransport> ClientBuilder<C> {
         self
     }
 
-    /// The longest wait for the next bytes of a response (120 s by default).
+    /// The longest wait for the next bytes of a response: its head once the request is sent,
+    /// then each piece of its body (120 s by default). An idle timeout: a slow response that
+    /// keeps arriving never hits it. It also covers the time the network takes to carry the
+    /// last bytes of an upload that sit in the socket's send buffer.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
+        self.timeouts.read = timeout;
         self
     }
 
-    /// A total time limit for each attempt of a request whose body is read whole (none by
-    /// default; streaming downloads are bounded by the read timeout only).
+    /// The longest time a request body may make no progress (120 s by default). An idle
+    /// timeout: an upload at any speed that keeps moving never hits it.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.write = timeout;
+        self
+    }
+
+    /// A deadline for each call (none by default): `send` and `send_streaming` fail with
+    /// [`Error::Timeout`] when the call, every retry included, and for a streamed body its
+    /// last byte, has not finished this long after it started. Every request has it: generated
+    /// operations, manifests, uploads (per request: each chunk is one) and downloads (per
+    /// resume).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The most bytes read of a buffered response body of `kind` (see [`ResponseLimits`] for
+    /// the defaults).
+    pub fn response_limit(mut self, kind: BodyKind, bytes: u64) -> Self {
+        self.limits.set(kind, bytes);
         self
     }
 
@@ -160,14 +188,24 @@ impl<C: FromTransport> ClientBuilder<C> {
         self
     }
 
-    /// Allows a token realm on `host` although it is not the registry's host (e.g.
-    /// `auth.docker.io`).
+    /// Allows a token realm on `host`, on any port, although it is not the registry's origin
+    /// (e.g. `auth.docker.io`): the credential goes there. Prefer
+    /// [`ClientBuilder::allow_token_realm_origin`], which names the port too.
     pub fn allow_token_realm_host(mut self, host: impl Into<String>) -> Self {
         self.allowed_realm_hosts.push(host.into());
         self
     }
 
-    /// Allows token realms on any host (off by default).
+    /// Allows a token realm on `origin` (`https://auth.example.com`,
+    /// `http://localhost:5001`: scheme, host and port; a path is ignored) although it is not
+    /// the registry's origin: the credential goes there. An origin that is not a URL is a
+    /// [`Error::Config`] at [`ClientBuilder::build`].
+    pub fn allow_token_realm_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_realm_origins.push(origin.into());
+        self
+    }
+
+    /// Allows token realms on any origin (off by default).
     pub fn allow_any_token_realm(mut self, allow: bool) -> Self {
         self.allow_any_realm = allow;
         self
@@ -215,12 +253,24 @@ impl<C: FromTransport> ClientBuilder<C> {
         }
         endpoint.set_query(None);
         endpoint.set_fragment(None);
+        let allowed_realm_origins = self
+            .allowed_realm_origins
+            .iter()
+            .map(|o| {
+                Url::parse(o).map(|u| u.origin()).map_err(|e| {
+                    Error::Config(format!(
+                        "allowed token realm origin {o:?} is not a URL: {e}"
+                    ))
+                })
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        // No reqwest `read_timeout`/`timeout`: reqwest counts the whole request, upload
+        // included, as one wait for the response; the transport measures inactivity itself.
         let http = match self.http {
             Some(h) => h,
             None => reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(self.connect_timeout)
-                .read_timeout(self.read_timeout)
                 .user_agent(self.user_agent)
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
@@ -233,9 +283,12 @@ impl<C: FromTransport> ClientBuilder<C> {
             AuthOptions {
                 allow_insecure_http: self.allow_insecure_http,
                 allowed_realm_hosts: self.allowed_realm_hosts,
+                allowed_realm_origins,
                 allow_any_realm: self.allow_any_realm,
                 default_token_lifetime: self.default_token_lifetime,
                 retry: self.retry.clone(),
+                timeouts: self.timeouts,
+                token_limit: self.limits.token,
                 acr,
             },
             http.clone(),
@@ -247,7 +300,9 @@ impl<C: FromTransport> ClientBuilder<C> {
                 http,
                 auth,
                 retry: self.retry,
+                timeouts: self.timeouts,
                 request_timeout: self.request_timeout,
+                limits: self.limits,
                 page_size: self.page_size,
                 chunk_size: self.chunk_size,
             }),

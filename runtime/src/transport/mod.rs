@@ -3,11 +3,34 @@
 //! [`Transport::send`] resolves the request's path against the endpoint, puts the cached
 //! token of the request's scope on it (fetched up front in ACR mode, see
 //! [`auth`](crate::auth); or Basic credentials once the registry asked for them), answers a
-//! 401 challenge once, retries idempotent requests by the [`RetryPolicy`], follows redirects of `GET`/`HEAD` itself
-//! (dropping `Authorization` when the origin changes: ACR redirects blob reads to storage),
-//! and turns error statuses into [`Error`]s. Every request runs in a tracing span
+//! 401 challenge of the registry's origin once, retries by the [`RetryPolicy`], follows
+//! redirects, and turns error statuses into [`Error`]s. Every request runs in a tracing span
 //! `acr.request` with `operation`, `repository`, `method`, `status` and `attempt`; no header
 //! value and no query string is ever logged.
+//!
+//! **Credentials belong to the registry's origin** (scheme, host and port; RFC 6454): the
+//! `Authorization` header goes only to URLs of that origin, whether the URL came from the
+//! request, a redirect, an upload `Location` or a `Link`. A `401` answered by a URL of another
+//! origin is an error, never a challenge (so a foreign server cannot choose where the
+//! credential goes next); token realms are checked the same way (see [`auth`](crate::auth)).
+//!
+//! **Redirects** (RFC 9110 §15.4): `307` and `308` are followed for every method with the
+//! same method and body (bodies are bytes, so they are sent again); `303` turns the request
+//! into a `GET` without body (a `HEAD` stays a `HEAD`); `301` and `302` keep the method,
+//! except that a `POST` becomes a `GET` (§15.4.2, §15.4.3, as browsers do). `Location` is
+//! resolved against the URL that answered (RFC 9110 §10.2.2, RFC 3986 §5). A 3xx without
+//! `Location`, one of the other 3xx (`300`, `305`, `306`; `304` is handed back), a loop, or
+//! more than 10 hops is an error, never a success. [`Response::url`] is the URL that finally
+//! answered.
+//!
+//! **Timeouts measure inactivity** (see [`body`]): a connect timeout, a write timeout on a
+//! request body that stops moving, a read timeout on a response that stops arriving. A
+//! deadline for the whole call exists only when the caller sets one
+//! ([`ClientBuilder::request_timeout`]); it covers every attempt, and a streamed body to its
+//! last byte.
+//!
+//! **Bounded memory**: a buffered body is read up to the limit of its [`BodyKind`] (see
+//! [`ResponseLimits`]), an error body up to the error limit.
 
 pub(crate) mod body;
 mod builder;
@@ -16,19 +39,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures_util::StreamExt as _;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 
 use crate::auth::{Auth, Authz};
+use crate::error::TimeoutKind;
+use crate::response::{BodyKind, ResponseLimits};
 use crate::retry::{self, RetryPolicy};
 use crate::{Body, Error, Request, Response, StreamingResponse};
+use body::{Failure, Progress, Timeouts};
 pub use builder::{ClientBuilder, DEFAULT_CHUNK_SIZE, FromTransport};
 
-/// The largest error body read into an [`Error`].
-const MAX_ERROR_BODY: u64 = 64 * 1024;
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: u32 = 10;
 
@@ -38,7 +61,9 @@ struct Inner {
     http: reqwest::Client,
     auth: Auth,
     retry: RetryPolicy,
+    timeouts: Timeouts,
     request_timeout: Option<Duration>,
+    limits: ResponseLimits,
     page_size: Option<u32>,
     chunk_size: usize,
 }
@@ -54,9 +79,12 @@ enum Outcome {
     Streaming(StreamingResponse),
 }
 
-enum OnceError {
-    Http(reqwest::Error),
-    Other(Error),
+/// How one send (with its redirects) failed.
+enum Once {
+    /// Not worth another attempt.
+    Fatal(Error),
+    /// The exchange failed; the caller decides whether to try again.
+    Failure(Failure),
 }
 
 impl Transport {
@@ -85,11 +113,23 @@ impl Transport {
         &self.inner.retry
     }
 
-    /// Sends `request` and returns the response, its body read, if its status is a success
-    /// (2xx, or a 3xx that is not followed). Error statuses become [`Error::Status`].
+    /// The response body limits.
+    pub fn response_limits(&self) -> &ResponseLimits {
+        &self.inner.limits
+    }
+
+    /// Sends `request` and returns the response, its body read (up to the limit of its
+    /// [`BodyKind`]), if its status is a success (or `304`). Error statuses become
+    /// [`Error::Status`]; a body over its limit [`Error::TooLarge`]; a stall
+    /// [`Error::Timeout`].
     pub async fn send(&self, request: Request) -> crate::Result<Response> {
         let span = request_span(&request);
-        match self.execute(&request, true).instrument(span).await? {
+        let deadline = self.deadline();
+        let run = self.execute(&request, true, deadline);
+        match with_deadline(request.operation, deadline, run)
+            .instrument(span)
+            .await?
+        {
             Outcome::Buffered(r) => Ok(r),
             Outcome::Streaming(_) => Err(Error::invalid_response(
                 request.operation,
@@ -100,16 +140,23 @@ impl Transport {
 
     /// Sends `request` and returns the response with its body as a stream once the status
     /// is a success. Retries, auth and redirects apply up to the response headers; an error
-    /// in the body comes out of the stream.
+    /// in the body (a cut connection, the read timeout, the caller's deadline) comes out of
+    /// the stream.
     pub async fn send_streaming(&self, request: Request) -> crate::Result<StreamingResponse> {
         let span = request_span(&request);
-        match self.execute(&request, false).instrument(span).await? {
+        let deadline = self.deadline();
+        let run = self.execute(&request, false, deadline);
+        match with_deadline(request.operation, deadline, run)
+            .instrument(span)
+            .await?
+        {
             Outcome::Streaming(r) => Ok(r),
             Outcome::Buffered(r) => Ok(StreamingResponse {
                 operation: r.operation,
                 status: r.status,
+                url: r.url,
                 headers: r.headers,
-                body: Box::pin(futures_util::stream::once(async move { Ok(r.body) })),
+                body: body::once(r.body),
             }),
         }
     }
@@ -135,58 +182,62 @@ impl Transport {
         Ok(url)
     }
 
-    async fn execute(&self, req: &Request, buffered: bool) -> crate::Result<Outcome> {
+    fn deadline(&self) -> Option<(Instant, Duration)> {
+        self.inner.request_timeout.map(|t| (Instant::now() + t, t))
+    }
+
+    async fn execute(
+        &self,
+        req: &Request,
+        buffered: bool,
+        deadline: Option<(Instant, Duration)>,
+    ) -> crate::Result<Outcome> {
         let op = req.operation;
         let started = Instant::now();
-        let idempotent = retry::is_idempotent(&req.method);
         let mut authz = self.inner.auth.authorize(req).await?;
         let mut challenged = false;
         let mut attempt = 0u32;
-        let mut retries = 0u32;
         let span = tracing::Span::current();
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let failure: Result<reqwest::Response, reqwest::Error> =
-                match self.send_once(req, &authz, buffered).await {
-                    Err(OnceError::Other(e)) => return Err(e),
-                    Err(OnceError::Http(e)) => Err(e),
-                    Ok(resp) => Ok(resp),
-                };
-            let delay = match failure {
-                Ok(resp) => {
+            let (error, retry_after, may_retry) = match self.send_once(req, &authz).await {
+                Err(Once::Fatal(e)) => return Err(e),
+                Err(Once::Failure(f)) => {
+                    let may = self.may_retry_failure(&req.method, &f);
+                    (f.into_error(op, req.repository.clone(), attempt), None, may)
+                }
+                Ok((resp, url)) => {
                     let status = resp.status();
                     span.record("status", status.as_u16());
-                    if status == StatusCode::UNAUTHORIZED && !challenged {
-                        challenged = true;
-                        if let Some(next) = self
-                            .inner
-                            .auth
-                            .on_challenge(req, resp.headers(), &authz.sent)
-                            .await?
-                        {
-                            tracing::debug!("answered the registry's auth challenge");
-                            authz = next;
-                            continue;
+                    if status == StatusCode::UNAUTHORIZED {
+                        if url.origin() != self.inner.endpoint.origin() {
+                            return Err(self.foreign_unauthorized(req, resp, &url, attempt).await);
+                        }
+                        if !challenged {
+                            challenged = true;
+                            if let Some(next) = self
+                                .inner
+                                .auth
+                                .on_challenge(req, resp.headers(), &authz.sent)
+                                .await?
+                            {
+                                tracing::debug!("answered the registry's auth challenge");
+                                authz = next;
+                                continue;
+                            }
                         }
                     }
-                    if status.is_success() || status.is_redirection() {
-                        match self.finish(req, resp, buffered, attempt).await {
+                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                        match self
+                            .finish(req, resp, url, buffered, attempt, deadline)
+                            .await
+                        {
                             Ok(outcome) => return Ok(outcome),
-                            Err(e) => match self.retry_delay(idempotent, retries, started, None) {
-                                Some(d) if retry::is_retryable_transport(&e) => {
-                                    tracing::warn!(attempt, error = %e.without_url(), delay_ms = d.as_millis() as u64, "reading the body failed; retrying");
-                                    d
-                                }
-                                _ => {
-                                    return Err(Error::transport(
-                                        op,
-                                        req.repository.clone(),
-                                        attempt,
-                                        e,
-                                    ));
-                                }
-                            },
+                            Err(f) => {
+                                let may = self.may_retry_failure(&req.method, &f);
+                                (f.into_error(op, req.repository.clone(), attempt), None, may)
+                            }
                         }
                     } else {
                         let retry_after = resp
@@ -194,193 +245,345 @@ impl Transport {
                             .get(http::header::RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                        let delay = if retry::is_retryable_status(status) {
-                            self.retry_delay(idempotent, retries, started, retry_after)
-                        } else {
-                            None
-                        };
-                        match delay {
-                            Some(d) => {
-                                tracing::warn!(
-                                    attempt,
-                                    status = status.as_u16(),
-                                    delay_ms = d.as_millis() as u64,
-                                    "retrying"
-                                );
-                                d
-                            }
-                            None => {
-                                let body = body::read_limited(resp, MAX_ERROR_BODY, op)
-                                    .await
-                                    .unwrap_or_default();
-                                let e = Error::from_status(
-                                    op,
-                                    req.repository.clone(),
-                                    status,
-                                    &body,
-                                    attempt,
-                                );
-                                tracing::debug!(error = %e, "request failed");
-                                return Err(e);
-                            }
-                        }
+                        let may = retry::may_retry_status(&req.method, status);
+                        let body = body::read_error_body(
+                            resp,
+                            self.inner.limits.error,
+                            self.inner.timeouts.read,
+                        )
+                        .await;
+                        let e =
+                            Error::from_status(op, req.repository.clone(), status, &body, attempt);
+                        (e, retry_after, may)
                     }
                 }
-                Err(e) => match self.retry_delay(idempotent, retries, started, None) {
-                    Some(d) if retry::is_retryable_transport(&e) => {
-                        tracing::warn!(attempt, error = %e.without_url(), delay_ms = d.as_millis() as u64, "transport error; retrying");
-                        d
-                    }
-                    _ => return Err(Error::transport(op, req.repository.clone(), attempt, e)),
-                },
             };
-            retries += 1;
-            tokio::time::sleep(delay).await;
+            match self.retry_delay(may_retry, attempt, started, retry_after, deadline) {
+                Some(d) => {
+                    tracing::warn!(
+                        attempt,
+                        error = %error,
+                        delay_ms = d.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(d).await;
+                }
+                None => {
+                    tracing::debug!(error = %error, "request failed");
+                    return Err(error);
+                }
+            }
         }
     }
 
-    /// The wait before the next retry, or `None` when the budget does not allow one.
+    /// Whether a failed exchange may be tried again: a transport error by
+    /// [`retry::may_retry_transport`], an idle timeout for an idempotent method.
+    fn may_retry_failure(&self, method: &Method, failure: &Failure) -> bool {
+        match failure {
+            Failure::Http(e) => retry::may_retry_transport(method, e),
+            Failure::Timeout(kind, _) => {
+                retry::is_idempotent(method) && *kind != TimeoutKind::Deadline
+            }
+            Failure::TooLarge(_) => false,
+        }
+    }
+
+    /// The error of a 401 from `url`, outside the registry's origin: not a challenge.
+    async fn foreign_unauthorized(
+        &self,
+        req: &Request,
+        resp: reqwest::Response,
+        url: &Url,
+        attempt: u32,
+    ) -> Error {
+        let status = resp.status();
+        let body =
+            body::read_error_body(resp, self.inner.limits.error, self.inner.timeouts.read).await;
+        Error::Auth {
+            operation: req.operation,
+            message: format!(
+                "{} answered 401, but it is not the registry's origin ({}): its challenge is not answered and no credential goes there",
+                url.origin().ascii_serialization(),
+                self.inner.endpoint.origin().ascii_serialization()
+            ),
+            source: Some(Box::new(Error::from_status(
+                req.operation,
+                req.repository.clone(),
+                status,
+                &body,
+                attempt,
+            ))),
+        }
+    }
+
+    /// The wait before the next attempt, or `None` when there is none: not allowed, the
+    /// attempts are spent, or the wait would end past the time budget or the deadline.
     fn retry_delay(
         &self,
-        idempotent: bool,
-        retries: u32,
+        may_retry: bool,
+        attempt: u32,
         started: Instant,
         retry_after: Option<Duration>,
+        deadline: Option<(Instant, Duration)>,
     ) -> Option<Duration> {
         let policy = &self.inner.retry;
-        if !idempotent || retries + 1 >= policy.max_attempts {
+        if !may_retry || attempt >= policy.max_attempts {
             return None;
         }
-        let delay = retry_after.unwrap_or_else(|| policy.backoff(retries + 1));
-        (started.elapsed() + delay <= policy.max_elapsed).then_some(delay)
+        let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
+        let fits_budget = started.elapsed().saturating_add(delay) <= policy.max_elapsed;
+        let fits_deadline = deadline.is_none_or(|(at, _)| Instant::now() + delay < at);
+        (fits_budget && fits_deadline).then_some(delay)
+    }
+
+    /// The body limit of `req`'s response with `headers`.
+    fn limit_for(&self, req: &Request, headers: &HeaderMap) -> u64 {
+        req.response_limit
+            .unwrap_or_else(|| self.inner.limits.get(body_kind(req, headers)))
     }
 
     async fn finish(
         &self,
         req: &Request,
         resp: reqwest::Response,
+        url: Url,
         buffered: bool,
         attempt: u32,
-    ) -> Result<Outcome, reqwest::Error> {
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<Outcome, Failure> {
         let status = resp.status();
         let headers = resp.headers().clone();
         if buffered {
-            let body = resp.bytes().await?;
+            let limit = self.limit_for(req, &headers);
+            let body = body::read_limited(resp, limit, self.inner.timeouts.read).await?;
             return Ok(Outcome::Buffered(Response {
                 operation: req.operation,
                 status,
+                url,
                 headers,
                 body,
             }));
         }
-        let op = req.operation;
-        let repo = req.repository.clone();
-        let body = resp
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| Error::transport(op, repo.clone(), attempt, e)));
+        let body = body::stream(
+            resp,
+            self.inner.timeouts.read,
+            deadline,
+            req.operation,
+            req.repository.clone(),
+            attempt,
+        );
         Ok(Outcome::Streaming(StreamingResponse {
             operation: req.operation,
             status,
+            url,
             headers,
-            body: Box::pin(body),
+            body,
         }))
     }
 
-    /// One send, redirects of GET/HEAD followed.
+    /// One send with its redirects followed (see the module docs); returns the response and
+    /// the URL that answered.
     async fn send_once(
         &self,
         req: &Request,
         authz: &Authz,
-        buffered: bool,
-    ) -> Result<reqwest::Response, OnceError> {
-        let mut url = self.url_for(req).map_err(OnceError::Other)?;
+    ) -> Result<(reqwest::Response, Url), Once> {
+        let op = req.operation;
+        let mut url = self.url_for(req).map_err(Once::Fatal)?;
         let registry = self.inner.endpoint.origin();
+        let mut method = req.method.clone();
+        let mut with_body = true;
+        let mut seen: Vec<(Method, Url)> = Vec::new();
         let mut hops = 0;
         loop {
-            let mut rb = self
-                .inner
-                .http
-                .request(req.method.clone(), url.clone())
-                .headers(req.headers.clone());
+            let progress = Progress::start();
+            let mut rb = self.inner.http.request(method.clone(), url.clone());
+            for (name, value) in &req.headers {
+                if with_body || !is_content_header(name) {
+                    rb = rb.header(name, value);
+                }
+            }
             if let Some(h) = &authz.header
                 && url.origin() == registry
             {
                 if !self.inner.auth.may_send_credentials(&url) {
-                    return Err(OnceError::Other(Error::Insecure {
-                        operation: req.operation,
+                    return Err(Once::Fatal(Error::Insecure {
+                        operation: op,
                         message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
                     }));
                 }
                 rb = rb.header(http::header::AUTHORIZATION, h.clone());
             }
-            rb = match &req.body {
-                Body::Empty if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) => {
-                    rb.body(Bytes::new())
-                }
-                Body::Empty => rb,
-                Body::Bytes { content_type, data } => rb
-                    .header(http::header::CONTENT_TYPE, content_type.as_str())
-                    .body(data.clone()),
-                Body::Json(data) => rb
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(data.clone()),
-                Body::Form(fields) => {
-                    let text = serde_urlencoded::to_string(fields).map_err(|e| {
-                        OnceError::Other(Error::invalid_input(
-                            req.operation,
-                            format!("cannot encode the form: {e}"),
-                        ))
-                    })?;
-                    rb.header(
-                        http::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
-                    )
-                    .body(text)
-                }
-            };
-            if buffered && let Some(t) = self.inner.request_timeout {
-                rb = rb.timeout(t);
+            if with_body {
+                rb = self.attach_body(req, &method, rb, &progress)?;
             }
             tracing::debug!(
+                method = %method,
                 path = url.path(),
                 host = url.host_str().unwrap_or_default(),
                 "sending"
             );
-            let resp = rb.send().await.map_err(OnceError::Http)?;
+            let resp = body::send(rb, &progress, &self.inner.timeouts)
+                .await
+                .map_err(Once::Failure)?;
             let status = resp.status();
-            let follow = matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
-                && matches!(req.method, Method::GET | Method::HEAD)
-                && hops < MAX_REDIRECTS;
-            if follow
-                && let Some(location) = resp
-                    .headers()
-                    .get(http::header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-            {
-                let next = url.join(location).map_err(|e| {
-                    OnceError::Other(Error::invalid_response(
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                return Ok((resp, url));
+            }
+            let fail = |message: String| Err(Once::Fatal(Error::invalid_response(op, message)));
+            if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return fail(format!(
+                    "the registry answered {status}, a redirect the client does not follow"
+                ));
+            }
+            let Some(location) = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                return fail(format!("the registry answered {status} without a Location"));
+            };
+            let next = match url.join(location.trim()) {
+                Ok(next) if matches!(next.scheme(), "http" | "https") => next,
+                Ok(_) => return fail(format!("{status} to a location that is not http(s)")),
+                Err(e) => return fail(format!("{status} to an invalid location: {e}")),
+            };
+            if hops >= MAX_REDIRECTS {
+                return fail(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            seen.push((method.clone(), url));
+            // RFC 9110 §15.4: 303 fetches with GET; 301/302 may turn POST into GET
+            let to_get = match status.as_u16() {
+                303 => method != Method::HEAD,
+                301 | 302 => method == Method::POST,
+                _ => false,
+            };
+            if to_get {
+                method = Method::GET;
+                with_body = false;
+            }
+            if seen.iter().any(|(m, u)| *m == method && *u == next) {
+                return fail(format!(
+                    "a redirect loop ({status} back to a URL already visited)"
+                ));
+            }
+            tracing::debug!(
+                status = status.as_u16(),
+                host = next.host_str().unwrap_or_default(),
+                same_origin = next.origin() == registry,
+                "following redirect"
+            );
+            url = next;
+            hops += 1;
+        }
+    }
+
+    /// Puts `req`'s body on `rb` (an empty one for methods that carry a body).
+    fn attach_body(
+        &self,
+        req: &Request,
+        method: &Method,
+        rb: reqwest::RequestBuilder,
+        progress: &Arc<Progress>,
+    ) -> Result<reqwest::RequestBuilder, Once> {
+        Ok(match &req.body {
+            Body::Empty if matches!(*method, Method::POST | Method::PUT | Method::PATCH) => {
+                rb.body(Bytes::new())
+            }
+            Body::Empty => rb,
+            Body::Bytes { content_type, data } => body::with_body(
+                rb.header(http::header::CONTENT_TYPE, content_type.as_str()),
+                data.clone(),
+                progress,
+            ),
+            Body::Json(data) => body::with_body(
+                rb.header(http::header::CONTENT_TYPE, "application/json"),
+                data.clone(),
+                progress,
+            ),
+            Body::Form(fields) => {
+                let text = serde_urlencoded::to_string(fields).map_err(|e| {
+                    Once::Fatal(Error::invalid_input(
                         req.operation,
-                        format!("redirect to an invalid location: {e}"),
+                        format!("cannot encode the form: {e}"),
                     ))
                 })?;
-                if !matches!(next.scheme(), "http" | "https") {
-                    return Err(OnceError::Other(Error::invalid_response(
-                        req.operation,
-                        "redirect to a non-http location",
-                    )));
-                }
-                tracing::debug!(
-                    status = status.as_u16(),
-                    host = next.host_str().unwrap_or_default(),
-                    same_origin = next.origin() == registry,
-                    "following redirect"
-                );
-                url = next;
-                hops += 1;
-                continue;
+                body::with_body(
+                    rb.header(
+                        http::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    ),
+                    Bytes::from(text),
+                    progress,
+                )
             }
-            return Ok(resp);
+        })
+    }
+}
+
+/// Runs `fut` by the caller's deadline, if there is one.
+async fn with_deadline<T>(
+    operation: &'static str,
+    deadline: Option<(Instant, Duration)>,
+    fut: impl std::future::Future<Output = crate::Result<T>>,
+) -> crate::Result<T> {
+    match deadline {
+        None => fut.await,
+        Some((at, after)) => {
+            tokio::time::timeout_at(at, fut)
+                .await
+                .unwrap_or(Err(Error::Timeout {
+                    operation,
+                    kind: TimeoutKind::Deadline,
+                    after,
+                }))
         }
+    }
+}
+
+/// Whether `name` describes the request content (dropped when a redirect turns the request
+/// into a `GET` without body, RFC 9110 §15.4).
+fn is_content_header(name: &http::HeaderName) -> bool {
+    name.as_str().starts_with("content-")
+}
+
+/// Whether a media type (or an `Accept` list) names a manifest or an index.
+fn is_manifest_type(s: &str) -> bool {
+    let s = s.to_ascii_lowercase();
+    s.contains("manifest") || s.contains("image.index")
+}
+
+/// The [`BodyKind`] of `req`'s response with `headers` (see [`BodyKind`] for the rules).
+fn body_kind(req: &Request, headers: &HeaderMap) -> BodyKind {
+    if let Some(kind) = req.response_kind {
+        return kind;
+    }
+    if matches!(req.body, Body::Form(_)) {
+        return BodyKind::Token;
+    }
+    let text = |h: &HeaderMap, name| {
+        h.get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if is_manifest_type(&text(&req.headers, http::header::ACCEPT)) {
+        return BodyKind::Manifest;
+    }
+    if req.method != Method::GET {
+        return BodyKind::Ack;
+    }
+    let content_type = text(headers, http::header::CONTENT_TYPE).to_ascii_lowercase();
+    if is_manifest_type(&content_type) {
+        BodyKind::Manifest
+    } else if content_type.is_empty()
+        || content_type.contains("json")
+        || content_type.starts_with("text/")
+    {
+        BodyKind::Document
+    } else {
+        BodyKind::Blob
     }
 }
 

@@ -206,7 +206,7 @@ async fn foreign_token_realm_is_refused_unless_allowed() {
     let t = builder(&fake.url, cred.clone()).acr(false).build().unwrap();
     let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
     assert!(matches!(e, Error::Insecure { .. }), "{e:?}");
-    assert!(e.to_string().contains("allow_token_realm_host"), "{e}");
+    assert!(e.to_string().contains("allow_token_realm_origin"), "{e}");
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 0);
     let t = builder(&fake.url, cred)
         .acr(false)

@@ -5,10 +5,14 @@
 mod acr_mode;
 mod auth;
 mod blobs;
+mod limits;
 mod manifests;
+mod origin;
 mod paging;
+mod redirects;
 mod retry;
 mod support;
+mod wire;
 
 use std::time::Duration;
 

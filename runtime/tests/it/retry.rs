@@ -43,32 +43,49 @@ async fn errors_say_how_many_attempts_were_made() {
     assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
 }
 
+fn start_upload() -> Request {
+    Request::new("start_upload", Method::POST, "/v2/hello/blobs/uploads/")
+}
+
+fn patch_metadata() -> Request {
+    // a metadata PATCH (update_tag_attributes) carries JSON
+    Request::new(
+        "update_tag_attributes",
+        Method::PATCH,
+        "/v2/hello/blobs/uploads/x",
+    )
+    .body(acr_runtime::Body::Json(Bytes::from_static(
+        b"{\"writeEnabled\":false}",
+    )))
+}
+
 #[tokio::test]
-async fn post_and_patch_are_not_resent_blindly() {
+async fn post_and_patch_answered_429_or_503_are_sent_again() {
+    // RFC 6585 §4, RFC 9110 §15.6.4: the server did nothing with the request
     let fake = support::start().await;
-    inject(&fake, &[503, 503], None);
     let t = client(&fake.url, Credential::Anonymous);
-    let e = t
-        .send(Request::new(
-            "start_upload",
-            Method::POST,
-            "/v2/hello/blobs/uploads/",
-        ))
-        .await
-        .unwrap_err();
+    inject(&fake, &[503], None);
+    assert_eq!(t.send(start_upload()).await.unwrap().status, 202);
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 2);
+    inject(&fake, &[429, 503], Some("0"));
+    // the fake answers its PATCH with 404 (no such session) once through: not a 429/503
+    let e = t.send(patch_metadata()).await.unwrap_err();
+    assert_eq!(e.status(), Some(http::StatusCode::NOT_FOUND), "{e}");
+    assert_eq!(e.attempts(), Some(3));
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn post_and_patch_are_not_resent_on_other_failures() {
+    let fake = support::start().await;
+    inject(&fake, &[500, 502], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    let e = t.send(start_upload()).await.unwrap_err();
     assert_eq!(e.attempts(), Some(1));
-    let e = t
-        .send(
-            Request::new("upload_chunk", Method::PATCH, "/v2/hello/blobs/uploads/x").body(
-                acr_runtime::Body::Bytes {
-                    content_type: "application/octet-stream".into(),
-                    data: Bytes::from_static(b"abc"),
-                },
-            ),
-        )
-        .await
-        .unwrap_err();
+    assert_eq!(e.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    let e = t.send(patch_metadata()).await.unwrap_err();
     assert_eq!(e.attempts(), Some(1));
+    assert_eq!(e.status(), Some(http::StatusCode::BAD_GATEWAY));
     assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 2);
 }
 

@@ -1,0 +1,118 @@
+//! A scripted loopback HTTP server that records every request it receives, headers and body
+//! included: the far end of redirect, origin, limit and timeout tests.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    /// Path and query.
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        self.uri.split('?').next().unwrap_or_default()
+    }
+
+    /// Whether any part of the request carries `secret` or an `Authorization` header.
+    pub fn carries_credential(&self, secrets: &[&str]) -> bool {
+        self.headers.contains_key("authorization")
+            || self.headers.iter().any(|(_, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes());
+                secrets.iter().any(|s| v.contains(s))
+            })
+            || secrets
+                .iter()
+                .any(|s| self.uri.contains(s) || String::from_utf8_lossy(&self.body).contains(s))
+    }
+}
+
+type Handler = Arc<dyn Fn(&Recorded, &str) -> Response + Send + Sync>;
+type Log = Arc<Mutex<Vec<Recorded>>>;
+
+/// A running scripted server.
+#[derive(Clone)]
+pub struct Scripted {
+    /// `http://host:port`.
+    pub url: String,
+    pub log: Log,
+}
+
+impl Scripted {
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// Starts a server on `host` (`127.0.0.1` or `localhost`) answering each request with
+/// `handler(request, own base URL)`.
+pub async fn serve(
+    host: &str,
+    handler: impl Fn(&Recorded, &str) -> Response + Send + Sync + 'static,
+) -> Scripted {
+    let listener = tokio::net::TcpListener::bind(format!("{host}:0"))
+        .await
+        .unwrap();
+    let url = format!("http://{host}:{}", listener.local_addr().unwrap().port());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let state = (Arc::new(handler) as Handler, log.clone(), url.clone());
+    let app = axum::Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state);
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Scripted { url, log }
+}
+
+async fn handle(
+    State((handler, log, url)): State<(Handler, Log, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rec = Recorded {
+        method,
+        uri: uri
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        headers,
+        body,
+    };
+    log.lock().unwrap().push(rec.clone());
+    handler(&rec, &url)
+}
+
+/// A response with `status` and headers.
+pub fn answer(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response {
+    let mut r = Response::builder().status(status);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.body(body.into()).unwrap()
+}
+
+/// An endless chunked body of `piece`s (no `Content-Length`), counting the bytes it hands
+/// to the server in `sent`.
+pub fn endless(sent: Arc<std::sync::atomic::AtomicU64>) -> Body {
+    let piece = Bytes::from(vec![b'x'; 64 * 1024]);
+    let stream = futures_util::stream::repeat_with(move || {
+        sent.fetch_add(piece.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        Ok::<_, std::io::Error>(piece.clone())
+    });
+    Body::from_stream(stream)
+}
