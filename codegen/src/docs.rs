@@ -227,6 +227,23 @@ pub fn one_line(docs: Option<&str>) -> Option<String> {
     (!line.is_empty()).then_some(line)
 }
 
+/// The doc lines every paged operation's method carries: what awaiting does (one page) and
+/// how to read the whole listing.
+pub fn paged_lines() -> Vec<String> {
+    [
+        "**Paged.** Awaiting the returned builder sends **one** request and returns **one \
+         page** (the first, or the one `resume_from` names), with its `Link` header: it does \
+         not follow the listing. For the whole listing, use `into_stream()` (every item of \
+         every page) or `into_pages()` (whole pages, each with the continuation to store and \
+         resume from with `resume_from`).",
+        "",
+        "Optional parameters are set on the builder.",
+    ]
+    .iter()
+    .map(|l| (*l).to_owned())
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

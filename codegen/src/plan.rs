@@ -13,13 +13,23 @@ const BUILDER_METHODS: &[&str] = &[
     "send",
     "into_future",
     "into_stream",
+    "into_pages",
+    "resume_from",
     "into_request",
     "clone",
     "fmt",
 ];
 
 /// Locals of the emitted `into_request` that a parameter's local must not take.
-const REQUEST_LOCALS: &[&str] = &["client", "path", "request", "form", "item", "repository"];
+const REQUEST_LOCALS: &[&str] = &[
+    "client",
+    "path",
+    "request",
+    "form",
+    "item",
+    "repository",
+    "continuation",
+];
 
 /// Fields of every response struct.
 const RESPONSE_FIELDS: &[&str] = &["status", "headers"];
@@ -246,6 +256,12 @@ impl<'a> OpPlan<'a> {
                 && p.location == ParamLocation::Path
                 && matches!(&p.param.ty, TypeRef::Runtime(n) if n == "UploadLocation")
         })
+    }
+
+    /// Whether the operation is paged (its builder has `into_pages`, `into_stream` and
+    /// `resume_from`).
+    pub fn is_paged(&self) -> bool {
+        self.op.paging.is_some()
     }
 
     /// The response body field a paged operation reads its items from: the first one.

@@ -62,25 +62,55 @@ impl fmt::Display for UploadRange {
     }
 }
 
-/// A `Link` header's `rel="next"` target: the path and query of the next page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `Link` header (RFC 8288 §3): every link-value of every `Link` field of a response.
+///
+/// A listing's next page is the target of [`Link::next`]; a header with only `prev` or
+/// `first` links (or none that parse) is no error: there is no next page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Link {
-    /// The next page's target as written (`/acr/v1/_catalog?last=a&n=1`).
-    pub next: String,
+    values: Vec<crate::paging::LinkValue>,
 }
 
+impl Link {
+    /// Every link-value, in the order they came.
+    pub fn values(&self) -> &[crate::paging::LinkValue] {
+        &self.values
+    }
+
+    /// The target of the first link-value whose relation types contain `next`
+    /// (`/acr/v1/_catalog?last=a&n=1`), as written: it may be relative to the URL of the
+    /// response.
+    pub fn next(&self) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|v| v.has_rel("next"))
+            .map(|v| v.target.as_str())
+    }
+}
+
+/// Reads a `Link` field value, or several joined with `, `; link-values that do not parse
+/// are skipped, so this never fails.
 impl FromStr for Link {
-    type Err = HeaderParseError;
+    type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        crate::paging::next_link(s)
-            .map(|next| Self { next })
-            .ok_or_else(|| HeaderParseError(format!("link {s:?} has no rel=\"next\" target")))
+        Ok(Self {
+            values: crate::paging::parse_link_values(s),
+        })
     }
 }
 
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}>; rel=\"next\"", self.next)
+        for (i, v) in self.values.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "<{}>", v.target)?;
+            if !v.rels.is_empty() {
+                write!(f, "; rel=\"{}\"", v.rels.join(" "))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -105,7 +135,13 @@ mod tests {
     #[test]
     fn link_next() {
         let l: Link = r#"</acr/v1/_catalog?last=a&n=1>; rel="next""#.parse().unwrap();
-        assert_eq!(l.next, "/acr/v1/_catalog?last=a&n=1");
-        assert!("<x>; rel=\"prev\"".parse::<Link>().is_err());
+        assert_eq!(l.next(), Some("/acr/v1/_catalog?last=a&n=1"));
+        assert_eq!(
+            l.to_string(),
+            r#"</acr/v1/_catalog?last=a&n=1>; rel="next""#
+        );
+        let l: Link = r#"</x>; rel="prev", </y>; rel=first"#.parse().unwrap();
+        assert_eq!(l.next(), None);
+        assert_eq!(l.values().len(), 2);
     }
 }

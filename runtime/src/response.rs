@@ -252,12 +252,23 @@ where
     T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    let Some(value) = headers.get(name) else {
+    if headers.get(name).is_none() {
         return Ok(None);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| Error::invalid_response(operation, format!("header {name} is not text")))?;
+    }
+    // Several fields of one name read as one list (RFC 9110 §5.3), so a `Link` split over
+    // two fields is read whole; identical repeats count once.
+    let mut text = String::new();
+    for value in headers.get_all(name) {
+        let value = value.to_str().map_err(|_| {
+            Error::invalid_response(operation, format!("header {name} is not text"))
+        })?;
+        if text.is_empty() {
+            text.push_str(value);
+        } else if text != value {
+            text.push_str(", ");
+            text.push_str(value);
+        }
+    }
     text.parse::<T>()
         .map(Some)
         .map_err(|e| Error::invalid_response(operation, format!("header {name}: {e}")))

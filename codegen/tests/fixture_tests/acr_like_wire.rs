@@ -126,8 +126,8 @@ async fn operations_put_the_right_things_on_the_wire() {
     assert_eq!(page.status, 200);
     assert_eq!(page.body.image_name, "lib/hello");
     assert_eq!(
-        page.link.unwrap().next,
-        "/acr/v1/lib%2Fhello/_tags?last=b&n=2&orderby="
+        page.link.unwrap().next(),
+        Some("/acr/v1/lib%2Fhello/_tags?last=b&n=2&orderby=")
     );
     let names: Vec<String> = client
         .get_tags("lib/hello")
@@ -137,6 +137,22 @@ async fn operations_put_the_right_things_on_the_wire() {
         .collect()
         .await;
     assert_eq!(names, ["a", "b", "c"]);
+
+    // Whole pages with their continuation; a stored continuation resumes the listing.
+    let mut pages = client.get_tags("lib/hello").n(2).into_pages();
+    let first = pages.next().await.unwrap().unwrap();
+    drop(pages);
+    let first_names: Vec<String> = first.items.iter().map(|t| t.name.clone()).collect();
+    assert_eq!(first_names, ["a", "b"]);
+    let stored = first.next.unwrap().to_string();
+    let rest: Vec<String> = client
+        .get_tags("lib/hello")
+        .resume_from(stored.parse().unwrap())
+        .into_stream()
+        .map(|t| t.unwrap().name)
+        .collect()
+        .await;
+    assert_eq!(rest, ["c"]);
 
     // The client's page size applies when the caller sets none.
     let sized = fixture_acr_like::Client::builder(format!("http://{addr}"))

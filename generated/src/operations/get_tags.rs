@@ -17,7 +17,9 @@ impl crate::Client {
     ///
     /// * `name`: Name of the image (including the namespace)
     ///
-    /// Set optional parameters on the returned builder, then `.await` it.
+    /// **Paged.** Awaiting the returned builder sends **one** request and returns **one page** (the first, or the one `resume_from` names), with its `Link` header: it does not follow the listing. For the whole listing, use `into_stream()` (every item of every page) or `into_pages()` (whole pages, each with the continuation to store and resume from with `resume_from`).
+    ///
+    /// Optional parameters are set on the builder.
     pub fn get_tags(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,
@@ -30,11 +32,12 @@ impl crate::Client {
             n: None,
             orderby: None,
             digest: Ok(None),
+            continuation: None,
         }
     }
 }
 
-/// The request of `get_tags`: set its optional parameters, then `.await` it (or call `send`).
+/// The request of `get_tags`: set its optional parameters, then take every item with `into_stream`, whole pages with `into_pages`, or `.await` it for **one** page.
 ///
 /// Made by `Client::get_tags`.
 #[derive(Debug, Clone)]
@@ -46,6 +49,7 @@ pub struct RequestBuilder {
     n: Option<i32>,
     orderby: Option<crate::models::TagOrderBy>,
     digest: Result<Option<acr_runtime::Digest>, String>,
+    continuation: Option<acr_runtime::paging::Continuation>,
 }
 
 impl RequestBuilder {
@@ -80,7 +84,8 @@ impl RequestBuilder {
 }
 
 impl RequestBuilder {
-    /// Sends the request and reads the response; awaiting the builder does the same.
+    /// Sends **one** request and reads **one page**; awaiting the builder does the
+    /// same. For the whole listing, use `into_stream` or `into_pages`.
     pub async fn send(self) -> Result<Response, acr_runtime::Error> {
         let (client, request) = self.into_request()?;
         let response = client.transport().send(request).await?;
@@ -91,7 +96,7 @@ impl RequestBuilder {
     fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
-        let Self { client, name, last, n, orderby, digest } = self;
+        let Self { client, name, last, n, orderby, digest, continuation } = self;
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let digest = digest
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
@@ -118,6 +123,9 @@ impl RequestBuilder {
         if let Some(item) = digest {
             request = request.query("digest", item.to_string());
         }
+        if let Some(continuation) = continuation {
+            request = acr_runtime::paging::resume(request, &continuation);
+        }
         Ok((client, request))
     }
 }
@@ -133,8 +141,49 @@ impl std::future::IntoFuture for RequestBuilder {
 }
 
 impl RequestBuilder {
-    /// Every item of every page, as a stream: follows the `Link` header from page to
-    /// page until the last one.
+    /// Starts at the page `continuation` names (the `next` of a page
+    /// stored earlier) instead of the first: the registry's link carries the page
+    /// size, order and filters, so those set on this builder are not sent.
+    pub fn resume_from(
+        mut self,
+        continuation: acr_runtime::paging::Continuation,
+    ) -> Self {
+        self.continuation = Some(continuation);
+        self
+    }
+
+    /// Whole pages, as a stream: each page's items with the continuation of the
+    /// listing (`None` on the last page), following the `Link` header
+    /// (RFC 8288: every field and link-value read, the one whose `rel` contains
+    /// `next` followed).
+    ///
+    /// # Errors
+    ///
+    /// A failed request ends the stream with its error; so does a next link that
+    /// points back to a page already read (a listing that would never end) or to
+    /// another origin than the registry's, after the page that carried it.
+    pub fn into_pages(
+        self,
+    ) -> acr_runtime::paging::BoxStream<
+        acr_runtime::paging::Page<crate::models::TagAttributesBase>,
+    > {
+        match self.into_request() {
+            Ok((client, request)) => {
+                acr_runtime::paging::pages(
+                    client.transport().clone(),
+                    request,
+                    |response| {
+                        let page: crate::models::TagList = response.json()?;
+                        Ok(page.tags)
+                    },
+                )
+            }
+            Err(error) => support::failed(error),
+        }
+    }
+
+    /// Every item of every page, as a stream: [`into_pages`](Self::into_pages),
+    /// flattened. Errors as there.
     pub fn into_stream(
         self,
     ) -> acr_runtime::paging::BoxStream<crate::models::TagAttributesBase> {

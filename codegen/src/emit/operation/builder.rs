@@ -29,7 +29,10 @@ pub fn builder_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     }
     let has_setters =
         plan.optional().next().is_some() || plan.body.as_ref().is_some_and(|b| !b.body.required);
-    let what = if has_setters {
+    let what = if plan.is_paged() {
+        "set its optional parameters, then take every item with `into_stream`, whole pages \
+         with `into_pages`, or `.await` it for **one** page"
+    } else if has_setters {
         "set its optional parameters, then `.await` it (or call `send`)"
     } else {
         "`.await` it (or call `send`)"
@@ -39,6 +42,10 @@ pub fn builder_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         String::new(),
         format!("Made by `Client::{}`.", plan.ident),
     ]);
+    if plan.is_paged() {
+        let rt = &ctx.rt;
+        fields.push(quote!(continuation: Option<#rt::paging::Continuation>));
+    }
     quote! {
         #doc
         #[derive(Debug, Clone)]

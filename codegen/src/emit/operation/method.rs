@@ -61,11 +61,15 @@ fn doc_lines(plan: &OpPlan<'_>) -> Vec<String> {
     lines.push(String::new());
     let has_setters =
         plan.optional().next().is_some() || plan.body.as_ref().is_some_and(|b| !b.body.required);
-    lines.push(if has_setters {
-        "Set optional parameters on the returned builder, then `.await` it.".to_owned()
+    if plan.is_paged() {
+        lines.extend(docs::paged_lines());
     } else {
-        "`.await` the returned builder to send the request.".to_owned()
-    });
+        lines.push(if has_setters {
+            "Set optional parameters on the returned builder, then `.await` it.".to_owned()
+        } else {
+            "`.await` the returned builder to send the request.".to_owned()
+        });
+    }
     lines
 }
 
@@ -106,6 +110,9 @@ pub fn method(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
             let field = ident(&b.field);
             inits.push(quote!(#field: None));
         }
+    }
+    if plan.is_paged() {
+        inits.push(quote!(continuation: None));
     }
     let allow = if params.len() + 1 > MAX_ARGS {
         quote!(#[allow(clippy::too_many_arguments)])

@@ -58,7 +58,8 @@ fn extract(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<(TokenStream, TokenSt
     ))
 }
 
-/// `impl RequestBuilder { pub fn into_stream(self) }` for a paged operation, else nothing.
+/// `impl RequestBuilder { resume_from, into_pages, into_stream }` for a paged operation,
+/// else nothing.
 pub fn into_stream(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let Some((item, body)) = extract(ctx, plan) else {
         return quote!();
@@ -66,8 +67,37 @@ pub fn into_stream(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
     quote! {
         impl RequestBuilder {
-            /// Every item of every page, as a stream: follows the `Link` header from page to
-            /// page until the last one.
+            /// Starts at the page `continuation` names (the `next` of a page
+            /// stored earlier) instead of the first: the registry's link carries the page
+            /// size, order and filters, so those set on this builder are not sent.
+            pub fn resume_from(mut self, continuation: #rt::paging::Continuation) -> Self {
+                self.continuation = Some(continuation);
+                self
+            }
+
+            /// Whole pages, as a stream: each page's items with the continuation of the
+            /// listing (`None` on the last page), following the `Link` header
+            /// (RFC 8288: every field and link-value read, the one whose `rel` contains
+            /// `next` followed).
+            ///
+            /// # Errors
+            ///
+            /// A failed request ends the stream with its error; so does a next link that
+            /// points back to a page already read (a listing that would never end) or to
+            /// another origin than the registry's, after the page that carried it.
+            pub fn into_pages(self) -> #rt::paging::BoxStream<#rt::paging::Page<#item>> {
+                match self.into_request() {
+                    Ok((client, request)) => {
+                        #rt::paging::pages(client.transport().clone(), request, |response| {
+                            #body
+                        })
+                    }
+                    Err(error) => support::failed(error),
+                }
+            }
+
+            /// Every item of every page, as a stream: [`into_pages`](Self::into_pages),
+            /// flattened. Errors as there.
             pub fn into_stream(self) -> #rt::paging::BoxStream<#item> {
                 match self.into_request() {
                     Ok((client, request)) => {

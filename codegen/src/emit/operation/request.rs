@@ -363,6 +363,14 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
             statements.push(quote!(if let Some(value) = #f { request = request.body(#body); }));
         }
     }
+    if plan.is_paged() {
+        bound.push(quote!(continuation));
+        statements.push(quote! {
+            if let Some(continuation) = continuation {
+                request = #rt::paging::resume(request, &continuation);
+            }
+        });
+    }
     let binding = if statements.is_empty() {
         quote!(let request)
     } else {

@@ -11,9 +11,19 @@ use crate::plan::OpPlan;
 pub fn send(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
     let into_request = request::into_request(ctx, plan);
+    let doc = if plan.is_paged() {
+        quote! {
+            /// Sends **one** request and reads **one page**; awaiting the builder does the
+            /// same. For the whole listing, use `into_stream` or `into_pages`.
+        }
+    } else {
+        quote! {
+            /// Sends the request and reads the response; awaiting the builder does the same.
+        }
+    };
     quote! {
         impl RequestBuilder {
-            /// Sends the request and reads the response; awaiting the builder does the same.
+            #doc
             pub async fn send(self) -> Result<Response, #rt::Error> {
                 let (client, request) = self.into_request()?;
                 let response = client.transport().send(request).await?;
