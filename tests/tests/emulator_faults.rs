@@ -328,3 +328,74 @@ async fn shutdown_stops_the_servers() {
     // A fresh client has no pooled connection to the stopped server.
     assert!(http().get(format!("{endpoint}/v2/")).send().await.is_err());
 }
+
+/// Issue 9 §2: a share of the registry's answers are 503. Every operation, `POST` (upload
+/// start) and metadata `PATCH` included, is sent again (the server did nothing with it), so
+/// not one error reaches the caller.
+#[tokio::test]
+async fn one_request_in_ten_answered_503_surfaces_no_error() {
+    use acr::models::TagChangeableAttributes;
+    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use acr_runtime::{Credential, Reference, RepositoryName, RetryPolicy};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .retry(
+            RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    emulator.inject(Fault::on("*", "*").every(10).always().fail_with(503));
+    let repo = RepositoryName::new("a").unwrap();
+    let tag = Reference::new("v1").unwrap();
+    let manifest = emulator.manifest("a", "v1").unwrap();
+    let mut errors = Vec::new();
+    for i in 0..500u32 {
+        let result: Result<(), acr_runtime::Error> = match i % 5 {
+            0 => client
+                .transport()
+                .upload_blob(
+                    &repo,
+                    UploadSource::Bytes(bytes::Bytes::from(format!("blob {i}"))),
+                    UploadOptions::default(),
+                )
+                .await
+                .map(drop),
+            1 => client
+                .transport()
+                .put_manifest(&repo, &tag, manifest.1.clone(), &manifest.0)
+                .await
+                .map(drop),
+            2 => client.get_manifest("a", "v1").await.map(drop),
+            3 => client
+                .update_tag_attributes("a", "v1")
+                .value(TagChangeableAttributes {
+                    write_enabled: Some(true),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            _ => client.get_tags("a").await.map(drop),
+        };
+        if let Err(e) = result {
+            errors.push(format!("op {i}: {e}"));
+        }
+    }
+    assert!(errors.is_empty(), "{} errors: {errors:#?}", errors.len());
+    let log = emulator.log();
+    let faulted: Vec<_> = log.iter().filter(|r| r.fault.is_some()).collect();
+    assert!(
+        faulted.len() >= log.len() / 11,
+        "{} of {}",
+        faulted.len(),
+        log.len()
+    );
+    for method in ["POST", "PATCH", "PUT", "GET"] {
+        assert!(
+            faulted.iter().any(|r| r.method == method),
+            "no {method} was answered 503"
+        );
+    }
+}
