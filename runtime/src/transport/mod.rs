@@ -23,8 +23,11 @@
 //! more than 10 hops is an error, never a success. [`Response::url`] is the URL that finally
 //! answered.
 //!
-//! **Timeouts measure inactivity** (see [`body`]): a connect timeout, a write timeout on a
-//! request body that stops moving, a read timeout on a response that stops arriving. A
+//! **Timeouts measure inactivity**: a connect timeout, a write timeout on a request body that
+//! stops moving (a body over 64 KiB goes out in slices, each pulled by the HTTP stack once the
+//! previous one is buffered for the socket: each pull is progress), a read timeout on a
+//! response that stops arriving (its head once the body is handed over, then each piece of
+//! its body). A slow but live transfer never times out, however long it takes. A
 //! deadline for the whole call exists only when the caller sets one
 //! ([`ClientBuilder::request_timeout`]); it covers every attempt, and a streamed body to its
 //! last byte.
