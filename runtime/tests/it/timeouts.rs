@@ -305,3 +305,60 @@ async fn request_timeout_is_a_deadline_on_every_path() {
         assert!(is_deadline(&e), "{url}: {e:?}");
     }
 }
+
+/// A TCP proxy to `upstream` (`http://host:port`) that passes the client's bytes on at most
+/// `piece` bytes per `tick`, and the server's answers at full speed.
+async fn paced_proxy(upstream: &str, piece: usize, tick: Duration) -> String {
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    raw_server(Some(64 * 1024), move |client| {
+        let upstream = upstream.clone();
+        async move {
+            let Ok(server) = TcpStream::connect(&upstream).await else {
+                return;
+            };
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+            });
+            let mut buf = vec![0u8; piece];
+            loop {
+                let n = match client_read.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if server_write.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(tick).await;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+#[ignore = "the literal field case takes about 3 minutes: run with --ignored"]
+async fn a_16_mib_chunk_at_100_kib_per_second_uploads_with_the_default_timeouts() {
+    // issue 9 §2: each 16 MiB chunk took 164 s at 100 KiB/s and was killed after 120 s
+    use acr_runtime::blob::{UploadOptions, UploadSource};
+    let registry = crate::support::start().await;
+    let proxy = paced_proxy(&registry.url, 10 * 1024, Duration::from_millis(100)).await;
+    let t: Transport = ClientBuilder::new(&proxy).build().unwrap();
+    assert_eq!(t.chunk_size(), 16 * MIB);
+    let data = Bytes::from(vec![9u8; 16 * MIB]);
+    let started = tokio::time::Instant::now();
+    let (digest, size) = t
+        .upload_blob(
+            &RepositoryName::new("slow").unwrap(),
+            UploadSource::Bytes(data.clone()),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(size, 16 * MIB as u64);
+    assert_eq!(digest.as_str(), crate::support::sha256(&data));
+    let took = started.elapsed();
+    println!("16 MiB at 100 KiB/s uploaded in {took:?}");
+    assert!(took > Duration::from_secs(120), "{took:?}");
+}
