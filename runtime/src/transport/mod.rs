@@ -600,3 +600,59 @@ fn request_span(req: &Request) -> tracing::Span {
         attempt = tracing::field::Empty,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn body_kinds_are_inferred_from_the_request_then_the_response() {
+        let get = || Request::new("op", Method::GET, "/x");
+        let none = HeaderMap::new();
+        assert_eq!(body_kind(&get(), &none), BodyKind::Document);
+        assert_eq!(
+            body_kind(&get(), &headers("application/json; charset=utf-8")),
+            BodyKind::Document
+        );
+        assert_eq!(
+            body_kind(&get(), &headers("application/octet-stream")),
+            BodyKind::Blob
+        );
+        assert_eq!(
+            body_kind(
+                &get(),
+                &headers("application/vnd.docker.distribution.manifest.list.v2+json")
+            ),
+            BodyKind::Manifest
+        );
+        let accept = get()
+            .header("accept", "application/vnd.oci.image.index.v1+json")
+            .unwrap();
+        assert_eq!(
+            body_kind(&accept, &headers("application/octet-stream")),
+            BodyKind::Manifest
+        );
+        let form = Request::new("op", Method::POST, "/oauth2/token")
+            .body(Body::Form(vec![("grant_type".into(), "password".into())]));
+        assert_eq!(body_kind(&form, &none), BodyKind::Token);
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(
+                body_kind(&Request::new("op", m, "/x"), &headers("application/json")),
+                BodyKind::Ack
+            );
+        }
+        assert_eq!(
+            body_kind(
+                &get().response_kind(BodyKind::Token),
+                &headers("application/octet-stream")
+            ),
+            BodyKind::Token
+        );
+    }
+}
