@@ -399,3 +399,54 @@ async fn one_request_in_ten_answered_503_surfaces_no_error() {
         );
     }
 }
+
+/// Issue 9 §2: `Retry-After` in every form RFC 9110 §5.6.7 requires, on the token endpoint
+/// and on the registry's endpoints. The client's own backoff (an hour) does not fit its 30 s
+/// budget: only an honoured `Retry-After` (dates in the past) lets it go on.
+#[tokio::test]
+async fn retry_after_in_every_date_form_is_honoured_on_every_endpoint() {
+    use acr_runtime::{Credential, RetryPolicy};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .retry(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_secs(3600), Duration::from_secs(3600))
+                .with_max_elapsed(Duration::from_secs(30)),
+        )
+        .build()
+        .unwrap();
+    let forms = [
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let status = if i % 2 == 0 { 503 } else { 429 };
+        emulator.inject(
+            Fault::on("*", "/oauth2/token")
+                .nth(i as u32 + 1)
+                .throttle(status, form),
+        );
+        emulator.inject(
+            Fault::on("GET", "/acr/v1/*")
+                .nth(i as u32 + 1)
+                .throttle(status, form),
+        );
+    }
+    // one listing: three throttled answers of the listing, three of the token endpoint
+    client.get_tags("a").await.unwrap();
+    client.get_tag_properties("a", "v1").await.unwrap();
+    let log = emulator.log();
+    for form in forms {
+        for path in ["/oauth2/token", "/acr/v1/a/_tags"] {
+            assert!(
+                log.iter().any(|r| r.path == path
+                    && r.fault.as_deref().is_some_and(|f| f.contains(form))),
+                "{path} was not throttled with {form:?}: {log:#?}"
+            );
+        }
+    }
+}

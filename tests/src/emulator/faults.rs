@@ -38,6 +38,14 @@ pub enum FaultAction {
         /// The `Retry-After` value, in whole seconds.
         retry_after_secs: u64,
     },
+    /// Answer this status (429 or 503) with this `Retry-After` value verbatim: delay-seconds
+    /// or an HTTP-date in any form of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime).
+    Throttled {
+        /// The status.
+        status: u16,
+        /// The `Retry-After` value.
+        retry_after: String,
+    },
     /// Wait this long, then handle the request normally.
     Delay(Duration),
     /// Drop the connection part-way: for `GET`, after sending `bytes` bytes of the response body
@@ -121,6 +129,16 @@ impl Fault {
         let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         self.action = FaultAction::TooManyRequests {
             retry_after_secs: secs,
+        };
+        self
+    }
+
+    /// Answer `status` (429 or 503) with `Retry-After: <retry_after>` as given (see
+    /// [`FaultAction::Throttled`]).
+    pub fn throttle(mut self, status: u16, retry_after: &str) -> Fault {
+        self.action = FaultAction::Throttled {
+            status,
+            retry_after: retry_after.to_owned(),
         };
         self
     }
