@@ -328,3 +328,125 @@ async fn shutdown_stops_the_servers() {
     // A fresh client has no pooled connection to the stopped server.
     assert!(http().get(format!("{endpoint}/v2/")).send().await.is_err());
 }
+
+/// Issue 9 §2: a share of the registry's answers are 503. Every operation, `POST` (upload
+/// start) and metadata `PATCH` included, is sent again (the server did nothing with it), so
+/// not one error reaches the caller.
+#[tokio::test]
+async fn one_request_in_ten_answered_503_surfaces_no_error() {
+    use acr::models::TagChangeableAttributes;
+    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use acr_runtime::{Credential, Reference, RepositoryName, RetryPolicy};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .retry(
+            RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    emulator.inject(Fault::on("*", "*").every(10).always().fail_with(503));
+    let repo = RepositoryName::new("a").unwrap();
+    let tag = Reference::new("v1").unwrap();
+    let manifest = emulator.manifest("a", "v1").unwrap();
+    let mut errors = Vec::new();
+    for i in 0..500u32 {
+        let result: Result<(), acr_runtime::Error> = match i % 5 {
+            0 => client
+                .transport()
+                .upload_blob(
+                    &repo,
+                    UploadSource::Bytes(bytes::Bytes::from(format!("blob {i}"))),
+                    UploadOptions::default(),
+                )
+                .await
+                .map(drop),
+            1 => client
+                .transport()
+                .put_manifest(&repo, &tag, manifest.1.clone(), &manifest.0)
+                .await
+                .map(drop),
+            2 => client.get_manifest("a", "v1").await.map(drop),
+            3 => client
+                .update_tag_attributes("a", "v1")
+                .value(TagChangeableAttributes {
+                    write_enabled: Some(true),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            _ => client.get_tags("a").await.map(drop),
+        };
+        if let Err(e) = result {
+            errors.push(format!("op {i}: {e}"));
+        }
+    }
+    assert!(errors.is_empty(), "{} errors: {errors:#?}", errors.len());
+    let log = emulator.log();
+    let faulted: Vec<_> = log.iter().filter(|r| r.fault.is_some()).collect();
+    assert!(
+        faulted.len() >= log.len() / 11,
+        "{} of {}",
+        faulted.len(),
+        log.len()
+    );
+    for method in ["POST", "PATCH", "PUT", "GET"] {
+        assert!(
+            faulted.iter().any(|r| r.method == method),
+            "no {method} was answered 503"
+        );
+    }
+}
+
+/// Issue 9 §2: `Retry-After` in every form RFC 9110 §5.6.7 requires, on the token endpoint
+/// and on the registry's endpoints. The client's own backoff (an hour) does not fit its 30 s
+/// budget: only an honoured `Retry-After` (dates in the past) lets it go on.
+#[tokio::test]
+async fn retry_after_in_every_date_form_is_honoured_on_every_endpoint() {
+    use acr_runtime::{Credential, RetryPolicy};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .retry(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_secs(3600), Duration::from_secs(3600))
+                .with_max_elapsed(Duration::from_secs(30)),
+        )
+        .build()
+        .unwrap();
+    let forms = [
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let status = if i % 2 == 0 { 503 } else { 429 };
+        emulator.inject(
+            Fault::on("*", "/oauth2/token")
+                .nth(i as u32 + 1)
+                .throttle(status, form),
+        );
+        emulator.inject(
+            Fault::on("GET", "/acr/v1/*")
+                .nth(i as u32 + 1)
+                .throttle(status, form),
+        );
+    }
+    // one listing: three throttled answers of the listing, three of the token endpoint
+    client.get_tags("a").await.unwrap();
+    client.get_tag_properties("a", "v1").await.unwrap();
+    let log = emulator.log();
+    for form in forms {
+        for path in ["/oauth2/token", "/acr/v1/a/_tags"] {
+            assert!(
+                log.iter().any(|r| r.path == path
+                    && r.fault.as_deref().is_some_and(|f| f.contains(form))),
+                "{path} was not throttled with {form:?}: {log:#?}"
+            );
+        }
+    }
+}

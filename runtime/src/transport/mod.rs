@@ -23,8 +23,11 @@
 //! more than 10 hops is an error, never a success. [`Response::url`] is the URL that finally
 //! answered.
 //!
-//! **Timeouts measure inactivity** (see [`body`]): a connect timeout, a write timeout on a
-//! request body that stops moving, a read timeout on a response that stops arriving. A
+//! **Timeouts measure inactivity**: a connect timeout, a write timeout on a request body that
+//! stops moving (a body over 64 KiB goes out in slices, each pulled by the HTTP stack once the
+//! previous one is buffered for the socket: each pull is progress), a read timeout on a
+//! response that stops arriving (its head once the body is handed over, then each piece of
+//! its body). A slow but live transfer never times out, however long it takes. A
 //! deadline for the whole call exists only when the caller sets one
 //! ([`ClientBuilder::request_timeout`]); it covers every attempt, and a streamed body to its
 //! last byte.
@@ -596,4 +599,60 @@ fn request_span(req: &Request) -> tracing::Span {
         status = tracing::field::Empty,
         attempt = tracing::field::Empty,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn body_kinds_are_inferred_from_the_request_then_the_response() {
+        let get = || Request::new("op", Method::GET, "/x");
+        let none = HeaderMap::new();
+        assert_eq!(body_kind(&get(), &none), BodyKind::Document);
+        assert_eq!(
+            body_kind(&get(), &headers("application/json; charset=utf-8")),
+            BodyKind::Document
+        );
+        assert_eq!(
+            body_kind(&get(), &headers("application/octet-stream")),
+            BodyKind::Blob
+        );
+        assert_eq!(
+            body_kind(
+                &get(),
+                &headers("application/vnd.docker.distribution.manifest.list.v2+json")
+            ),
+            BodyKind::Manifest
+        );
+        let accept = get()
+            .header("accept", "application/vnd.oci.image.index.v1+json")
+            .unwrap();
+        assert_eq!(
+            body_kind(&accept, &headers("application/octet-stream")),
+            BodyKind::Manifest
+        );
+        let form = Request::new("op", Method::POST, "/oauth2/token")
+            .body(Body::Form(vec![("grant_type".into(), "password".into())]));
+        assert_eq!(body_kind(&form, &none), BodyKind::Token);
+        for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(
+                body_kind(&Request::new("op", m, "/x"), &headers("application/json")),
+                BodyKind::Ack
+            );
+        }
+        assert_eq!(
+            body_kind(
+                &get().response_kind(BodyKind::Token),
+                &headers("application/octet-stream")
+            ),
+            BodyKind::Token
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod paging;
 mod redirects;
 mod retry;
 mod support;
+mod timeouts;
 mod wire;
 
 use std::time::Duration;

@@ -193,3 +193,50 @@ async fn relative_references_resolve_against_the_url_that_answered() {
     let paths: Vec<String> = server.requests().iter().map(|r| r.uri.clone()).collect();
     assert_eq!(paths, ["/v2/a/start", "/deep/dir/", "/deep/dir/next?x=1"]);
 }
+
+#[tokio::test]
+async fn uploads_and_manifests_work_through_a_front_that_answers_307() {
+    // issue 9 §3: start_upload through a 307 returned OK with status 307 and put_manifest
+    // failed with "unexpected status 307"; every request here is redirected once
+    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use acr_runtime::{Reference, RepositoryName};
+
+    let registry = crate::support::start().await;
+    let target = registry.url.clone();
+    let front = wire::serve("localhost", move |r, _| {
+        answer(307, &[("location", &format!("{target}{}", r.uri))], "")
+    })
+    .await;
+    let t = crate::builder(&front.url, Credential::Anonymous)
+        .chunk_size(64 * 1024)
+        .build()
+        .unwrap();
+    let repo = RepositoryName::new("hello").unwrap();
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
+    let (digest, size) = t
+        .upload_blob(
+            &repo,
+            UploadSource::Bytes(Bytes::from(data.clone())),
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(size, data.len() as u64);
+    assert_eq!(digest.as_str(), crate::support::sha256(&data));
+    let manifest = Bytes::from_static(br#"{"schemaVersion":2}"#);
+    let tag = Reference::new("v1").unwrap();
+    t.put_manifest(
+        &repo,
+        &tag,
+        manifest.clone(),
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.get_manifest(&repo, &tag).await.unwrap().bytes, manifest);
+    // every request went through the front and was answered there with 307
+    let methods: Vec<Method> = front.requests().iter().map(|r| r.method.clone()).collect();
+    for m in [Method::POST, Method::PATCH, Method::PUT, Method::GET] {
+        assert!(methods.contains(&m), "{methods:?}");
+    }
+}

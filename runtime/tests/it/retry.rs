@@ -126,6 +126,121 @@ async fn retry_after_is_honoured_within_the_time_budget() {
     assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
 }
 
+/// A client whose own backoff (an hour) never fits its 30 s budget: only an honoured
+/// `Retry-After` lets it retry.
+fn only_retry_after(url: &str, credential: Credential) -> Transport {
+    ClientBuilder::new(url)
+        .credential(credential)
+        .retry(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_secs(3600), Duration::from_secs(3600))
+                .with_max_elapsed(Duration::from_secs(30)),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_in_every_http_date_form_is_honoured() {
+    // RFC 9110 §10.2.3 + §5.6.7: IMF-fixdate, RFC 850 and asctime, all in the past here
+    let fake = support::start().await;
+    let slow = only_retry_after(&fake.url, Credential::Anonymous);
+    inject(&fake, &[503], Some("Sunday, 06-Nov-94 08:49:37 GMT"));
+    inject(&fake, &[429], Some("Sun Nov  6 08:49:37 1994"));
+    inject(&fake, &[503], Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+    assert_eq!(slow.send(ping()).await.unwrap().status, 200);
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
+    // and on a POST answered 429 (a two-digit asctime day)
+    inject(&fake, &[429], Some("Thu Jan 15 10:00:00 2009"));
+    let post = Request::new("start_upload", Method::POST, "/v2/hello/blobs/uploads/");
+    assert_eq!(slow.send(post).await.unwrap().status, 202);
+}
+
+#[tokio::test]
+async fn the_token_endpoint_honours_retry_after() {
+    let fake = support::start().await;
+    fake.state.set_mode(AuthMode::Acr);
+    fake.state.manifests.lock().unwrap().insert(
+        ("hello".into(), "v1".into()),
+        (
+            "application/vnd.oci.image.manifest.v1+json".into(),
+            Bytes::from_static(b"{}"),
+        ),
+    );
+    let cred = Credential::refresh_token(fake.state.refresh_token.clone());
+    for retry_after in [
+        "0",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+    ] {
+        *fake.state.token_retry_after.lock().unwrap() = Some(retry_after.to_owned());
+        fake.state.token_inject.lock().unwrap().extend([429, 503]);
+        let slow = only_retry_after(&fake.url, cred.clone());
+        assert_eq!(
+            slow.send(crate::get_manifest("hello", "v1"))
+                .await
+                .unwrap()
+                .status,
+            200,
+            "{retry_after}"
+        );
+        assert!(fake.state.token_inject.lock().unwrap().is_empty());
+    }
+    // a Retry-After past the budget ends the retries at once
+    *fake.state.token_retry_after.lock().unwrap() = Some("3600".to_owned());
+    fake.state.token_inject.lock().unwrap().extend([503, 503]);
+    let slow = only_retry_after(&fake.url, cred);
+    let e = slow
+        .send(crate::get_manifest("hello", "v1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.status(),
+        Some(http::StatusCode::SERVICE_UNAVAILABLE),
+        "{e}"
+    );
+    assert_eq!(fake.state.token_inject.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_cut_of_an_idempotent_buffered_request_is_retried() {
+    // the generated get_blob reads the body whole: a cut body is sent again
+    let registry = support::start().await;
+    let storage = support::start_on("localhost").await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let digest = support::sha256(&data);
+    for fake in [&registry, &storage] {
+        fake.state
+            .blobs
+            .lock()
+            .unwrap()
+            .insert(digest.clone(), Bytes::from(data.clone()));
+    }
+    let t = client(&registry.url, Credential::Anonymous);
+    let get_blob = || {
+        Request::new("get_blob", Method::GET, format!("/v2/hello/blobs/{digest}"))
+            .scope("repository:hello:pull")
+    };
+    // cut once after 1000 bytes, then twice after 10 bytes
+    registry.state.download_cuts.lock().unwrap().extend([1000]);
+    let r = t.send(get_blob()).await.unwrap();
+    assert_eq!(r.body.len(), data.len());
+    assert_eq!(support::sha256(&r.body), digest);
+    registry
+        .state
+        .download_cuts
+        .lock()
+        .unwrap()
+        .extend([10, 10]);
+    assert_eq!(t.send(get_blob()).await.unwrap().body.len(), data.len());
+    // the same behind a redirect to storage
+    *registry.state.redirect_to.lock().unwrap() = Some(storage.url.clone());
+    storage.state.download_cuts.lock().unwrap().extend([5000]);
+    let r = t.send(get_blob()).await.unwrap();
+    assert_eq!(support::sha256(&r.body), digest);
+    assert!(storage.state.download_cuts.lock().unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn connection_errors_are_retried_then_reported() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -64,6 +64,8 @@ pub struct State {
     pub huge_token: Mutex<bool>,
     /// Statuses the token endpoint answers before it works.
     pub token_inject: Mutex<VecDeque<u16>>,
+    /// The `Retry-After` of the token endpoint's injected statuses.
+    pub token_retry_after: Mutex<Option<String>>,
     pub token_requests: AtomicUsize,
     pub token_log: Mutex<Vec<String>>,
     pub unauthorized: AtomicUsize,
@@ -106,6 +108,7 @@ impl State {
             token_expires_in: Mutex::new(Some(3600)),
             huge_token: Mutex::new(false),
             token_inject: Mutex::new(VecDeque::new()),
+            token_retry_after: Mutex::new(None),
             token_requests: AtomicUsize::new(0),
             token_log: Mutex::new(Vec::new()),
             unauthorized: AtomicUsize::new(0),
@@ -377,7 +380,11 @@ fn authorize(st: &State, headers: &HeaderMap, needed: &str, base: bool) -> Optio
 
 fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
     if let Some(status) = st.token_inject.lock().unwrap().pop_front() {
-        return StatusCode::from_u16(status).unwrap().into_response();
+        let mut r = StatusCode::from_u16(status).unwrap().into_response();
+        if let Some(ra) = st.token_retry_after.lock().unwrap().clone() {
+            r.headers_mut().insert("retry-after", ra.parse().unwrap());
+        }
+        return r;
     }
     let pairs: Vec<(String, String)> = if method == Method::POST {
         serde_urlencoded::from_bytes(body).unwrap_or_default()

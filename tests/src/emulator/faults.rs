@@ -10,13 +10,17 @@
 //! let g = Fault::on("GET", "/v2/*/blobs/*").times(3).drop_after(100);
 //! // Throttle the catalog once.
 //! let h = Fault::on("GET", "/acr/v1/_catalog").too_many_requests(Duration::from_secs(2));
-//! # let _ = (f, g, h);
+//! // Answer one request in ten, whatever it is, with 503.
+//! let i = Fault::on("*", "*").every(10).always().fail_with(503);
+//! # let _ = (f, g, h, i);
 //! ```
 //!
 //! Patterns are globs over the percent-decoded path (`*` matches any characters, `/` included;
 //! the query is not part of the match). The method `*` matches any method. A fault counts the
-//! requests it matches and fires on matches `nth ..= nth + times - 1` (`nth` starts at 1).
-//! Faults are checked in the order they were injected; the first that fires wins.
+//! requests it matches and fires on matches `nth, nth + every, nth + 2 * every, …`, `times`
+//! times (`nth` starts at 1; `every` is 1 unless set, so by default it fires on the `times`
+//! consecutive matches from the `nth`). Faults are checked in the order they were injected;
+//! the first that fires wins.
 
 use std::fmt;
 use std::time::Duration;
@@ -33,6 +37,14 @@ pub enum FaultAction {
     TooManyRequests {
         /// The `Retry-After` value, in whole seconds.
         retry_after_secs: u64,
+    },
+    /// Answer this status (429 or 503) with this `Retry-After` value verbatim: delay-seconds
+    /// or an HTTP-date in any form of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime).
+    Throttled {
+        /// The status.
+        status: u16,
+        /// The `Retry-After` value.
+        retry_after: String,
     },
     /// Wait this long, then handle the request normally.
     Delay(Duration),
@@ -57,6 +69,7 @@ pub struct Fault {
     pub(crate) server: Server,
     pub(crate) nth: u32,
     pub(crate) times: u32,
+    pub(crate) every: u32,
     pub(crate) action: FaultAction,
 }
 
@@ -70,6 +83,7 @@ impl Fault {
             server: Server::Registry,
             nth: 1,
             times: 1,
+            every: 1,
             action: FaultAction::Status(500),
         }
     }
@@ -83,6 +97,13 @@ impl Fault {
     /// Fire on `times` consecutive matches (default 1).
     pub fn times(mut self, times: u32) -> Fault {
         self.times = times;
+        self
+    }
+
+    /// Fire on one match in `n` (the `nth`, then every `n`th after it): a share of the
+    /// traffic, deterministic.
+    pub fn every(mut self, n: u32) -> Fault {
+        self.every = n.max(1);
         self
     }
 
@@ -108,6 +129,16 @@ impl Fault {
         let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         self.action = FaultAction::TooManyRequests {
             retry_after_secs: secs,
+        };
+        self
+    }
+
+    /// Answer `status` (429 or 503) with `Retry-After: <retry_after>` as given (see
+    /// [`FaultAction::Throttled`]).
+    pub fn throttle(mut self, status: u16, retry_after: &str) -> Fault {
+        self.action = FaultAction::Throttled {
+            status,
+            retry_after: retry_after.to_owned(),
         };
         self
     }
@@ -181,8 +212,10 @@ impl FaultSet {
                 continue;
             }
             *count = count.saturating_add(1);
-            let last = fault.nth.saturating_add(fault.times.saturating_sub(1));
-            if fired.is_none() && fault.times > 0 && *count >= fault.nth && *count <= last {
+            let fires = count
+                .checked_sub(fault.nth)
+                .is_some_and(|since| since % fault.every == 0 && since / fault.every < fault.times);
+            if fired.is_none() && fires {
                 fired = Some(fault.clone());
             }
         }
@@ -237,5 +270,20 @@ mod tests {
         assert_eq!(fired, [false, true, true, false, false]);
         assert!(set.hit(Server::Registry, "PUT", "/x1").is_none());
         assert!(set.hit(Server::Storage, "GET", "/x1").is_none());
+    }
+
+    #[test]
+    fn fires_on_a_share_of_the_matches() {
+        let mut set = FaultSet::default();
+        set.push(Fault::on("*", "*").nth(2).every(3).times(2).fail_with(503));
+        let fired: Vec<bool> = (0..10)
+            .map(|_| set.hit(Server::Registry, "GET", "/x").is_some())
+            .collect();
+        assert_eq!(
+            fired,
+            [
+                false, true, false, false, true, false, false, false, false, false
+            ]
+        );
     }
 }

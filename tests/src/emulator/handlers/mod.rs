@@ -186,6 +186,22 @@ async fn apply_fault(fault: &Fault, method: &Method) -> Result<FaultEffect, Resp
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             Err(response)
         }
+        FaultAction::Throttled {
+            status,
+            ref retry_after,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                "TOOMANYREQUESTS"
+            } else {
+                "UNKNOWN"
+            };
+            let mut response = AcrError::new(status, code, "throttled").into_response();
+            if let Ok(value) = HeaderValue::from_str(retry_after) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Err(response)
+        }
         FaultAction::Delay(delay) => {
             tokio::time::sleep(delay).await;
             Ok(FaultEffect::None)
