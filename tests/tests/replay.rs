@@ -879,7 +879,7 @@ fn outcome_problems(call: &Call<'_>, outcome: Result<Outcome, acr::Error>) -> Ve
             match last.response_json() {
                 Some(json) => {
                     let code = json["errors"][0]["code"].as_str();
-                    if error.code() != code {
+                    if error.code().map(|c| c.as_str()) != code {
                         problems.push(format!("error code {:?}, recorded {code:?}", error.code()));
                     }
                     let infos: Vec<Value> = error

@@ -210,6 +210,7 @@ impl Transport {
                                 d
                             }
                             None => {
+                                let headers = resp.headers().clone();
                                 let body = body::read_limited(resp, MAX_ERROR_BODY, op)
                                     .await
                                     .unwrap_or_default();
@@ -219,7 +220,8 @@ impl Transport {
                                     status,
                                     &body,
                                     attempt,
-                                );
+                                )
+                                .with_headers(headers);
                                 tracing::debug!(error = %e, "request failed");
                                 return Err(e);
                             }
