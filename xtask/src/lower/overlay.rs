@@ -363,11 +363,34 @@ fn lower_entry(
         }
     };
 
+    // Other names (`@alias a, b`): snake_case identifiers, none the operation's own name.
+    let mut aliases: Vec<String> = Vec::new();
+    if let Some((list, pos)) = text(entry, "alias") {
+        for alias in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let snake = alias
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !snake || alias == name || aliases.iter().any(|a| a == alias) {
+                return Err(LowerError::new(
+                    pos,
+                    format!("@alias {alias:?} is not a new snake_case name"),
+                ));
+            }
+            aliases.push(alias.to_owned());
+        }
+    }
+    // A note of ours (`@note text`), a paragraph after the spec's description.
+    let docs = match (docs(spec_ep.desc.as_deref()), text(entry, "note")) {
+        (Some(d), Some((note, _))) if !note.is_empty() => Some(format!("{d}\n\n{note}")),
+        (None, Some((note, _))) if !note.is_empty() => Some(note.to_owned()),
+        (d, _) => d,
+    };
+
     Ok(Operation {
         name: name.to_owned(),
         method: spec_ep.method.to_ascii_uppercase(),
         path,
-        docs: docs(spec_ep.desc.as_deref()),
+        docs,
         params,
         body,
         responses,
@@ -375,6 +398,7 @@ fn lower_entry(
         scope,
         auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
         paging,
+        aliases,
         inferred: false,
         line: spec_ep.pos.line,
     })
