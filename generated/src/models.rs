@@ -61,28 +61,6 @@ pub struct AccessToken {
     pub access_token: String,
 }
 
-/// The `AcrErrorInfo` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct AcrErrorInfo {
-    /// The `code` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The `message` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The `detail` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-}
-
-/// The `AcrErrors` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct AcrErrors {
-    /// The `errors` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<crate::models::AcrErrorInfo>>,
-}
-
 /// The `AcrManifests` model.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AcrManifests {
@@ -322,99 +300,6 @@ pub struct DeletedRepository {
     pub tags_deleted: Option<Vec<String>>,
 }
 
-/// The `Descriptor` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Descriptor {
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `size` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// The `digest` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<acr_runtime::Digest>,
-    /// The `urls` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<String>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `FsLayer` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct FsLayer {
-    /// The `blobSum` field.
-    #[serde(rename = "blobSum", default, skip_serializing_if = "Option::is_none")]
-    pub blob_sum: Option<String>,
-}
-
-/// The `History` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct History {
-    /// The `v1Compatibility` field.
-    #[serde(
-        rename = "v1Compatibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub v1_compatibility: Option<String>,
-}
-
-/// The `ImageSignature` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ImageSignature {
-    /// The `header` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub header: Option<crate::models::Jwk>,
-    /// The `signature` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
-    /// The `protected` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protected: Option<String>,
-}
-
-/// The `Jwk` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Jwk {
-    /// The `jwk` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwk: Option<crate::models::JwkHeader>,
-    /// The `alg` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-}
-
-/// The `JwkHeader` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct JwkHeader {
-    /// The `crv` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crv: Option<String>,
-    /// The `kid` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-    /// The `kty` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kty: Option<String>,
-    /// The `x` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    /// The `y` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-}
-
-/// The `Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-}
-
 /// The `ManifestAttributes` model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestAttributes {
@@ -473,17 +358,6 @@ pub struct ManifestAttributesBase {
     pub changeable_attributes: Option<crate::models::ManifestChangeableAttributes>,
 }
 
-/// The `ManifestAttributesManifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestAttributesManifest {
-    /// The `references` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub references: Option<Vec<crate::models::ManifestAttributesManifestReferences>>,
-    /// The `quarantineTag` field.
-    #[serde(rename = "quarantineTag", default, skip_serializing_if = "Option::is_none")]
-    pub quarantine_tag: Option<String>,
-}
-
 /// The `ManifestAttributesManifestReferences` model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestAttributesManifestReferences {
@@ -526,37 +400,6 @@ pub struct ManifestChangeableAttributes {
         skip_serializing_if = "Option::is_none"
     )]
     pub quarantine_details: Option<String>,
-}
-
-/// The `ManifestList` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestList {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-}
-
-/// The `ManifestListAttributes` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestListAttributes {
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `size` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// The `digest` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<acr_runtime::Digest>,
-    /// The `platform` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<crate::models::Platform>,
 }
 
 /// The `ManifestOrderBy` values.
@@ -608,107 +451,6 @@ impl std::str::FromStr for ManifestOrderBy {
             },
         )
     }
-}
-
-/// The `ManifestWrapper` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestWrapper {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tag` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The `fsLayers` field.
-    #[serde(rename = "fsLayers", default, skip_serializing_if = "Option::is_none")]
-    pub fs_layers: Option<Vec<crate::models::FsLayer>>,
-    /// The `history` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<crate::models::History>>,
-    /// The `signatures` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatures: Option<Vec<crate::models::ImageSignature>>,
-}
-
-/// The `OciIndex` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct OciIndex {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `OciManifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct OciManifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `Platform` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Platform {
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `os` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
-    /// The `os.version` field.
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
-    /// The `os.features` field.
-    #[serde(rename = "os.features", default, skip_serializing_if = "Option::is_none")]
-    pub os_features: Option<Vec<String>>,
-    /// The `variant` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// The `features` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<String>>,
 }
 
 /// The `RefreshToken` model.
@@ -779,17 +521,6 @@ pub struct RepositoryChangeableAttributes {
     pub teleport_enabled: Option<bool>,
 }
 
-/// The `RepositoryTags` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct RepositoryTags {
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tags` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-}
-
 /// The `TagAttributes` model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagAttributes {
@@ -822,18 +553,6 @@ pub struct TagAttributesBase {
     /// The `changeableAttributes` field.
     #[serde(rename = "changeableAttributes")]
     pub changeable_attributes: crate::models::TagChangeableAttributes,
-}
-
-/// The `TagAttributesTag` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct TagAttributesTag {
-    /// The `signatureRecord` field.
-    #[serde(
-        rename = "signatureRecord",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub signature_record: Option<String>,
 }
 
 /// The `TagChangeableAttributes` model.
@@ -965,47 +684,4 @@ impl std::str::FromStr for TokenGrantType {
             },
         )
     }
-}
-
-/// The `V1Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct V1Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tag` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The `fsLayers` field.
-    #[serde(rename = "fsLayers", default, skip_serializing_if = "Option::is_none")]
-    pub fs_layers: Option<Vec<crate::models::FsLayer>>,
-    /// The `history` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<crate::models::History>>,
-    /// The `signatures` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatures: Option<Vec<crate::models::ImageSignature>>,
-}
-
-/// The `V2Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct V2Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
 }

@@ -164,18 +164,22 @@ fn text_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
-/// One entry of a registry error body (`{"errors":[…]}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One entry of a registry error body (`{"errors":[…]}`); written back in the same shape.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ErrorInfo {
     /// The error code (`MANIFEST_UNKNOWN`, `UNAUTHORIZED`, …); `None` when the entry has none.
-    #[serde(default, deserialize_with = "code_or_none")]
+    #[serde(
+        default,
+        deserialize_with = "code_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub code: Option<ErrorCode>,
     /// The human-readable message (empty when the entry has none).
     #[serde(default, deserialize_with = "text_or_empty")]
     pub message: String,
     /// The detail, kept as JSON: an array, an object or a string on the wire.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
 }
 
