@@ -32,7 +32,7 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// The options for our overlay files: `@overlay`, `@name`, `@scope`, `@content_type`,
-    /// `@paged`, `@omit`, `@alias`, `@note` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
+    /// `@paged`, `@omit`, `@alias`, `@note`, `@doc` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
     /// (params with an argument).
     pub fn overlay() -> Self {
         let mut options = ParseOptions::default();
@@ -45,6 +45,7 @@ impl ParseOptions {
             "omit",
             "alias",
             "note",
+            "doc",
         ] {
             options.add(kw, ExtensionKind::Text, false);
         }
