@@ -51,6 +51,10 @@ pub struct Operation {
     pub auth: Option<String>,
     /// Paging, for list operations.
     pub paging: Option<Paging>,
+    /// Other names users know the operation by (the Azure SDKs' method names), emitted as
+    /// `#[doc(alias)]`es so rustdoc search finds the operation under them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Whether locations and types were inferred (no overlay described this operation).
     pub inferred: bool,
     /// The 1-based line of the `@endpoint` in the spec.

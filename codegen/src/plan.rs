@@ -336,3 +336,39 @@ fn plan_bodies<'a>(op: &'a Operation, names: &mut Namer) -> Vec<BodyField<'a>> {
         })
         .collect()
 }
+
+/// The named types some operation reaches: those its parameters, request body, response
+/// headers and bodies and paging items name, and, through struct fields, list items and map
+/// values, those these name in turn. The others are not emitted: a model no operation sends
+/// or receives is nothing a user can meet.
+pub fn reachable_types(api: &crate::ir::Api) -> BTreeSet<String> {
+    fn walk(ty: &TypeRef, out: &mut Vec<String>) {
+        match ty {
+            TypeRef::Named(name) => out.push(name.clone()),
+            TypeRef::Array(inner) | TypeRef::Map(inner) => walk(inner, out),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for op in &api.operations {
+        op.params.iter().for_each(|p| walk(&p.ty, &mut pending));
+        op.body.iter().for_each(|b| walk(&b.ty, &mut pending));
+        for r in &op.responses {
+            r.headers.iter().for_each(|h| walk(&h.ty, &mut pending));
+            r.body.iter().for_each(|b| walk(&b.ty, &mut pending));
+        }
+        op.paging.iter().for_each(|p| walk(&p.item, &mut pending));
+    }
+    let mut seen = BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(t) = api.types.iter().find(|t| t.name == name)
+            && let crate::ir::TypeKind::Struct { fields } = &t.kind
+        {
+            fields.iter().for_each(|f| walk(&f.ty, &mut pending));
+        }
+    }
+    seen
+}

@@ -4,6 +4,8 @@
 //! API version `2019-08-15-preview`.
 //!
 //! Start with `Client::builder`; every operation is a method of `Client` that returns a request builder, which is awaited directly.
+//!
+//! This crate is the only dependency a user needs: it re-exports the credentials (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging (`Page`, `Continuation`), the verified blob and manifest transfers (`blob`, `manifest`, reached through `Client::transport`) and the `Stream` traits (`stream`) of the runtime it is built on.
 
 #![deny(missing_docs)]
 #![allow(
@@ -29,6 +31,10 @@ pub use client::Client;
 
 #[rustfmt::skip]
 pub use acr_runtime::{
-    ClientBuilder, Credential, Digest, Error, Link, Reference, RepositoryName,
-    RetryPolicy, Transport, UploadLocation, UploadRange,
+    AadToken, AadTokenFuture, AadTokenSource, ClientBuilder, Continuation, Credential,
+    Digest, Error, ErrorCode, ErrorInfo, Link, NameError, Page, Reference,
+    RepositoryName, Result, RetryPolicy, Secret, Transport, UploadLocation, UploadRange,
 };
+
+#[rustfmt::skip]
+pub use acr_runtime::{auth, blob, bytes, http, manifest, paging, stream};

@@ -3,7 +3,7 @@
 //!
 //! Fields keep their names on the wire; unknown fields are ignored when reading.
 
-/// The `AadGrantType` values.
+/// How an Azure AD token is exchanged for an ACR refresh token.
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -54,53 +54,31 @@ impl std::str::FromStr for AadGrantType {
     }
 }
 
-/// The `AccessToken` model.
+/// An ACR access token for one scope.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessToken {
-    /// The `access_token` field.
+    /// The access token: sent as `Authorization: Bearer` on requests of its scope; a JWT whose `exp` says when it expires.
     pub access_token: String,
 }
 
-/// The `AcrErrorInfo` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct AcrErrorInfo {
-    /// The `code` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// The `message` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The `detail` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-}
-
-/// The `AcrErrors` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct AcrErrors {
-    /// The `errors` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<crate::models::AcrErrorInfo>>,
-}
-
-/// The `AcrManifests` model.
+/// One page of a repository's manifests.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AcrManifests {
-    /// The `registry` field.
+    /// The registry's login server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// The `imageName` field.
+    /// The repository the manifests belong to.
     #[serde(rename = "imageName", default, skip_serializing_if = "Option::is_none")]
     pub image_name: Option<String>,
-    /// The `manifests` field.
+    /// The manifests of this page; `null` or absent when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<crate::models::ManifestAttributesBase>>,
-    /// The `link` field.
+    /// The next page's link as the body carries it; the `Link` response header is what paging follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
 
-/// The `ArtifactArchitecture` values.
+/// The CPU architecture of an image, as Go names it (`amd64`, `arm64`, …); open: other values are kept.
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -201,7 +179,7 @@ impl std::str::FromStr for ArtifactArchitecture {
     }
 }
 
-/// The `ArtifactOperatingSystem` values.
+/// The operating system of an image, as Go names it (`linux`, `windows`, …); open: other values are kept.
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -307,164 +285,71 @@ impl std::str::FromStr for ArtifactOperatingSystem {
     }
 }
 
-/// The `DeletedRepository` model.
+/// What deleting a repository removed.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DeletedRepository {
-    /// The `manifestsDeleted` field.
+    /// The digests of the manifests deleted with the repository.
     #[serde(
         rename = "manifestsDeleted",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub manifests_deleted: Option<Vec<String>>,
-    /// The `tagsDeleted` field.
+    /// The tags deleted with the repository.
     #[serde(rename = "tagsDeleted", default, skip_serializing_if = "Option::is_none")]
     pub tags_deleted: Option<Vec<String>>,
 }
 
-/// The `Descriptor` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Descriptor {
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `size` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// The `digest` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<acr_runtime::Digest>,
-    /// The `urls` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<String>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `FsLayer` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct FsLayer {
-    /// The `blobSum` field.
-    #[serde(rename = "blobSum", default, skip_serializing_if = "Option::is_none")]
-    pub blob_sum: Option<String>,
-}
-
-/// The `History` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct History {
-    /// The `v1Compatibility` field.
-    #[serde(
-        rename = "v1Compatibility",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub v1_compatibility: Option<String>,
-}
-
-/// The `ImageSignature` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ImageSignature {
-    /// The `header` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub header: Option<crate::models::Jwk>,
-    /// The `signature` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
-    /// The `protected` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protected: Option<String>,
-}
-
-/// The `Jwk` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Jwk {
-    /// The `jwk` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwk: Option<crate::models::JwkHeader>,
-    /// The `alg` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alg: Option<String>,
-}
-
-/// The `JwkHeader` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct JwkHeader {
-    /// The `crv` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crv: Option<String>,
-    /// The `kid` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kid: Option<String>,
-    /// The `kty` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kty: Option<String>,
-    /// The `x` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub x: Option<String>,
-    /// The `y` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub y: Option<String>,
-}
-
-/// The `Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-}
-
-/// The `ManifestAttributes` model.
+/// One manifest of a repository, with its attributes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestAttributes {
-    /// The `registry` field.
+    /// The registry's login server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// The `imageName` field.
+    /// The repository the manifest belongs to.
     #[serde(rename = "imageName")]
     pub image_name: String,
-    /// The `manifest` field.
+    /// The manifest, its tags and its locks.
     pub manifest: crate::models::ManifestAttributesBase,
 }
 
-/// The `ManifestAttributesBase` model.
+/// A manifest of a repository and what the registry knows of it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestAttributesBase {
-    /// The `digest` field.
+    /// The manifest's digest (`sha256:…`).
     pub digest: acr_runtime::Digest,
-    /// The `imageSize` field.
+    /// The image's size in bytes, as the registry reports it.
     #[serde(rename = "imageSize", default, skip_serializing_if = "Option::is_none")]
     pub image_size: Option<i64>,
-    /// The `createdTime` field.
+    /// When the manifest was pushed.
     #[serde(rename = "createdTime", default, skip_serializing_if = "Option::is_none")]
     pub created_time: Option<jiff::Timestamp>,
-    /// The `lastUpdateTime` field.
+    /// When the manifest or its tags last changed.
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
     pub last_update_time: Option<jiff::Timestamp>,
-    /// The `architecture` field.
+    /// The CPU architecture of the image; absent for an index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<crate::models::ArtifactArchitecture>,
-    /// The `os` field.
+    /// The operating system of the image; absent for an index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<crate::models::ArtifactOperatingSystem>,
-    /// The `references` field.
+    /// For an image index or manifest list: the manifest of each platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<Vec<crate::models::ManifestAttributesManifestReferences>>,
-    /// The `configMediaType` field.
+    /// The media type of the image's config blob.
     #[serde(
         rename = "configMediaType",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub config_media_type: Option<String>,
-    /// The `mediaType` field.
+    /// The media type of the manifest itself (OCI or Docker, image or index).
     #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// The `tags` field.
+    /// The tags that point to this manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// The `changeableAttributes` field.
+    /// The manifest's locks: what may be done with it.
     #[serde(
         rename = "changeableAttributes",
         default,
@@ -473,53 +358,42 @@ pub struct ManifestAttributesBase {
     pub changeable_attributes: Option<crate::models::ManifestChangeableAttributes>,
 }
 
-/// The `ManifestAttributesManifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestAttributesManifest {
-    /// The `references` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub references: Option<Vec<crate::models::ManifestAttributesManifestReferences>>,
-    /// The `quarantineTag` field.
-    #[serde(rename = "quarantineTag", default, skip_serializing_if = "Option::is_none")]
-    pub quarantine_tag: Option<String>,
-}
-
-/// The `ManifestAttributesManifestReferences` model.
+/// One platform entry of an image index or manifest list.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestAttributesManifestReferences {
-    /// The `digest` field.
+    /// The digest of the platform's manifest.
     pub digest: acr_runtime::Digest,
-    /// The `architecture` field.
+    /// The CPU architecture of the platform's image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<crate::models::ArtifactArchitecture>,
-    /// The `os` field.
+    /// The operating system of the platform's image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<crate::models::ArtifactOperatingSystem>,
 }
 
-/// The `ManifestChangeableAttributes` model.
+/// The locks of a manifest; in an update only the fields that are set are changed.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ManifestChangeableAttributes {
-    /// The `deleteEnabled` field.
+    /// Whether the manifest may be deleted (`false` locks it against deletion).
     #[serde(rename = "deleteEnabled", default, skip_serializing_if = "Option::is_none")]
     pub delete_enabled: Option<bool>,
-    /// The `writeEnabled` field.
+    /// Whether the manifest may be overwritten or re-tagged.
     #[serde(rename = "writeEnabled", default, skip_serializing_if = "Option::is_none")]
     pub write_enabled: Option<bool>,
-    /// The `listEnabled` field.
+    /// Whether the manifest shows in manifest listings.
     #[serde(rename = "listEnabled", default, skip_serializing_if = "Option::is_none")]
     pub list_enabled: Option<bool>,
-    /// The `readEnabled` field.
+    /// Whether the manifest may be pulled.
     #[serde(rename = "readEnabled", default, skip_serializing_if = "Option::is_none")]
     pub read_enabled: Option<bool>,
-    /// The `quarantineState` field.
+    /// The manifest's quarantine state, when the registry quarantines new images until they are scanned; a preview field.
     #[serde(
         rename = "quarantineState",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub quarantine_state: Option<String>,
-    /// The `quarantineDetails` field.
+    /// Why the manifest is in its quarantine state, as the scanner wrote it; a preview field.
     #[serde(
         rename = "quarantineDetails",
         default,
@@ -528,38 +402,7 @@ pub struct ManifestChangeableAttributes {
     pub quarantine_details: Option<String>,
 }
 
-/// The `ManifestList` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestList {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-}
-
-/// The `ManifestListAttributes` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestListAttributes {
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `size` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<i64>,
-    /// The `digest` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<acr_runtime::Digest>,
-    /// The `platform` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<crate::models::Platform>,
-}
-
-/// The `ManifestOrderBy` values.
+/// The order of a manifest listing: by digest (`none`), newest first (`timedesc`) or oldest first (`timeasc`).
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -610,167 +453,66 @@ impl std::str::FromStr for ManifestOrderBy {
     }
 }
 
-/// The `ManifestWrapper` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ManifestWrapper {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tag` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The `fsLayers` field.
-    #[serde(rename = "fsLayers", default, skip_serializing_if = "Option::is_none")]
-    pub fs_layers: Option<Vec<crate::models::FsLayer>>,
-    /// The `history` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<crate::models::History>>,
-    /// The `signatures` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatures: Option<Vec<crate::models::ImageSignature>>,
-}
-
-/// The `OciIndex` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct OciIndex {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ManifestListAttributes>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `OciManifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct OciManifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `Platform` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Platform {
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `os` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub os: Option<String>,
-    /// The `os.version` field.
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
-    pub os_version: Option<String>,
-    /// The `os.features` field.
-    #[serde(rename = "os.features", default, skip_serializing_if = "Option::is_none")]
-    pub os_features: Option<Vec<String>>,
-    /// The `variant` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// The `features` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<String>>,
-}
-
-/// The `RefreshToken` model.
+/// An ACR refresh token, from exchanging an Azure AD access token.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
-    /// The `refresh_token` field.
+    /// The refresh token: exchange it for access tokens, one per scope; a JWT whose `exp` says when it expires.
     pub refresh_token: String,
 }
 
-/// The `Repositories` model.
+/// One page of the registry's repository names.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Repositories {
-    /// The `repositories` field.
+    /// The repository names of this page, namespaces included (`library/hello`), in name order; `null` or absent when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repositories: Option<Vec<String>>,
-    /// The `link` field.
+    /// The next page's link as the body carries it; the `Link` response header is what paging follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
 
-/// The `RepositoryAttributes` model.
+/// A repository and what it holds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RepositoryAttributes {
-    /// The `registry` field.
+    /// The registry's login server (`myregistry.azurecr.io`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// The `imageName` field.
+    /// The repository name, namespace included.
     #[serde(rename = "imageName")]
     pub image_name: String,
-    /// The `createdTime` field.
+    /// When the repository was created.
     #[serde(rename = "createdTime")]
     pub created_time: jiff::Timestamp,
-    /// The `lastUpdateTime` field.
+    /// When anything in the repository last changed.
     #[serde(rename = "lastUpdateTime")]
     pub last_update_time: jiff::Timestamp,
-    /// The `manifestCount` field.
+    /// How many manifests the repository holds.
     #[serde(rename = "manifestCount")]
     pub manifest_count: i32,
-    /// The `tagCount` field.
+    /// How many tags the repository holds.
     #[serde(rename = "tagCount")]
     pub tag_count: i32,
-    /// The `changeableAttributes` field.
+    /// The repository's locks: what may be done with it.
     #[serde(rename = "changeableAttributes")]
     pub changeable_attributes: crate::models::RepositoryChangeableAttributes,
 }
 
-/// The `RepositoryChangeableAttributes` model.
+/// The locks of a repository; in an update only the fields that are set are changed.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RepositoryChangeableAttributes {
-    /// The `deleteEnabled` field.
+    /// Whether the repository may be deleted (`false` locks it against deletion).
     #[serde(rename = "deleteEnabled", default, skip_serializing_if = "Option::is_none")]
     pub delete_enabled: Option<bool>,
-    /// The `writeEnabled` field.
+    /// Whether anything may be pushed into the repository (`false` makes it read-only).
     #[serde(rename = "writeEnabled", default, skip_serializing_if = "Option::is_none")]
     pub write_enabled: Option<bool>,
-    /// The `listEnabled` field.
+    /// Whether the repository shows in the registry's catalog.
     #[serde(rename = "listEnabled", default, skip_serializing_if = "Option::is_none")]
     pub list_enabled: Option<bool>,
-    /// The `readEnabled` field.
+    /// Whether the repository's content may be pulled.
     #[serde(rename = "readEnabled", default, skip_serializing_if = "Option::is_none")]
     pub read_enabled: Option<bool>,
-    /// The `teleportEnabled` field.
+    /// Whether image streaming (project teleport) is on for the repository; a preview setting.
     #[serde(
         rename = "teleportEnabled",
         default,
@@ -779,98 +521,75 @@ pub struct RepositoryChangeableAttributes {
     pub teleport_enabled: Option<bool>,
 }
 
-/// The `RepositoryTags` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct RepositoryTags {
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tags` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-}
-
-/// The `TagAttributes` model.
+/// One tag of a repository, with its attributes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagAttributes {
-    /// The `registry` field.
+    /// The registry's login server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// The `imageName` field.
+    /// The repository the tag belongs to.
     #[serde(rename = "imageName")]
     pub image_name: String,
-    /// The `tag` field.
+    /// The tag, its manifest and its locks.
     pub tag: crate::models::TagAttributesBase,
 }
 
-/// The `TagAttributesBase` model.
+/// A tag and the manifest it points to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagAttributesBase {
-    /// The `name` field.
+    /// The tag (`v1.2`).
     pub name: String,
-    /// The `digest` field.
+    /// The digest of the manifest the tag points to.
     pub digest: acr_runtime::Digest,
-    /// The `createdTime` field.
+    /// When the tag was created.
     #[serde(rename = "createdTime")]
     pub created_time: jiff::Timestamp,
-    /// The `lastUpdateTime` field.
+    /// When the tag was last moved or changed.
     #[serde(rename = "lastUpdateTime")]
     pub last_update_time: jiff::Timestamp,
-    /// The `signed` field.
+    /// Whether the tag is signed (content trust); the service sends `false` for unsigned tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<bool>,
-    /// The `changeableAttributes` field.
+    /// The tag's locks: what may be done with it.
     #[serde(rename = "changeableAttributes")]
     pub changeable_attributes: crate::models::TagChangeableAttributes,
 }
 
-/// The `TagAttributesTag` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct TagAttributesTag {
-    /// The `signatureRecord` field.
-    #[serde(
-        rename = "signatureRecord",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub signature_record: Option<String>,
-}
-
-/// The `TagChangeableAttributes` model.
+/// The locks of a tag; in an update only the fields that are set are changed.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TagChangeableAttributes {
-    /// The `deleteEnabled` field.
+    /// Whether the tag may be deleted (`false` locks it against deletion).
     #[serde(rename = "deleteEnabled", default, skip_serializing_if = "Option::is_none")]
     pub delete_enabled: Option<bool>,
-    /// The `writeEnabled` field.
+    /// Whether the tag may be moved to another manifest (`false` pins it).
     #[serde(rename = "writeEnabled", default, skip_serializing_if = "Option::is_none")]
     pub write_enabled: Option<bool>,
-    /// The `listEnabled` field.
+    /// Whether the tag shows in tag listings.
     #[serde(rename = "listEnabled", default, skip_serializing_if = "Option::is_none")]
     pub list_enabled: Option<bool>,
-    /// The `readEnabled` field.
+    /// Whether the tag may be pulled.
     #[serde(rename = "readEnabled", default, skip_serializing_if = "Option::is_none")]
     pub read_enabled: Option<bool>,
 }
 
-/// The `TagList` model.
+/// One page of a repository's tags.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TagList {
-    /// The `registry` field.
+    /// The registry's login server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
-    /// The `imageName` field.
+    /// The repository the tags belong to.
     #[serde(rename = "imageName")]
     pub image_name: String,
-    /// The `tags` field.
+    /// The tags of this page.
     #[serde(default)]
     pub tags: Vec<crate::models::TagAttributesBase>,
-    /// The `link` field.
+    /// The next page's link as the body carries it; the `Link` response header is what paging follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
 
-/// The `TagOrderBy` values.
+/// The order of a tag listing: by name (`none`), newest first (`timedesc`) or oldest first (`timeasc`).
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -921,7 +640,7 @@ impl std::str::FromStr for TagOrderBy {
     }
 }
 
-/// The `TokenGrantType` values.
+/// How an ACR access token is obtained: from a refresh token, or from a username and password.
 ///
 /// An open set: a value this version does not know is kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -965,47 +684,4 @@ impl std::str::FromStr for TokenGrantType {
             },
         )
     }
-}
-
-/// The `V1Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct V1Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `architecture` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    /// The `name` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The `tag` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// The `fsLayers` field.
-    #[serde(rename = "fsLayers", default, skip_serializing_if = "Option::is_none")]
-    pub fs_layers: Option<Vec<crate::models::FsLayer>>,
-    /// The `history` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<crate::models::History>>,
-    /// The `signatures` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signatures: Option<Vec<crate::models::ImageSignature>>,
-}
-
-/// The `V2Manifest` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct V2Manifest {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion", default, skip_serializing_if = "Option::is_none")]
-    pub schema_version: Option<i32>,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `config` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::models::Descriptor>,
-    /// The `layers` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layers: Option<Vec<crate::models::Descriptor>>,
 }

@@ -1,35 +1,192 @@
 //! The one error type of the runtime and of the generated client.
 //!
 //! Every message names the operation, the repository when there is one, and says what to
-//! do next. The error body of a registry (`{"errors":[{"code","message","detail"}]}`) is
-//! kept parsed ([`ErrorInfo`], with `detail` as raw JSON because it is an array, an object
-//! or a string on the wire); a plain-text body is kept as text. No message ever carries a
-//! credential, a token or a URL query (storage redirects carry signatures in theirs).
+//! do next. The error body of a registry (`{"errors":[{"code","message","detail"}]}`, OCI
+//! distribution spec, "Error Codes") is kept parsed ([`ErrorInfo`], the code as an open
+//! [`ErrorCode`], `detail` as raw JSON because it is an array, an object or a string on the
+//! wire); a plain-text body is kept as text. The status, headers and body of a response are
+//! kept with the error ([`Error::headers`], [`Error::body`]), also when a success response
+//! could not be read. A failure below HTTP keeps its innermost cause in the message
+//! ("could not connect: connection refused"), and the number of attempts is said only when
+//! the request was sent more than once. No message ever carries a credential, a token or a
+//! URL query (storage redirects carry signatures in theirs).
 
 use std::fmt;
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-/// One entry of a registry error body (`{"errors":[…]}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+use crate::names::NameError;
+
+/// A registry error code: those of the OCI distribution spec 1.1 ("Error Codes"), those
+/// CNCF distribution and ACR add, and any other kept as it came ([`ErrorCode::Other`]).
+///
+/// New variants may be added in minor versions (a code seen as `Other` today may get its
+/// own variant); match with a wildcard arm, or compare [`ErrorCode::as_str`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `BLOB_UNKNOWN`: the blob is not in the repository.
+    BlobUnknown,
+    /// `BLOB_UPLOAD_INVALID`: the upload failed or the session does not accept this request.
+    BlobUploadInvalid,
+    /// `BLOB_UPLOAD_UNKNOWN`: the upload session is unknown (cancelled, expired or done).
+    BlobUploadUnknown,
+    /// `DIGEST_INVALID`: the content does not match the digest given.
+    DigestInvalid,
+    /// `MANIFEST_BLOB_UNKNOWN`: a manifest names a blob the repository does not have.
+    ManifestBlobUnknown,
+    /// `MANIFEST_INVALID`: the manifest is malformed or fails validation.
+    ManifestInvalid,
+    /// `MANIFEST_UNKNOWN`: no manifest for this tag or digest.
+    ManifestUnknown,
+    /// `NAME_INVALID`: the repository name is malformed.
+    NameInvalid,
+    /// `NAME_UNKNOWN`: the repository is not known to the registry.
+    NameUnknown,
+    /// `SIZE_INVALID`: the content length does not match the size given.
+    SizeInvalid,
+    /// `UNAUTHORIZED`: authentication is required (or the token lacks the scope).
+    Unauthorized,
+    /// `DENIED`: the credential may not do this.
+    Denied,
+    /// `UNSUPPORTED`: the registry does not support this operation (ACR: deleting a
+    /// manifest by tag).
+    Unsupported,
+    /// `TOOMANYREQUESTS`: the registry is throttling the client.
+    TooManyRequests,
+    /// `MANIFEST_UNVERIFIED` (CNCF distribution): a schema 1 manifest signature failed.
+    ManifestUnverified,
+    /// `TAG_INVALID` (CNCF distribution): the tag in the manifest does not match the URL.
+    TagInvalid,
+    /// `PAGINATION_NUMBER_INVALID` (CNCF distribution and ACR): the page size `n` is invalid.
+    PaginationNumberInvalid,
+    /// `UNKNOWN` (CNCF distribution): an unknown error.
+    Unknown,
+    /// Any other code, as the registry wrote it.
+    Other(String),
+}
+
+impl ErrorCode {
+    const KNOWN: &'static [(&'static str, ErrorCode)] = &[
+        ("BLOB_UNKNOWN", ErrorCode::BlobUnknown),
+        ("BLOB_UPLOAD_INVALID", ErrorCode::BlobUploadInvalid),
+        ("BLOB_UPLOAD_UNKNOWN", ErrorCode::BlobUploadUnknown),
+        ("DIGEST_INVALID", ErrorCode::DigestInvalid),
+        ("MANIFEST_BLOB_UNKNOWN", ErrorCode::ManifestBlobUnknown),
+        ("MANIFEST_INVALID", ErrorCode::ManifestInvalid),
+        ("MANIFEST_UNKNOWN", ErrorCode::ManifestUnknown),
+        ("NAME_INVALID", ErrorCode::NameInvalid),
+        ("NAME_UNKNOWN", ErrorCode::NameUnknown),
+        ("SIZE_INVALID", ErrorCode::SizeInvalid),
+        ("UNAUTHORIZED", ErrorCode::Unauthorized),
+        ("DENIED", ErrorCode::Denied),
+        ("UNSUPPORTED", ErrorCode::Unsupported),
+        ("TOOMANYREQUESTS", ErrorCode::TooManyRequests),
+        ("MANIFEST_UNVERIFIED", ErrorCode::ManifestUnverified),
+        ("TAG_INVALID", ErrorCode::TagInvalid),
+        (
+            "PAGINATION_NUMBER_INVALID",
+            ErrorCode::PaginationNumberInvalid,
+        ),
+        ("UNKNOWN", ErrorCode::Unknown),
+    ];
+
+    /// The code of `text`; an unknown code is kept as [`ErrorCode::Other`].
+    pub fn new(text: &str) -> Self {
+        Self::KNOWN
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, code)| code.clone())
+            .unwrap_or_else(|| Self::Other(text.to_owned()))
+    }
+
+    /// The code as the registry writes it (`MANIFEST_UNKNOWN`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Other(text) => text,
+            known => Self::KNOWN
+                .iter()
+                .find(|(_, code)| code == known)
+                .map(|(name, _)| *name)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ErrorCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Self::new(&text))
+    }
+}
+
+/// Reads an absent, `null` or empty code as `None`.
+fn code_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ErrorCode>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.filter(|t| !t.is_empty()).map(|t| ErrorCode::new(&t)))
+}
+
+/// Reads an absent or `null` message as empty.
+fn text_or_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One entry of a registry error body (`{"errors":[…]}`); written back in the same shape.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct ErrorInfo {
-    /// The ACR/OCI error code (`MANIFEST_UNKNOWN`, `UNAUTHORIZED`, …).
-    #[serde(default)]
-    pub code: String,
-    /// The human-readable message.
-    #[serde(default)]
+    /// The error code (`MANIFEST_UNKNOWN`, `UNAUTHORIZED`, …); `None` when the entry has none.
+    #[serde(
+        default,
+        deserialize_with = "code_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code: Option<ErrorCode>,
+    /// The human-readable message (empty when the entry has none).
+    #[serde(default, deserialize_with = "text_or_empty")]
     pub message: String,
     /// The detail, kept as JSON: an array, an object or a string on the wire.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct ErrorBody {
     #[serde(default)]
-    errors: Vec<ErrorInfo>,
+    errors: Option<Vec<ErrorInfo>>,
 }
 
 /// A response with an error status, its body parsed.
@@ -48,6 +205,10 @@ pub struct StatusError {
     pub text: Option<String>,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// The response headers (empty when they were not kept).
+    pub headers: HeaderMap,
+    /// The body as it came (as much of it as was read: error bodies are read up to a limit).
+    pub body: Bytes,
 }
 
 impl StatusError {
@@ -60,7 +221,9 @@ impl StatusError {
         attempts: u32,
     ) -> Self {
         let (errors, text) = match serde_json::from_slice::<ErrorBody>(body) {
-            Ok(parsed) if !parsed.errors.is_empty() => (parsed.errors, None),
+            Ok(ErrorBody {
+                errors: Some(errors),
+            }) if !errors.is_empty() => (errors, None),
             _ => {
                 let text = String::from_utf8_lossy(body);
                 let text = text.trim();
@@ -75,27 +238,34 @@ impl StatusError {
             errors,
             text,
             attempts,
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
         }
     }
 
+    /// The first entry's code.
+    fn code(&self) -> Option<&ErrorCode> {
+        self.errors.first().and_then(|e| e.code.as_ref())
+    }
+
     fn hint(&self) -> &'static str {
-        let code = self.errors.first().map(|e| e.code.as_str()).unwrap_or("");
-        match (self.status.as_u16(), code) {
-            (_, "NAME_UNKNOWN") => "check the repository name",
-            (_, "MANIFEST_UNKNOWN") => "check the tag or digest",
-            (_, "BLOB_UNKNOWN") => "check the digest; push the blob first",
-            (_, "BLOB_UPLOAD_UNKNOWN") => "the upload session is gone; start the upload again",
-            (_, "DIGEST_INVALID") => "the content does not match its digest",
-            (_, "UNSUPPORTED") => {
+        use ErrorCode as C;
+        match (self.status.as_u16(), self.code()) {
+            (_, Some(C::NameUnknown)) => "check the repository name",
+            (_, Some(C::ManifestUnknown)) => "check the tag or digest",
+            (_, Some(C::BlobUnknown)) => "check the digest; push the blob first",
+            (_, Some(C::BlobUploadUnknown)) => "the upload session is gone; start the upload again",
+            (_, Some(C::DigestInvalid)) => "the content does not match its digest",
+            (_, Some(C::Unsupported)) => {
                 "the registry does not support this; manifests are deleted by digest"
             }
             (401, _) => {
                 "check the credential and that it grants the operation's scope on this repository"
             }
-            (403, _) | (_, "DENIED") => "the credential lacks permission for this operation",
+            (403, _) | (_, Some(C::Denied)) => "the credential lacks permission for this operation",
             (404, _) => "check the repository name, tag or digest",
             (405, _) => "the registry refuses this method here (a lock, or delete by tag)",
-            (408 | 429, _) => {
+            (408 | 429, _) | (_, Some(C::TooManyRequests)) => {
                 "the registry is throttling or slow; try later or raise the retry budget"
             }
             (500..=599, _) => "the registry failed; try again later",
@@ -123,22 +293,27 @@ impl fmt::Display for StatusError {
         }
         write!(f, ": the registry answered {}", self.status)?;
         if let Some(first) = self.errors.first() {
-            write!(f, " {}: {}", first.code, first.message)?;
+            match &first.code {
+                Some(code) => write!(f, " {code}: {}", first.message)?,
+                None => write!(f, " {:?}", first.message)?,
+            }
             if self.errors.len() > 1 {
                 write!(f, " (and {} more errors)", self.errors.len() - 1)?;
             }
         } else if let Some(text) = &self.text {
             write!(f, " {text:?}")?;
         }
-        write!(f, " after {}; {}", attempts(self.attempts), self.hint())
+        write!(f, "{}; {}", retried(self.attempts), self.hint())
     }
 }
 
-fn attempts(n: u32) -> String {
-    if n == 1 {
-        "1 attempt".to_owned()
+/// `" after N attempts"` when the request was sent more than once, else nothing: one
+/// attempt is no news, and saying it reads as if the request had been retried.
+fn retried(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" after {attempts} attempts")
     } else {
-        format!("{n} attempts")
+        String::new()
     }
 }
 
@@ -152,8 +327,78 @@ pub struct TransportError {
     pub repository: Option<String>,
     /// How many times the request was sent.
     pub attempts: u32,
-    /// The underlying error, its URL removed.
-    pub source: reqwest::Error,
+    /// What failed, in words (`timed out`, `could not connect`, …).
+    pub kind: &'static str,
+    /// The innermost cause, in words (`connection refused`).
+    pub cause: String,
+    /// The underlying error, its URL removed. Not public: the HTTP stack is no part of the
+    /// API; [`std::error::Error::source`] reaches it.
+    pub(crate) source: reqwest::Error,
+}
+
+impl TransportError {
+    fn new(
+        operation: &'static str,
+        repository: Option<String>,
+        attempts: u32,
+        source: reqwest::Error,
+    ) -> Self {
+        let source = source.without_url();
+        let kind = if source.is_timeout() {
+            "timed out"
+        } else if source.is_connect() {
+            "could not connect"
+        } else if source.is_body() || source.is_decode() {
+            "the response broke off"
+        } else if source.is_request() {
+            "the request failed"
+        } else {
+            "transport error"
+        };
+        let cause = innermost_cause(&source);
+        Self {
+            operation,
+            repository,
+            attempts,
+            kind,
+            cause,
+            source,
+        }
+    }
+}
+
+/// The innermost cause of `error` in words: the deepest I/O error of the source chain (by
+/// kind: "connection refused"), else the deepest error's message.
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest: &(dyn std::error::Error + 'static) = error;
+    let mut io: Option<&std::io::Error> = None;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<std::io::Error>() {
+            io = Some(found);
+        }
+        deepest = e;
+        current = e.source();
+    }
+    if let Some(io) = io {
+        use std::io::ErrorKind as K;
+        let words = match io.kind() {
+            K::ConnectionRefused => Some("connection refused"),
+            K::ConnectionReset => Some("connection reset by the peer"),
+            K::ConnectionAborted => Some("connection aborted"),
+            K::NotConnected => Some("not connected"),
+            K::TimedOut => Some("timed out"),
+            K::UnexpectedEof => Some("the connection closed early"),
+            K::BrokenPipe => Some("the connection closed (broken pipe)"),
+            K::AddrNotAvailable => Some("address not available"),
+            _ => None,
+        };
+        if let Some(words) = words {
+            return words.to_owned();
+        }
+        return io.to_string();
+    }
+    deepest.to_string()
 }
 
 impl fmt::Display for TransportError {
@@ -162,18 +407,14 @@ impl fmt::Display for TransportError {
         if let Some(repo) = &self.repository {
             write!(f, " on repository {repo:?}")?;
         }
-        let what = if self.source.is_timeout() {
-            "timed out"
-        } else if self.source.is_connect() {
-            "could not connect"
-        } else {
-            "transport error"
-        };
+        write!(f, ": {}", self.kind)?;
+        if self.cause != self.kind {
+            write!(f, ": {}", self.cause)?;
+        }
         write!(
             f,
-            ": {what} after {}: {}; check the endpoint and the network, or raise the timeouts or retry budget",
-            attempts(self.attempts),
-            self.source
+            "{}; check the endpoint and the network, or raise the timeouts or retry budget",
+            retried(self.attempts)
         )
     }
 }
@@ -200,11 +441,30 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The parts of a response the client could not read, kept for the caller.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ResponseParts {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
 /// Everything that can go wrong talking to a registry.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The caller passed something that cannot be sent (a bad name, a bad header value).
+    /// The caller passed something that cannot be sent (a bad header value, a bad name
+    /// passed as text to an operation).
     #[error("{operation}: invalid input: {message}")]
     InvalidInput {
         /// The operation.
@@ -212,6 +472,10 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A name did not parse ([`RepositoryName::new`](crate::RepositoryName::new) and the
+    /// like); `?` converts a [`NameError`] into this.
+    #[error(transparent)]
+    Name(#[from] NameError),
     /// The registry answered with a status that is not a success.
     #[error("{0}")]
     Status(Box<StatusError>),
@@ -222,10 +486,12 @@ pub enum Error {
         operation: &'static str,
         /// What is wrong.
         message: String,
+        /// The response, when one came and could not be read.
+        response: Option<Box<ResponseParts>>,
     },
     /// The request could not be sent or the response not received.
     #[error("{0}")]
-    Transport(Box<TransportError>),
+    Transport(#[source] Box<TransportError>),
     /// Getting a token failed, or the registry's auth challenge cannot be answered.
     #[error("{operation}: authentication failed: {message}")]
     Auth {
@@ -317,11 +583,32 @@ impl Error {
         }
     }
 
-    /// An [`Error::InvalidResponse`].
+    /// An [`Error::InvalidResponse`] without the response.
     pub fn invalid_response(operation: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidResponse {
             operation,
             message: message.into(),
+            response: None,
+        }
+    }
+
+    /// An [`Error::InvalidResponse`] that keeps the status, headers and body of the response
+    /// the client could not read.
+    pub fn unreadable(
+        operation: &'static str,
+        message: impl Into<String>,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
+        Self::InvalidResponse {
+            operation,
+            message: message.into(),
+            response: Some(Box::new(ResponseParts {
+                status,
+                headers,
+                body,
+            })),
         }
     }
 
@@ -347,24 +634,33 @@ impl Error {
         )))
     }
 
+    /// The same error with the response `headers` kept ([`Error::Status`] and
+    /// [`Error::InvalidResponse`] with a response; others are returned as they are).
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        match &mut self {
+            Self::Status(s) => s.headers = headers,
+            Self::InvalidResponse {
+                response: Some(r), ..
+            } => r.headers = headers,
+            _ => {}
+        }
+        self
+    }
+
     pub(crate) fn transport(
         operation: &'static str,
         repository: Option<String>,
         attempts: u32,
         source: reqwest::Error,
     ) -> Self {
-        Self::Transport(Box::new(TransportError {
-            operation,
-            repository,
-            attempts,
-            source: source.without_url(),
-        }))
+        Self::Transport(Box::new(TransportError::new(
+            operation, repository, attempts, source,
+        )))
     }
 
-    /// The HTTP status, when the registry answered with an error status.
-    pub fn status(&self) -> Option<StatusCode> {
+    /// The error behind an [`Error::Auth`] or [`Error::Upload`], if any.
+    fn inner(&self) -> Option<&Error> {
         match self {
-            Self::Status(s) => Some(s.status),
             Self::Auth {
                 source: Some(inner),
                 ..
@@ -372,27 +668,61 @@ impl Error {
             | Self::Upload {
                 source: Some(inner),
                 ..
-            } => inner.status(),
+            } => Some(inner),
             _ => None,
         }
     }
 
-    /// The first ACR/OCI error code of the error body (`MANIFEST_UNKNOWN`), if any.
-    pub fn code(&self) -> Option<&str> {
+    /// The HTTP status of the response this error is about: an error status, or the status
+    /// of a response that could not be read.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status(s) => Some(s.status),
+            Self::InvalidResponse {
+                response: Some(r), ..
+            } => Some(r.status),
+            _ => self.inner().and_then(Error::status),
+        }
+    }
+
+    /// The first registry error code of the error body (`MANIFEST_UNKNOWN`), if any.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        match self {
+            Self::Status(s) => s.code(),
+            _ => self.inner().and_then(Error::code),
+        }
+    }
+
+    /// The message of this error without the operation and the advice: the registry's own
+    /// message for an error status (the first `errors[].message`, or its text body), the
+    /// innermost cause of a transport failure (`connection refused`), the description of
+    /// the other kinds that carry one; `None` for the rest.
+    pub fn message(&self) -> Option<&str> {
         match self {
             Self::Status(s) => s
                 .errors
                 .first()
-                .map(|e| e.code.as_str())
-                .filter(|c| !c.is_empty()),
+                .map(|e| e.message.as_str())
+                .filter(|m| !m.is_empty())
+                .or(s.text.as_deref()),
+            Self::Transport(t) => Some(&t.cause),
+            Self::InvalidInput { message, .. }
+            | Self::InvalidResponse { message, .. }
+            | Self::Insecure { message, .. }
+            | Self::Io { message, .. } => Some(message),
             Self::Auth {
-                source: Some(inner),
-                ..
+                message, source, ..
             }
             | Self::Upload {
-                source: Some(inner),
-                ..
-            } => inner.code(),
+                message, source, ..
+            } => source
+                .as_deref()
+                .and_then(|inner| match inner {
+                    Self::Status(_) => inner.message(),
+                    _ => None,
+                })
+                .or(Some(message)),
+            Self::Config(message) => Some(message),
             _ => None,
         }
     }
@@ -401,7 +731,30 @@ impl Error {
     pub fn errors(&self) -> &[ErrorInfo] {
         match self {
             Self::Status(s) => &s.errors,
-            _ => &[],
+            _ => self.inner().map(Error::errors).unwrap_or_default(),
+        }
+    }
+
+    /// The headers of the response this error is about, when they were kept.
+    pub fn headers(&self) -> Option<&HeaderMap> {
+        match self {
+            Self::Status(s) => Some(&s.headers),
+            Self::InvalidResponse {
+                response: Some(r), ..
+            } => Some(&r.headers),
+            _ => self.inner().and_then(Error::headers),
+        }
+    }
+
+    /// The body of the response this error is about (an error body as far as it was read,
+    /// or the whole body that could not be read).
+    pub fn body(&self) -> Option<&Bytes> {
+        match self {
+            Self::Status(s) => Some(&s.body),
+            Self::InvalidResponse {
+                response: Some(r), ..
+            } => Some(&r.body),
+            _ => self.inner().and_then(Error::body),
         }
     }
 
@@ -429,7 +782,12 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
             || matches!(
                 self.code(),
-                Some("NAME_UNKNOWN" | "MANIFEST_UNKNOWN" | "BLOB_UNKNOWN" | "BLOB_UPLOAD_UNKNOWN")
+                Some(
+                    ErrorCode::NameUnknown
+                        | ErrorCode::ManifestUnknown
+                        | ErrorCode::BlobUnknown
+                        | ErrorCode::BlobUploadUnknown
+                )
             )
     }
 }
@@ -454,8 +812,10 @@ mod tests {
             body,
             2,
         );
-        assert_eq!(e.code(), Some("UNAUTHORIZED"));
+        assert_eq!(e.code(), Some(&ErrorCode::Unauthorized));
+        assert_eq!(e.message(), Some("authentication required"));
         assert_eq!(e.status(), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(e.body().map(|b| &b[..]), Some(&body[..]));
         assert!(e.errors()[0].detail.as_ref().is_some_and(|d| d.is_array()));
         let text = e.to_string();
         assert!(text.contains("get_manifest"), "{text}");
@@ -486,12 +846,140 @@ mod tests {
             1,
         );
         assert_eq!(e.code(), None);
+        assert_eq!(e.message(), Some("404 page not found"));
         assert!(e.is_not_found());
         assert!(e.to_string().contains("404 page not found"), "{e}");
+        assert!(
+            !e.to_string().contains("attempt"),
+            "one attempt is not said: {e}"
+        );
         let long = "x".repeat(2000);
         let e = Error::from_status("op", None, StatusCode::BAD_GATEWAY, long.as_bytes(), 3);
         assert!(e.to_string().len() < 800);
         assert!(e.is_retryable());
         assert_eq!(e.attempts(), Some(3));
+    }
+
+    #[test]
+    fn codes_are_open_and_round_trip() {
+        for text in [
+            "MANIFEST_UNKNOWN",
+            "TOOMANYREQUESTS",
+            "PAGINATION_NUMBER_INVALID",
+        ] {
+            let code = ErrorCode::new(text);
+            assert!(!matches!(code, ErrorCode::Other(_)), "{text}");
+            assert_eq!(code.as_str(), text);
+        }
+        let other = ErrorCode::new("QUOTA_EXCEEDED");
+        assert_eq!(other, ErrorCode::Other("QUOTA_EXCEEDED".into()));
+        assert_eq!(other.to_string(), "QUOTA_EXCEEDED");
+        let body = br#"{"errors":[{"code":"QUOTA_EXCEEDED","message":null},{"message":"m"}]}"#;
+        let e = Error::from_status("op", None, StatusCode::FORBIDDEN, body, 1);
+        assert_eq!(e.code().map(ErrorCode::as_str), Some("QUOTA_EXCEEDED"));
+        assert_eq!(e.errors()[1].code, None);
+        assert_eq!(e.message(), None);
+        // `errors: null` is a body without entries, kept as text
+        let e = Error::from_status(
+            "op",
+            None,
+            StatusCode::BAD_GATEWAY,
+            br#"{"errors":null}"#,
+            1,
+        );
+        assert!(e.errors().is_empty());
+        assert_eq!(e.message(), Some(r#"{"errors":null}"#));
+    }
+
+    #[test]
+    fn attempts_are_said_only_after_retries() {
+        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
+        let once = Error::from_status("get_manifest", None, StatusCode::NOT_FOUND, body, 1);
+        assert!(!once.to_string().contains("attempt"), "{once}");
+        let twice = Error::from_status("get_manifest", None, StatusCode::BAD_GATEWAY, body, 3);
+        assert!(twice.to_string().contains("after 3 attempts"), "{twice}");
+    }
+
+    #[test]
+    fn an_unreadable_response_is_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ms-correlation-request-id", "abc".parse().unwrap());
+        let e = Error::unreadable(
+            "get_tags",
+            "body is not the expected JSON",
+            StatusCode::OK,
+            headers,
+            Bytes::from_static(b"<html>"),
+        );
+        assert_eq!(e.status(), Some(StatusCode::OK));
+        assert_eq!(e.body().map(|b| &b[..]), Some(&b"<html>"[..]));
+        assert_eq!(
+            e.headers()
+                .and_then(|h| h.get("x-ms-correlation-request-id"))
+                .map(|v| v.as_bytes()),
+            Some(&b"abc"[..])
+        );
+        assert!(!e.is_not_found());
+    }
+
+    #[test]
+    fn a_name_error_converts_with_question_mark() {
+        fn parse() -> crate::Result<crate::RepositoryName> {
+            Ok(crate::RepositoryName::new("Bad Name")?)
+        }
+        let e = parse().unwrap_err();
+        assert!(matches!(e, Error::Name(_)), "{e:?}");
+        assert!(e.to_string().contains("invalid repository name"), "{e}");
+    }
+
+    /// A port nothing listens on.
+    fn closed_port() -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn transport_errors_keep_their_innermost_cause() {
+        // connection refused: the smallest case
+        let port = closed_port();
+        let source = reqwest::get(format!("http://127.0.0.1:{port}/v2/"))
+            .await
+            .unwrap_err();
+        let once = Error::transport("check_docker_v2_support", None, 1, source);
+        let text = once.to_string();
+        assert!(
+            text.contains("could not connect: connection refused"),
+            "{text}"
+        );
+        assert!(!text.contains("error sending request"), "{text}");
+        assert!(!text.contains("attempt"), "{text}");
+        assert_eq!(once.message(), Some("connection refused"));
+        assert!(std::error::Error::source(&once).is_some());
+        let source = reqwest::get(format!("http://127.0.0.1:{port}/v2/"))
+            .await
+            .unwrap_err();
+        let retried = Error::transport("check_docker_v2_support", None, 4, source);
+        assert!(
+            retried
+                .to_string()
+                .contains("could not connect: connection refused after 4 attempts"),
+            "{retried}"
+        );
+
+        // one more of the class: a server that closes the connection without answering
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+            }
+        });
+        let source = reqwest::get(format!("http://{addr}/v2/"))
+            .await
+            .unwrap_err();
+        let closed = Error::transport("check_docker_v2_support", None, 1, source);
+        let text = closed.to_string();
+        assert!(!text.contains("error sending request"), "{text}");
+        assert!(text.contains("closed") || text.contains("reset"), "{text}");
     }
 }

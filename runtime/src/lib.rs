@@ -1,5 +1,8 @@
 //! Hand-written runtime for the generated `acr` crate.
 //!
+//! Users depend on `acr`, which re-exports everything here that a user touches; this crate
+//! is what the generated code is compiled against.
+//!
 //! Generated code builds a [`Request`] (method, encoded path, query, headers, body, the
 //! operation's name and auth scope), hands it to [`Transport::send`] (or
 //! [`Transport::send_streaming`] for blob bodies), and maps the [`Response`] to its typed
@@ -12,31 +15,41 @@
 //! (`/v2/<name>/blobs/uploads/`, `/v2/<name>/manifests/<ref>`, …) themselves through
 //! [`Transport::send`]. They are methods of [`Transport`]; the generated client exposes its
 //! transport (`client.transport()`) so users reach them.
+//!
+//! Public: the credentials ([`Credential`], [`auth`]), names ([`RepositoryName`],
+//! [`Reference`], [`Digest`], [`UploadLocation`]), errors ([`Error`], [`ErrorCode`]), the
+//! client's configuration ([`ClientBuilder`], [`RetryPolicy`]), the transfers ([`blob`],
+//! [`manifest`]), paging ([`paging`]) and the request/response seam the generated code uses.
+//! Token parsing, challenges, retry decisions and header internals are not.
 
 pub mod auth;
 pub mod blob;
-pub mod error;
-pub mod headers;
+mod error;
+mod headers;
 pub mod manifest;
-pub mod names;
+mod names;
 pub mod paging;
-pub mod request;
-pub mod response;
-pub mod retry;
-pub mod secret;
-pub mod transport;
+mod request;
+mod response;
+mod retry;
+mod secret;
+pub mod stream;
+mod transport;
 
-pub use auth::{AadToken, AadTokenSource, Credential};
-pub use error::{Error, ErrorInfo, StatusError, TimeoutKind};
-pub use headers::{Link, UploadRange};
+pub use auth::{AadToken, AadTokenFuture, AadTokenSource, Credential};
+pub use error::{
+    Error, ErrorCode, ErrorInfo, ResponseParts, StatusError, TimeoutKind, TransportError,
+};
+pub use headers::{HeaderParseError, Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
+pub use paging::{Continuation, ContinuationError, LinkValue, Page};
 pub use request::{Body, Request};
 pub use response::{BodyKind, Response, ResponseLimits, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use transport::{ClientBuilder, FromTransport, Transport};
+pub use transport::{ClientBuilder, DEFAULT_CHUNK_SIZE, FromTransport, Transport};
 
-/// The `Result` type of every fallible runtime call.
+/// The `Result` type of every fallible call: `Result<T, acr::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The `bytes` crate of bodies.

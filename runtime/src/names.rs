@@ -284,3 +284,61 @@ impl Reference {
         self.is_digest().then(|| Digest(self.0.clone()))
     }
 }
+
+/// Borrowed conversions, so an operation takes `&name` as well as `name` and `"text"`
+/// (its arguments are `impl TryInto<RepositoryName>` and the like): no `.clone()` at the
+/// call site.
+macro_rules! borrowed_conversions {
+    ($($name:ident),*) => {$(
+        impl From<&$name> for $name {
+            fn from(value: &$name) -> Self {
+                value.clone()
+            }
+        }
+
+        impl TryFrom<&String> for $name {
+            type Error = NameError;
+            fn try_from(s: &String) -> Result<Self, NameError> {
+                Self::new(s.as_str())
+            }
+        }
+    )*};
+}
+
+borrowed_conversions!(RepositoryName, Reference, Digest, UploadLocation);
+
+impl From<&Digest> for Reference {
+    fn from(d: &Digest) -> Self {
+        Self(d.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod borrowed_tests {
+    use super::*;
+
+    fn takes<T: TryInto<RepositoryName, Error: fmt::Display>>(value: T) -> String {
+        value.try_into().map(|n| n.to_string()).unwrap_or_default()
+    }
+
+    fn takes_reference<T: TryInto<Reference, Error: fmt::Display>>(value: T) -> String {
+        value.try_into().map(|n| n.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn names_convert_from_references_owned_values_and_text() {
+        let repo = RepositoryName::new("library/hello").unwrap();
+        assert_eq!(takes(&repo), "library/hello");
+        assert_eq!(takes(repo.clone()), "library/hello");
+        assert_eq!(takes("library/hello"), "library/hello");
+        let text = "library/hello".to_owned();
+        assert_eq!(takes(&text), "library/hello");
+        assert_eq!(text, "library/hello");
+        assert_eq!(takes("Bad"), "");
+        let digest = Digest::sha256(b"x");
+        assert_eq!(takes_reference(&digest), digest.as_str());
+        assert_eq!(takes_reference(digest.clone()), digest.as_str());
+        let tag = Reference::new("v1").unwrap();
+        assert_eq!(takes_reference(&tag), "v1");
+    }
+}

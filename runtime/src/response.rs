@@ -143,9 +143,12 @@ impl Response {
     /// Parses the body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> crate::Result<T> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            Error::invalid_response(
+            Error::unreadable(
                 self.operation,
                 format!("body is not the expected JSON: {e}"),
+                self.status,
+                self.headers.clone(),
+                self.body.clone(),
             )
         })
     }

@@ -197,7 +197,7 @@ async fn blobs_and_manifests_against_distribution() {
         .await
         .unwrap_err();
     assert!(
-        e.is_not_found() && e.code() == Some("MANIFEST_UNKNOWN"),
+        e.is_not_found() && e.code().map(|c| c.as_str()) == Some("MANIFEST_UNKNOWN"),
         "{e}"
     );
 }

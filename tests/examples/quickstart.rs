@@ -4,13 +4,16 @@
 //! cargo run -p acr-tests --bin acr-emulator -- --port 5050 --seed   # in another terminal
 //! cargo run -p acr-tests --example quickstart -- http://127.0.0.1:5050 USER PASSWORD
 //! ```
+//!
+//! It depends on `acr` alone (and `tokio` to run): names, errors, the blob helpers, `bytes`
+//! and the stream traits all come from `acr`.
 
+use acr::blob::{UploadOptions, UploadSource};
+use acr::stream::TryStreamExt as _;
 use acr::{Client, Credential, RepositoryName};
-use acr_runtime::blob::{UploadOptions, UploadSource};
-use futures_util::TryStreamExt;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> acr::Result<()> {
     let mut args = std::env::args().skip(1);
     let endpoint = args
         .next()
@@ -25,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .credential(Credential::basic(user, password))
         .acr(true)
         .build()?;
+    // A bad name is an error before any request; `?` turns it into an `acr::Error`.
     let repo = RepositoryName::new("samples/hello")?;
 
     // Push a blob: chunked, resumable, digest checked against the registry's.
@@ -32,17 +36,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transport()
         .upload_blob(
             &repo,
-            UploadSource::Bytes(bytes::Bytes::from_static(b"hello, registry")),
+            UploadSource::Bytes(acr::bytes::Bytes::from_static(b"hello, registry")),
             UploadOptions::default(),
         )
         .await?;
     println!("pushed {digest} ({size} bytes)");
 
-    // Required parameters are arguments; the builder is awaited.
-    let blob = client.get_blob(repo.clone(), digest.clone()).await?;
+    // Required parameters are arguments (owned, borrowed or text); the builder is awaited.
+    let blob = client.get_blob(&repo, &digest).await?;
     assert_eq!(&blob.body[..], b"hello, registry");
 
-    // Paged operations give a stream of items that follows the `Link` header.
+    // Paged operations give a stream of items that follows the `Link` header (awaiting the
+    // builder instead returns one page); `into_pages()` gives whole pages to resume from.
     let repos: Vec<String> = client
         .get_repositories()
         .n(100)

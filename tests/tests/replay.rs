@@ -17,7 +17,8 @@
 //!    server, so the runtime meets the recorded 401, asks the recorded token endpoint, and
 //!    retries, exactly as the Python client did.
 //! 3. **Models**: every recorded registry response with a JSON body is deserialized into our
-//!    model for it (error bodies into `AcrErrors`), re-serialized, and compared key by key with
+//!    model for it (error bodies into the runtime's `ErrorInfo` list, manifests into its
+//!    `ImageManifest`), re-serialized, and compared key by key with
 //!    the recording: a key we drop must be one we do not model ([`NOT_MODELLED`], empty today),
 //!    and every key we keep must hold the same value (timestamps compared as instants).
 //!
@@ -36,8 +37,8 @@ mod common;
 
 use acr::Client;
 use acr::models::{
-    AadGrantType, AccessToken, AcrErrors, AcrManifests, DeletedRepository, ManifestAttributes,
-    ManifestChangeableAttributes, OciManifest, RefreshToken, Repositories, RepositoryAttributes,
+    AadGrantType, AccessToken, AcrManifests, DeletedRepository, ManifestAttributes,
+    ManifestChangeableAttributes, RefreshToken, Repositories, RepositoryAttributes,
     RepositoryChangeableAttributes, TagAttributes, TagChangeableAttributes, TagList,
     TokenGrantType,
 };
@@ -239,6 +240,12 @@ fn compare(recorded: &Value, ours: &Value, path: &str, diff: &mut Diff) {
     }
 }
 
+/// A registry error body, as the runtime reads it.
+#[derive(serde::Deserialize, Serialize)]
+struct AcrErrors {
+    errors: Vec<acr::ErrorInfo>,
+}
+
 /// Deserializes `bytes` into `T` and re-serializes it.
 fn roundtrip<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<Value, String> {
     let parsed: T = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
@@ -275,7 +282,7 @@ fn roundtrip_as(model: &str, bytes: &[u8]) -> Result<Value, String> {
         "TagAttributes" => roundtrip::<TagAttributes>(bytes),
         "AcrManifests" => roundtrip::<AcrManifests>(bytes),
         "ManifestAttributes" => roundtrip::<ManifestAttributes>(bytes),
-        "OciManifest" => roundtrip::<OciManifest>(bytes),
+        "OciManifest" => roundtrip::<acr::manifest::ImageManifest>(bytes),
         "RefreshToken" => roundtrip::<RefreshToken>(bytes),
         "AccessToken" => roundtrip::<AccessToken>(bytes),
         other => Err(format!("no model {other}")),
@@ -879,7 +886,7 @@ fn outcome_problems(call: &Call<'_>, outcome: Result<Outcome, acr::Error>) -> Ve
             match last.response_json() {
                 Some(json) => {
                     let code = json["errors"][0]["code"].as_str();
-                    if error.code() != code {
+                    if error.code().map(|c| c.as_str()) != code {
                         problems.push(format!("error code {:?}, recorded {code:?}", error.code()));
                     }
                     let infos: Vec<Value> = error

@@ -14,13 +14,34 @@ use crate::names::{ident, pascal};
 /// re-exported.
 const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
 
-/// The runtime items every generated crate re-exports.
+/// The runtime items every generated crate re-exports, so a user depends on the generated
+/// crate alone: credentials, names, errors, configuration, paging, `Result`.
 const ALWAYS: &[&str] = &[
+    "AadToken",
+    "AadTokenFuture",
+    "AadTokenSource",
     "ClientBuilder",
+    "Continuation",
     "Credential",
+    "Digest",
     "Error",
+    "ErrorCode",
+    "ErrorInfo",
+    "NameError",
+    "Page",
+    "Reference",
+    "RepositoryName",
+    "Result",
     "RetryPolicy",
+    "Secret",
     "Transport",
+];
+
+/// The runtime modules and crates every generated crate re-exports: the verified, resumable
+/// transfers (`blob`, `manifest`), paging, the stream traits, the credential adapters, and
+/// the `bytes` and `http` crates its types use.
+const ALWAYS_MODULES: &[&str] = &[
+    "auth", "blob", "bytes", "http", "manifest", "paging", "stream",
 ];
 
 /// Collects the runtime types `ty` refers to.
@@ -78,6 +99,16 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
          request builder, which is awaited directly."
             .to_owned(),
     );
+    lines.push(String::new());
+    lines.push(
+        "This crate is the only dependency a user needs: it re-exports the credentials \
+         (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, \
+         `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging \
+         (`Page`, `Continuation`), the verified blob and manifest transfers (`blob`, \
+         `manifest`, reached through `Client::transport`) and the `Stream` traits (`stream`) \
+         of the runtime it is built on."
+            .to_owned(),
+    );
     let crate_docs = docs::inner_attrs(&lines);
     let support = if support {
         quote! {
@@ -92,6 +123,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     reexports.sort();
     reexports.dedup();
     let reexports = reexports.iter().map(|n| ident(n));
+    let modules = ALWAYS_MODULES.iter().map(|n| ident(n));
     quote! {
         #crate_docs
         #![deny(missing_docs)]
@@ -116,5 +148,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         pub use client::Client;
         #[rustfmt::skip]
         pub use #rt::{#(#reexports),*};
+        #[rustfmt::skip]
+        pub use #rt::{#(#modules),*};
     }
 }

@@ -1,4 +1,5 @@
-//! `models.rs`: every named type of the API.
+//! `models.rs`: every named type of the API that an operation reaches
+//! ([`reachable_types`](crate::plan::reachable_types)).
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -9,10 +10,15 @@ use crate::ir::TypeKind;
 
 /// The whole `models.rs`.
 pub fn file(ctx: &Context<'_>) -> TokenStream {
-    let items = ctx.types.entries().map(|entry| match &entry.ty.kind {
-        TypeKind::Struct { fields } => model_struct::model_struct(ctx, entry, fields),
-        TypeKind::Enum { values, open } => model_enum::model_enum(entry, values, *open),
-    });
+    let reachable = crate::plan::reachable_types(ctx.api);
+    let items = ctx
+        .types
+        .entries()
+        .filter(|entry| reachable.contains(&entry.ty.name))
+        .map(|entry| match &entry.ty.kind {
+            TypeKind::Struct { fields } => model_struct::model_struct(ctx, entry, fields),
+            TypeKind::Enum { values, open } => model_enum::model_enum(entry, values, *open),
+        });
     quote! {
         //! The models of the API: the JSON documents its operations send and receive.
         //!

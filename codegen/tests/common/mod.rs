@@ -104,6 +104,7 @@ pub fn op(name: &str, method: &str, raw_path: &str) -> Operation {
         scope: None,
         auth: None,
         paging: None,
+        aliases: Vec::new(),
         inferred: false,
         line: 1,
     }

@@ -16,6 +16,7 @@ impl crate::Client {
     /// * `next_blob_uuid_link`: The upload location returned by the registry
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "abort_upload")]
     pub fn cancel_upload(
         &self,
         next_blob_uuid_link: impl TryInto<

@@ -19,6 +19,8 @@ impl crate::Client {
     /// * `digest`: Digest of a BLOB
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "blob_exists")]
+    #[doc(alias = "head_blob")]
     pub fn check_blob_exists(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

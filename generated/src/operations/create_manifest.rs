@@ -2,6 +2,8 @@
 //! The `create_manifest` operation: `PUT /v2/{name}/manifests/{reference}`.
 //!
 //! Put the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
+//!
+//! Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.transport().put_manifest(..)` computes the digest of the bytes and checks the answer against it.
 
 use crate::support;
 
@@ -10,6 +12,8 @@ const OPERATION: &str = "create_manifest";
 
 impl crate::Client {
     /// Put the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
+    ///
+    /// Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.transport().put_manifest(..)` computes the digest of the bytes and checks the answer against it.
     ///
     /// Sends `PUT /v2/{name}/manifests/{reference}`.
     ///
@@ -21,6 +25,10 @@ impl crate::Client {
     /// * `content_type`: the media type of the body.
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "upload_manifest")]
+    #[doc(alias = "set_manifest")]
+    #[doc(alias = "put_manifest")]
+    #[doc(alias = "push_manifest")]
     pub fn create_manifest(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

@@ -19,6 +19,7 @@ impl crate::Client {
     /// * `reference`: Tag name
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "untag")]
     pub fn delete_tag(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

@@ -2,6 +2,8 @@
 //! The `get_blob` operation: `GET /v2/{name}/blobs/{digest}`.
 //!
 //! Retrieve the blob from the registry identified by digest.
+//!
+//! Raw: the whole body in memory, not checked against the digest. For a streamed download verified against the digest that resumes a broken connection with `Range`, use `client.transport().download_blob(..)` or `download_blob_to(..)`.
 
 use crate::support;
 
@@ -11,6 +13,8 @@ const OPERATION: &str = "get_blob";
 impl crate::Client {
     /// Retrieve the blob from the registry identified by digest.
     ///
+    /// Raw: the whole body in memory, not checked against the digest. For a streamed download verified against the digest that resumes a broken connection with `Range`, use `client.transport().download_blob(..)` or `download_blob_to(..)`.
+    ///
     /// Sends `GET /v2/{name}/blobs/{digest}`.
     ///
     /// Arguments:
@@ -19,6 +23,8 @@ impl crate::Client {
     /// * `digest`: Digest of a BLOB
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "download_blob")]
+    #[doc(alias = "pull_blob")]
     pub fn get_blob(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

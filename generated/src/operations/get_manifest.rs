@@ -2,6 +2,8 @@
 //! The `get_manifest` operation: `GET /v2/{name}/manifests/{reference}`.
 //!
 //! Get the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
+//!
+//! Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.transport().get_manifest(..)`: a different method of the same name.
 
 use crate::support;
 
@@ -11,6 +13,8 @@ const OPERATION: &str = "get_manifest";
 impl crate::Client {
     /// Get the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
     ///
+    /// Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.transport().get_manifest(..)`: a different method of the same name.
+    ///
     /// Sends `GET /v2/{name}/manifests/{reference}`.
     ///
     /// Arguments:
@@ -19,6 +23,8 @@ impl crate::Client {
     /// * `reference`: A tag or a digest, pointing to a specific image
     ///
     /// Set optional parameters on the returned builder, then `.await` it.
+    #[doc(alias = "download_manifest")]
+    #[doc(alias = "pull_manifest")]
     pub fn get_manifest(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

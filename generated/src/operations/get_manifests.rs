@@ -20,6 +20,8 @@ impl crate::Client {
     /// **Paged.** Awaiting the returned builder sends **one** request and returns **one page** (the first, or the one `resume_from` names), with its `Link` header: it does not follow the listing. For the whole listing, use `into_stream()` (every item of every page) or `into_pages()` (whole pages, each with the continuation to store and resume from with `resume_from`).
     ///
     /// Optional parameters are set on the builder.
+    #[doc(alias = "list_manifest_properties")]
+    #[doc(alias = "list_manifests")]
     pub fn get_manifests(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

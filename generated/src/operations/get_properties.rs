@@ -18,6 +18,7 @@ impl crate::Client {
     /// * `name`: Name of the image (including the namespace)
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "get_repository_properties")]
     pub fn get_properties(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

@@ -16,6 +16,9 @@ impl crate::Client {
     /// **Paged.** Awaiting the returned builder sends **one** request and returns **one page** (the first, or the one `resume_from` names), with its `Link` header: it does not follow the listing. For the whole listing, use `into_stream()` (every item of every page) or `into_pages()` (whole pages, each with the continuation to store and resume from with `resume_from`).
     ///
     /// Optional parameters are set on the builder.
+    #[doc(alias = "list_repository_names")]
+    #[doc(alias = "list_repositories")]
+    #[doc(alias = "catalog")]
     pub fn get_repositories(&self) -> RequestBuilder {
         RequestBuilder {
             client: self.clone(),

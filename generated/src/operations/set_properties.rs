@@ -18,6 +18,8 @@ impl crate::Client {
     /// * `name`: Name of the image (including the namespace)
     ///
     /// Set optional parameters on the returned builder, then `.await` it.
+    #[doc(alias = "update_repository_properties")]
+    #[doc(alias = "update_properties")]
     pub fn set_properties(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

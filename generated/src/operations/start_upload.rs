@@ -2,6 +2,8 @@
 //! The `start_upload` operation: `POST /v2/{name}/blobs/uploads/`.
 //!
 //! Mount a blob identified by the `mount` parameter from another repository.
+//!
+//! One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.transport().upload_blob(..)`.
 
 use crate::support;
 
@@ -11,6 +13,8 @@ const OPERATION: &str = "start_upload";
 impl crate::Client {
     /// Mount a blob identified by the `mount` parameter from another repository.
     ///
+    /// One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.transport().upload_blob(..)`.
+    ///
     /// Sends `POST /v2/{name}/blobs/uploads/`.
     ///
     /// Arguments:
@@ -18,6 +22,9 @@ impl crate::Client {
     /// * `name`: Name of the image (including the namespace)
     ///
     /// `.await` the returned builder to send the request.
+    #[doc(alias = "upload_blob")]
+    #[doc(alias = "push_blob")]
+    #[doc(alias = "begin_upload")]
     pub fn start_upload(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

@@ -19,6 +19,7 @@ impl crate::Client {
     /// * `reference`: Tag name
     ///
     /// Set optional parameters on the returned builder, then `.await` it.
+    #[doc(alias = "update_tag_properties")]
     pub fn update_tag_attributes(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

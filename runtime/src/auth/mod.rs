@@ -4,7 +4,7 @@
 //! endpoint on `*.azurecr.io`/`.cn`/`.us`; set it either way with
 //! [`ClientBuilder::acr`](crate::ClientBuilder::acr)): the token endpoint is known without
 //! asking, realm `<endpoint origin>/oauth2/token` and service the endpoint's host (with its
-//! port, if any; see [`acr`]). So the first request of each
+//! port, if any). So the first request of each
 //! [`Request::scope`](crate::Request::scope) fetches its access token up front and carries it:
 //! no request, cold or warm, sees a 401 unless its token has gone stale. Requests without a
 //! scope (`GET /v2/`, `/oauth2/*`) are sent as they are.
@@ -50,13 +50,13 @@
 //! [`transport`](crate::transport)). Credentials never go over plain http except to loopback
 //! unless allowed.
 
-pub mod acr;
+pub(crate) mod acr;
 #[cfg(feature = "azure-identity")]
 pub mod azure;
 mod cache;
-pub mod challenge;
+pub(crate) mod challenge;
 pub mod credential;
-pub mod jwt;
+pub(crate) mod jwt;
 mod token;
 
 use std::sync::RwLock;

@@ -249,6 +249,7 @@ impl Transport {
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
                         let may = retry::may_retry_status(&req.method, status);
+                        let headers = resp.headers().clone();
                         let body = body::read_error_body(
                             resp,
                             self.inner.limits.error,
@@ -256,7 +257,8 @@ impl Transport {
                         )
                         .await;
                         let e =
-                            Error::from_status(op, req.repository.clone(), status, &body, attempt);
+                            Error::from_status(op, req.repository.clone(), status, &body, attempt)
+                                .with_headers(headers);
                         (e, retry_after, may)
                     }
                 }

@@ -79,7 +79,7 @@ async fn tampered_and_oversized_manifests_are_refused() {
         .await
         .unwrap_err();
     assert!(
-        e.is_not_found() && e.code() == Some("MANIFEST_UNKNOWN"),
+        e.is_not_found() && e.code().map(|c| c.as_str()) == Some("MANIFEST_UNKNOWN"),
         "{e:?}"
     );
 }

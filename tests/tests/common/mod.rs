@@ -107,5 +107,8 @@ pub fn status_and_code<T: std::fmt::Debug>(result: Result<T, acr::Error>) -> (u1
         .status()
         .unwrap_or_else(|| panic!("an error with a status, got {error:?}"))
         .as_u16();
-    (status, error.code().unwrap_or_default().to_owned())
+    (
+        status,
+        error.code().map(|c| c.to_string()).unwrap_or_default(),
+    )
 }

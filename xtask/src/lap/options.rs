@@ -32,11 +32,21 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// The options for our overlay files: `@overlay`, `@name`, `@scope`, `@content_type`,
-    /// `@paged`, `@omit` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
+    /// `@paged`, `@omit`, `@alias`, `@note`, `@doc` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
     /// (params with an argument).
     pub fn overlay() -> Self {
         let mut options = ParseOptions::default();
-        for kw in ["overlay", "name", "scope", "content_type", "paged", "omit"] {
+        for kw in [
+            "overlay",
+            "name",
+            "scope",
+            "content_type",
+            "paged",
+            "omit",
+            "alias",
+            "note",
+            "doc",
+        ] {
             options.add(kw, ExtensionKind::Text, false);
         }
         for kw in ["path", "query", "header", "form"] {

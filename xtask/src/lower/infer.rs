@@ -181,6 +181,7 @@ pub fn lower_endpoint(
         scope: None,
         auth: ep.auth.clone(),
         paging: None,
+        aliases: Vec::new(),
         inferred: true,
         line: ep.pos.line,
     })

@@ -13,7 +13,7 @@ pub mod types;
 
 use std::collections::BTreeSet;
 
-use acr_codegen::ir::{Api, ErrorResponse, Operation, Status};
+use acr_codegen::ir::{Api, ErrorResponse, NamedType, Operation, Status, TypeKind};
 
 use crate::lap::{self, Pos};
 
@@ -88,6 +88,10 @@ pub fn lower(spec: &lap::Document, overlay: Option<&lap::Document>) -> Result<Lo
         }
     }
     dedupe_operation_names(&mut operations);
+    let mut types = table.into_types();
+    if let Some(ov) = overlay {
+        apply_docs(ov, &mut types).map_err(LowerError::in_overlay)?;
+    }
     Ok(Lowered {
         api: Api {
             title: spec.api.clone().unwrap_or_else(|| "API".to_owned()),
@@ -95,10 +99,59 @@ pub fn lower(spec: &lap::Document, overlay: Option<&lap::Document>) -> Result<Lo
             base_url: spec.base.clone(),
             auth: spec.auth.clone(),
             operations,
-            types: table.into_types(),
+            types,
         },
         warnings,
     })
+}
+
+/// Applies the overlay's top-level `@doc Type text` (a model's docs) and `@doc Type.field
+/// text` (a field's, by its wire name, which may hold dots: `Platform.os.version`) lines.
+/// A line naming no model or field is an error, like an entry naming no endpoint.
+fn apply_docs(ov: &lap::Document, types: &mut [NamedType]) -> Result<(), LowerError> {
+    for ext in ov.extensions.iter().filter(|e| e.keyword == "doc") {
+        let lap::ExtBody::Text(text) = &ext.body else {
+            continue;
+        };
+        let text = text.trim();
+        let (target, doc) = text
+            .split_once(char::is_whitespace)
+            .map(|(t, d)| (t, d.trim()))
+            .filter(|(_, d)| !d.is_empty())
+            .ok_or_else(|| {
+                LowerError::new(
+                    ext.pos,
+                    format!("@doc {text:?}: expected `Type[.field] text`"),
+                )
+            })?;
+        let (type_name, field) = match target.split_once('.') {
+            Some((t, f)) => (t, Some(f)),
+            None => (target, None),
+        };
+        let ty = types
+            .iter_mut()
+            .find(|t| t.name == type_name)
+            .ok_or_else(|| LowerError::new(ext.pos, format!("@doc names no model {type_name}")))?;
+        match field {
+            None => ty.docs = Some(doc.to_owned()),
+            Some(field) => {
+                let TypeKind::Struct { fields } = &mut ty.kind else {
+                    return Err(LowerError::new(
+                        ext.pos,
+                        format!("@doc {target}: {type_name} has no fields"),
+                    ));
+                };
+                let f = fields.iter_mut().find(|f| f.name == field).ok_or_else(|| {
+                    LowerError::new(
+                        ext.pos,
+                        format!("@doc names no field {field} of {type_name}"),
+                    )
+                })?;
+                f.docs = Some(doc.to_owned());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Makes operation names unique by suffixing `_2`, `_3`… in spec order.

@@ -86,11 +86,12 @@ fn lower_entry(
     let responses = responses(spec_ep, entry, table, &type_base)?;
     let scope = scope(entry, &params)?;
     let paging = paging(entry, table, &responses, &params)?;
+    let aliases = aliases(entry, name)?;
     Ok(Operation {
         name: name.to_owned(),
         method: spec_ep.method.to_ascii_uppercase(),
         path,
-        docs: docs(spec_ep.desc.as_deref()),
+        docs: entry_docs(spec_ep, entry),
         params,
         body,
         responses,
@@ -98,6 +99,7 @@ fn lower_entry(
         scope,
         auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
         paging,
+        aliases,
         inferred: false,
         line: spec_ep.pos.line,
     })
@@ -443,6 +445,35 @@ fn paging(
         item,
         page_size_param,
     }))
+}
+
+/// Other names (`@alias a, b`): snake_case identifiers, none the operation's own name.
+fn aliases(entry: &lap::Endpoint, name: &str) -> Result<Vec<String>, LowerError> {
+    let mut aliases: Vec<String> = Vec::new();
+    if let Some((list, pos)) = text(entry, "alias") {
+        for alias in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            let snake = alias
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !snake || alias == name || aliases.iter().any(|a| a == alias) {
+                return Err(LowerError::new(
+                    pos,
+                    format!("@alias {alias:?} is not a new snake_case name"),
+                ));
+            }
+            aliases.push(alias.to_owned());
+        }
+    }
+    Ok(aliases)
+}
+
+/// The spec's description, then a note of ours (`@note text`) as a paragraph after it.
+fn entry_docs(spec_ep: &lap::Endpoint, entry: &lap::Endpoint) -> Option<String> {
+    match (docs(spec_ep.desc.as_deref()), text(entry, "note")) {
+        (Some(d), Some((note, _))) if !note.is_empty() => Some(format!("{d}\n\n{note}")),
+        (None, Some((note, _))) if !note.is_empty() => Some(note.to_owned()),
+        (d, _) => d,
+    }
 }
 
 fn ext_params(ext: &Extension) -> Result<&[lap::Param], LowerError> {

@@ -77,6 +77,12 @@ fn doc_lines(plan: &OpPlan<'_>) -> Vec<String> {
 pub fn method(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let name = ident(&plan.ident);
     let doc = docs::attrs(&doc_lines(plan));
+    let aliases = plan
+        .op
+        .aliases
+        .iter()
+        .filter(|a| a.as_str() != plan.ident)
+        .map(|a| quote!(#[doc(alias = #a)]));
     let mut params: Vec<TokenStream> = plan
         .required()
         .map(|p| {
@@ -122,6 +128,7 @@ pub fn method(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     quote! {
         impl crate::Client {
             #doc
+            #(#aliases)*
             #allow
             pub fn #name(&self, #(#params),*) -> RequestBuilder {
                 RequestBuilder {
