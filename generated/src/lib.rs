@@ -32,3 +32,8 @@ pub use acr_runtime::{
     ClientBuilder, Credential, Digest, Error, Link, Reference, RepositoryName,
     RetryPolicy, Transport, UploadLocation, UploadRange,
 };
+
+/// Manifests, image indexes, descriptors and platforms: the one family of OCI and
+/// Docker manifest types, with their media types.
+#[rustfmt::skip]
+pub use acr_runtime::manifest;

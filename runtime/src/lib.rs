@@ -17,6 +17,7 @@ pub mod auth;
 pub mod blob;
 pub mod error;
 pub mod headers;
+pub mod json;
 pub mod manifest;
 pub mod names;
 pub mod paging;

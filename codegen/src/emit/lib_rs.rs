@@ -116,5 +116,9 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         pub use client::Client;
         #[rustfmt::skip]
         pub use #rt::{#(#reexports),*};
+        /// Manifests, image indexes, descriptors and platforms: the one family of OCI and
+        /// Docker manifest types, with their media types.
+        #[rustfmt::skip]
+        pub use #rt::manifest;
     }
 }
