@@ -39,7 +39,7 @@ impl Response {
     /// # Errors
     ///
     /// [`Error::InvalidResponse`] when the body does not fit `T`; the message names the JSON
-    /// path of the value (`at \`tags[3].digest\`: ...`) and serde's reason
+    /// path of the value (for example ``at `tags[3].digest`: ...``) and serde's reason
     /// ([`crate::json::from_slice`]).
     pub fn json<T: DeserializeOwned>(&self) -> crate::Result<T> {
         crate::json::from_slice(&self.body).map_err(|e| {
