@@ -40,10 +40,12 @@ fn sample(ctx: &Context<'_>, ty: &TypeRef, stack: &mut BTreeSet<String>) -> Opti
         TypeRef::Named(name) => match ctx.types.get(name) {
             None => quote!({}),
             Some(entry) => match &entry.ty.kind {
-                TypeKind::Enum { values, .. } => {
-                    let v = values.first().map(String::as_str).unwrap_or("x");
-                    quote!(#v)
-                }
+                // an open enum takes any text; a closed one with no value takes none
+                TypeKind::Enum { values, open } => match values.first() {
+                    Some(v) => quote!(#v),
+                    None if *open => quote!("x"),
+                    None => return None,
+                },
                 TypeKind::Struct { fields } => object(ctx, &entry.ty.name, fields, stack)?,
             },
         },
