@@ -180,6 +180,21 @@ impl<'a> TypeTable<'a> {
         &self.rt
     }
 
+    /// The runtime crate's path as text (`acr_runtime`), for serde attributes.
+    pub fn rt_path(&self) -> String {
+        self.rt.to_string().replace(' ', "")
+    }
+
+    /// Whether `ty` is a date-time, or a list or map that holds them (read leniently by the
+    /// runtime's `json::lenient`, which also reads a `null` list or map as empty).
+    pub fn holds_date_time(ty: &TypeRef) -> bool {
+        match ty {
+            TypeRef::DateTime => true,
+            TypeRef::Array(inner) | TypeRef::Map(inner) => Self::holds_date_time(inner),
+            _ => false,
+        }
+    }
+
     /// The Rust spelling of `ty` at `pos`. An unknown named type becomes `serde_json::Value`.
     pub fn rust(&self, ty: &TypeRef, pos: Position) -> TokenStream {
         match ty {
@@ -188,6 +203,7 @@ impl<'a> TypeTable<'a> {
             TypeRef::Integer { .. } => quote!(i64),
             TypeRef::Number => quote!(f64),
             TypeRef::Bool => quote!(bool),
+            // Read by the runtime's `json::lenient` (any fraction digits, `z`, no offset).
             TypeRef::DateTime => quote!(jiff::Timestamp),
             TypeRef::Bytes => match pos {
                 Position::Model => quote!(String),

@@ -79,3 +79,29 @@ fn type_names_that_shadow_the_prelude_or_keywords_are_renamed() {
         .collect();
     insta::assert_debug_snapshot!(names);
 }
+
+#[test]
+fn null_collection_tests_cover_every_struct_model() {
+    use acr_codegen::emit::model_tests;
+    use acr_codegen::types::Shape;
+    let api = common::nasty();
+    let ctx = Context::new(&api, &Options::default()).expect("context");
+    let text = pretty("tests", model_tests::module(&ctx)).expect("valid Rust");
+    // Every emitted struct model: those some operation reaches.
+    let reachable = acr_codegen::plan::reachable_types(&api);
+    for entry in ctx
+        .types
+        .entries()
+        .filter(|e| e.shape == Shape::Struct && reachable.contains(&e.ty.name))
+    {
+        assert!(
+            text.contains(&format!("crate::models::{} =", entry.ident)),
+            "{} has a test:\n{text}",
+            entry.ident
+        );
+    }
+    // every list and map is `null` in the documents, every date-time has no offset
+    assert!(text.contains("\"children\" : null"), "{text}");
+    assert!(text.contains("\"2022-12-13T09:17:12.6157503\""), "{text}");
+    insta::assert_snapshot!(text);
+}

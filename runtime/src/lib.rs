@@ -26,6 +26,7 @@ pub mod auth;
 pub mod blob;
 mod error;
 mod headers;
+pub mod json;
 pub mod manifest;
 mod names;
 pub mod paging;

@@ -94,7 +94,8 @@ name_type!(
     Reference, "reference", check_reference
 );
 name_type!(
-    /// A content digest, `algorithm:hex` (`sha256:` followed by 64 lowercase hex digits).
+    /// A content digest, `algorithm:hex` (`sha256:` followed by 64 lowercase hex digits,
+    /// `sha512:` by 128; other algorithms are kept but cannot be computed).
     Digest, "digest", check_digest
 );
 name_type!(
@@ -265,6 +266,31 @@ impl Digest {
             "sha256:{}",
             hex::encode(sha2::Sha256::digest(data))
         ))
+    }
+
+    /// The `sha512` digest of `data`.
+    pub fn sha512(data: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(format!(
+            "sha512:{}",
+            hex::encode(sha2::Sha512::digest(data))
+        ))
+    }
+
+    /// The digest of `data` in `algorithm` (`sha256` or `sha512`, the algorithms the OCI
+    /// image spec registers, §"Registered algorithms"); `None` for another algorithm.
+    pub fn compute(algorithm: &str, data: &[u8]) -> Option<Self> {
+        match algorithm {
+            "sha256" => Some(Self::sha256(data)),
+            "sha512" => Some(Self::sha512(data)),
+            _ => None,
+        }
+    }
+
+    /// The digest of `data` in this digest's algorithm (the digest to compare this one
+    /// with); `None` when the algorithm is not one [`Digest::compute`] knows.
+    pub fn recompute(&self, data: &[u8]) -> Option<Self> {
+        Self::compute(self.algorithm(), data)
     }
 
     /// The algorithm (`sha256`).

@@ -141,8 +141,14 @@ impl Response {
     }
 
     /// Parses the body as JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidResponse`] when the body does not fit `T`; the message names the JSON
+    /// path of the value (for example ``at `tags[3].digest`: ...``) and serde's reason
+    /// ([`crate::json::from_slice`]).
     pub fn json<T: DeserializeOwned>(&self) -> crate::Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        crate::json::from_slice(&self.body).map_err(|e| {
             Error::unreadable(
                 self.operation,
                 format!("body is not the expected JSON: {e}"),

@@ -138,6 +138,9 @@ pub struct StartOptions {
     pub registry_bin: Option<PathBuf>,
     /// Fail with [`HarnessError::Required`] instead of skipping when a program is missing.
     pub require: bool,
+    /// Accept Docker schema 1 manifests (`compatibility: schema1: enabled: true`; distribution
+    /// 2.8 refuses them by default and re-signs them with its own key on every GET).
+    pub schema1: bool,
 }
 
 impl StartOptions {
@@ -146,6 +149,7 @@ impl StartOptions {
         StartOptions {
             registry_bin: std::env::var_os(BIN_ENV).map(PathBuf::from),
             require: std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1"),
+            schema1: false,
         }
     }
 }
@@ -196,7 +200,7 @@ impl RealRegistry {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Self::start_once(&bin, &flavour).await {
+            match Self::start_once(&bin, &flavour, options.schema1).await {
                 Ok(registry) => return Ok(Some(registry)),
                 // The port may have been taken between probing and binding: try another.
                 Err(HarnessError::ExitedEarly { .. }) if attempt < START_ATTEMPTS => continue,
@@ -205,7 +209,11 @@ impl RealRegistry {
         }
     }
 
-    async fn start_once(bin: &Path, flavour: &Flavour) -> Result<RealRegistry, HarnessError> {
+    async fn start_once(
+        bin: &Path,
+        flavour: &Flavour,
+        schema1: bool,
+    ) -> Result<RealRegistry, HarnessError> {
         let dir = tempfile::Builder::new()
             .prefix("acr-tests-registry-")
             .tempdir()
@@ -224,12 +232,17 @@ impl RealRegistry {
                 )
             }
         };
+        let compatibility = if schema1 {
+            "compatibility:\n  schema1:\n    enabled: true\n"
+        } else {
+            ""
+        };
         let config = format!(
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
              http:\n  addr: 127.0.0.1:{port}\n\
-             {auth}",
+             {auth}{compatibility}",
             storage.display()
         );
         let config_path = dir.path().join("config.yml");

@@ -125,6 +125,7 @@ async fn missing_binary_skips_or_fails_when_required() {
     let mut options = StartOptions {
         registry_bin: Some("/nonexistent/docker-registry".into()),
         require: false,
+        schema1: false,
     };
     let skipped = RealRegistry::start_with(Flavour::Open, &options)
         .await

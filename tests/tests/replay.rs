@@ -252,6 +252,20 @@ fn roundtrip<T: DeserializeOwned + Serialize>(bytes: &[u8]) -> Result<Value, Str
     serde_json::to_value(&parsed).map_err(|e| e.to_string())
 }
 
+/// Parses a manifest body with the one family of manifest types (by its shape) and
+/// re-serializes it.
+fn roundtrip_manifest(bytes: &[u8]) -> Result<Value, String> {
+    use acr::manifest::ManifestKind;
+    let value = match ManifestKind::parse("", bytes).map_err(|e| e.to_string())? {
+        ManifestKind::Image(m) => serde_json::to_value(&m),
+        ManifestKind::Index(i) => serde_json::to_value(&i),
+        ManifestKind::V1(m) => serde_json::to_value(&m),
+        ManifestKind::Other(v) => Ok(v),
+        other => return Err(format!("unexpected manifest kind {other:?}")),
+    };
+    value.map_err(|e| e.to_string())
+}
+
 /// The model of a recorded response body, by route, method and status.
 fn model_of(route: &Route, method: &str, status: u16) -> Option<&'static str> {
     if status >= 400 {
@@ -265,7 +279,7 @@ fn model_of(route: &Route, method: &str, status: u16) -> Option<&'static str> {
         (Route::Tag(_, _), "GET" | "PATCH") => "TagAttributes",
         (Route::Manifests(_), _) => "AcrManifests",
         (Route::ManifestAttributes(_, _), _) => "ManifestAttributes",
-        (Route::Manifest(_, _), "GET") => "OciManifest",
+        (Route::Manifest(_, _), "GET") => "ManifestKind",
         (Route::Exchange, _) => "RefreshToken",
         (Route::Token, _) => "AccessToken",
         _ => return None,
@@ -282,7 +296,7 @@ fn roundtrip_as(model: &str, bytes: &[u8]) -> Result<Value, String> {
         "TagAttributes" => roundtrip::<TagAttributes>(bytes),
         "AcrManifests" => roundtrip::<AcrManifests>(bytes),
         "ManifestAttributes" => roundtrip::<ManifestAttributes>(bytes),
-        "OciManifest" => roundtrip::<acr::manifest::ImageManifest>(bytes),
+        "ManifestKind" => roundtrip_manifest(bytes),
         "RefreshToken" => roundtrip::<RefreshToken>(bytes),
         "AccessToken" => roundtrip::<AccessToken>(bytes),
         other => Err(format!("no model {other}")),

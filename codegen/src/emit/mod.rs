@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | `lib.rs` | [`lib_rs`] |
 //! | `client.rs` | [`client`] |
-//! | `models.rs` | [`models`] ([`model_struct`], [`model_enum`]) |
+//! | `models.rs` | [`models`] ([`model_struct`], [`model_enum`], [`model_tests`]) |
 //! | `operations/mod.rs` | [`operation::index`] |
 //! | `operations/<op>.rs` | [`operation::file`]: [`operation::method`], [`operation::builder`], [`operation::setters`], [`operation::send`] (with `into_request` from [`operation::request`]), [`operation::paging`], [`operation::response`] |
 //! | `support.rs` | [`support`] (only the helpers in use) |
@@ -14,6 +14,7 @@ pub mod file;
 pub mod lib_rs;
 pub mod model_enum;
 pub mod model_struct;
+pub mod model_tests;
 pub mod models;
 pub mod operation;
 pub mod support;

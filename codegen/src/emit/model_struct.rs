@@ -21,13 +21,28 @@ fn field(ctx: &Context<'_>, owner: &str, f: &Field, name: &str) -> TokenStream {
         let wire = &f.name;
         serde.push(quote!(rename = #wire));
     }
+    let collection = matches!(f.ty, TypeRef::Array(_) | TypeRef::Map(_));
+    // How the value is read: date-times leniently (anywhere in lists and maps too), JSON
+    // `null` for a required list or map as empty (ACR's `"tags": null`); an optional field
+    // reads `null` as `None` by itself.
+    let reader = if TypeTable::holds_date_time(&f.ty) {
+        Some("lenient")
+    } else if f.required && collection {
+        Some("null_as_default")
+    } else {
+        None
+    };
     if f.required {
-        if matches!(f.ty, TypeRef::Array(_) | TypeRef::Map(_)) {
+        if collection {
             serde.push(quote!(default));
         }
     } else {
         serde.push(quote!(default, skip_serializing_if = "Option::is_none"));
         ty = quote!(Option<#ty>);
+    }
+    if let Some(reader) = reader {
+        let path = format!("{}::json::{reader}", ctx.types.rt_path());
+        serde.push(quote!(deserialize_with = #path));
     }
     let serde = if serde.is_empty() {
         quote!()

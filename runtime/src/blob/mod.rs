@@ -13,8 +13,3 @@ pub mod upload;
 
 pub use download::BlobStream;
 pub use upload::{AsyncReadSeek, Progress, ProgressFn, UploadOptions, UploadSource};
-
-/// A digester for `digest`'s algorithm (for the manifest module).
-pub(crate) fn digester_for(digest: &crate::Digest) -> Option<digester::Digester> {
-    digester::Digester::for_digest(digest)
-}

@@ -1,9 +1,15 @@
 //! Manifests by tag or digest, verified ([`Transport::get_manifest`],
-//! [`Transport::put_manifest`]).
+//! [`Transport::put_manifest`]), and the one family of manifest types ([`types`]: image
+//! manifest, index, descriptor, platform, schema 1; re-exported by `acr` as
+//! `acr::manifest`).
 //!
 //! A get sends the `Accept` list of acr-wire §2.1, refuses bodies over 4 MiB, and checks the
-//! bytes against the digest (the reference when it is one, else `Docker-Content-Digest`).
-//! A put sends the media type as `Content-Type` and checks the digest the registry reports.
+//! bytes against the digest (the reference when it is one, else `Docker-Content-Digest`) **in
+//! that digest's algorithm** (`sha256` or `sha512`, OCI image spec "Registered algorithms").
+//! A signed schema 1 manifest is checked over its JWS payload, the document without its
+//! `signatures` block, as the registry computes its digest ([`types::v1_payload`]): the
+//! distribution registry re-signs it on every GET, so its bytes change. A put sends the media
+//! type as `Content-Type` and checks the digest the registry reports.
 //! Like the blob functions, these speak the `/v2/<name>/manifests/<reference>` path
 //! themselves (see [`blob`](crate::blob) for why).
 
@@ -13,7 +19,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 
 use crate::{Body, Digest, Error, Reference, RepositoryName, Request, Transport};
-pub use types::{Descriptor, ImageIndex, ImageManifest, ManifestKind, Platform};
+pub use types::*;
 
 /// The largest manifest accepted, in bytes.
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
@@ -26,7 +32,8 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, a
 pub struct Manifest {
     /// The media type (`Content-Type`, else the document's `mediaType`).
     pub media_type: String,
-    /// The digest of `bytes`.
+    /// The digest of `bytes` (of the JWS payload for a signed schema 1 manifest), in the
+    /// algorithm of the digest it was fetched or checked by (`sha256` when none).
     pub digest: Digest,
     /// The bytes exactly as stored.
     pub bytes: Bytes,
@@ -34,6 +41,11 @@ pub struct Manifest {
 
 impl Manifest {
     /// The typed view of the bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidResponse`] when the bytes are not valid JSON of their type; the
+    /// message names the JSON path of the value that does not fit (`layers[2].digest`).
     pub fn parse(&self) -> crate::Result<ManifestKind> {
         ManifestKind::parse(&self.media_type, &self.bytes).map_err(|e| {
             Error::invalid_response(
@@ -42,6 +54,45 @@ impl Manifest {
             )
         })
     }
+}
+
+/// The digest of manifest `bytes` in `algorithm`: over the bytes, or for a signed schema 1
+/// manifest over its JWS payload ([`v1_payload`]). `None` for an algorithm
+/// [`Digest::compute`] does not know.
+pub fn manifest_digest(algorithm: &str, bytes: &[u8]) -> Option<Digest> {
+    match v1_payload(bytes) {
+        Some(payload) => Digest::compute(algorithm, &payload),
+        None => Digest::compute(algorithm, bytes),
+    }
+}
+
+/// Checks manifest `bytes` against `expected` in its algorithm: the bytes themselves, or for
+/// a signed schema 1 manifest its JWS payload. Returns the matching digest, or the error of
+/// operation `op` ([`Error::DigestMismatch`], or [`Error::InvalidResponse`] for an
+/// algorithm this library cannot compute).
+fn verify(op: &'static str, expected: &Digest, bytes: &[u8]) -> crate::Result<Digest> {
+    let actual = expected.recompute(bytes).ok_or_else(|| {
+        Error::invalid_response(
+            op,
+            format!(
+                "unsupported digest algorithm {} (sha256 and sha512 are)",
+                expected.algorithm()
+            ),
+        )
+    })?;
+    if &actual == expected {
+        return Ok(actual);
+    }
+    if let Some(payload) = v1_payload(bytes)
+        && expected.recompute(&payload).as_ref() == Some(expected)
+    {
+        return Ok(expected.clone());
+    }
+    Err(Error::DigestMismatch {
+        operation: op,
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    })
 }
 
 impl Transport {
@@ -62,32 +113,20 @@ impl Transport {
             .map(|s| s.split(';').next().unwrap_or_default().trim().to_owned());
         let reported = resp.header_str("docker-content-digest").map(str::to_owned);
         let bytes = resp.bytes(MAX_MANIFEST_SIZE).await?;
-        let actual = Digest::sha256(&bytes);
-        let expected = reference.as_digest().map(|d| d.to_string()).or(reported);
-        if let Some(exp) = expected {
-            let actual_same_alg = if exp.starts_with("sha256:") {
-                actual.to_string()
-            } else {
-                // another algorithm: hash with it
-                let d = Digest::new(exp.clone())
-                    .map_err(|e| Error::invalid_response(OP, e.to_string()))?;
-                let mut h = crate::blob::digester_for(&d).ok_or_else(|| {
-                    Error::invalid_response(
-                        OP,
-                        format!("unsupported digest algorithm {}", d.algorithm()),
-                    )
-                })?;
-                h.update(&bytes);
-                h.finish()
-            };
-            if actual_same_alg != exp {
-                return Err(Error::DigestMismatch {
-                    operation: OP,
-                    expected: exp,
-                    actual: actual_same_alg,
-                });
-            }
-        }
+        let expected = match reference.as_digest() {
+            Some(d) => Some(d),
+            None => reported
+                .map(|r| {
+                    Digest::new(r).map_err(|e| {
+                        Error::invalid_response(OP, format!("Docker-Content-Digest: {e}"))
+                    })
+                })
+                .transpose()?,
+        };
+        let digest = match &expected {
+            Some(exp) => verify(OP, exp, &bytes)?,
+            None => manifest_digest("sha256", &bytes).unwrap_or_else(|| Digest::sha256(&bytes)),
+        };
         let media_type = content_type
             .filter(|c| !c.is_empty())
             .or_else(|| {
@@ -102,7 +141,7 @@ impl Transport {
             .unwrap_or_default();
         Ok(Manifest {
             media_type,
-            digest: actual,
+            digest,
             bytes,
         })
     }
@@ -125,20 +164,15 @@ impl Transport {
                 ),
             ));
         }
-        let digest = Digest::sha256(&bytes);
-        if let Some(d) = reference.as_digest()
-            && d != digest
-        {
-            return Err(Error::DigestMismatch {
-                operation: OP,
-                expected: d.to_string(),
-                actual: digest.to_string(),
-            });
-        }
+        // The digest in the reference's algorithm (sha256 for a tag).
+        let digest = match reference.as_digest() {
+            Some(d) => verify(OP, &d, &bytes)?,
+            None => manifest_digest("sha256", &bytes).unwrap_or_else(|| Digest::sha256(&bytes)),
+        };
         let req = Request::new(OP, Method::PUT, format!("/v2/{repo}/manifests/{reference}"))
             .body(Body::Bytes {
                 content_type: media_type.to_owned(),
-                data: bytes,
+                data: bytes.clone(),
             })
             .scope(format!("repository:{repo}:pull,push"))
             .repository(repo.as_str());
@@ -149,14 +183,22 @@ impl Transport {
                 format!("unexpected status {}", resp.status),
             ));
         }
-        if let Some(reported) = resp.header_str("docker-content-digest")
-            && reported != digest.as_str()
-        {
-            return Err(Error::DigestMismatch {
-                operation: OP,
-                expected: digest.to_string(),
-                actual: reported.to_owned(),
-            });
+        // The registry may report another algorithm than the reference's: compare in its.
+        if let Some(reported) = resp.header_str("docker-content-digest") {
+            let reported = Digest::new(reported)
+                .map_err(|e| Error::invalid_response(OP, format!("Docker-Content-Digest: {e}")))?;
+            let ours = if reported.algorithm() == digest.algorithm() {
+                Some(digest.clone())
+            } else {
+                manifest_digest(reported.algorithm(), &bytes)
+            };
+            if ours.as_ref().is_some_and(|o| *o != reported) {
+                return Err(Error::DigestMismatch {
+                    operation: OP,
+                    expected: ours.map(|o| o.to_string()).unwrap_or_default(),
+                    actual: reported.to_string(),
+                });
+            }
         }
         Ok(digest)
     }

@@ -89,10 +89,10 @@ pub async fn pull_image(client: &Client, repo: &str, reference: &str) -> Pulled 
     };
     let mut blobs = Vec::new();
     for descriptor in std::iter::once(&parsed.config).chain(parsed.layers.iter()) {
-        let bytes = download(client, repo, &descriptor.digest).await;
-        assert_eq!(sha256(&bytes), descriptor.digest);
-        assert_eq!(bytes.len() as i64, descriptor.size, "{}", descriptor.digest);
-        blobs.push((descriptor.digest.clone(), bytes));
+        let bytes = download(client, repo, descriptor.digest.as_str()).await;
+        assert_eq!(sha256(&bytes), descriptor.digest.as_str());
+        assert_eq!(bytes.len() as u64, descriptor.size, "{}", descriptor.digest);
+        blobs.push((descriptor.digest.to_string(), bytes));
     }
     Pulled { manifest, blobs }
 }

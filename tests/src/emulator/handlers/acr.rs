@@ -154,10 +154,17 @@ pub(crate) async fn tags(call: Call, name: &str) -> Result<Response, AcrError> {
     let link = page
         .next_last
         .map(|last| paging::link(&format!("/acr/v1/{name}/_tags"), &last, &request, &extra));
+    // ACR is written in Go and marshals an empty result as `null`: a repository whose tags
+    // were all deleted answers `"tags": null`, never `[]` (so does an empty filtered page).
+    let tags = if page.items.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(page.items)
+    };
     let body = json!({
         "registry": call.shared.host,
         "imageName": name,
-        "tags": page.items,
+        "tags": tags,
     });
     Ok(listing(&body, link))
 }
