@@ -447,6 +447,16 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// `" (could not connect: connection refused)"` when `source` is a transport failure, so
+/// an error that wraps one keeps its innermost cause in its message; else nothing.
+fn transport_cause(source: &Option<Box<Error>>) -> String {
+    match source.as_deref() {
+        Some(Error::Transport(t)) if t.cause != t.kind => format!(" ({}: {})", t.kind, t.cause),
+        Some(Error::Transport(t)) => format!(" ({})", t.kind),
+        _ => String::new(),
+    }
+}
+
 /// The parts of a response the client could not read, kept for the caller.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -493,7 +503,10 @@ pub enum Error {
     #[error("{0}")]
     Transport(#[source] Box<TransportError>),
     /// Getting a token failed, or the registry's auth challenge cannot be answered.
-    #[error("{operation}: authentication failed: {message}")]
+    #[error(
+        "{operation}: authentication failed: {message}{}",
+        transport_cause(source)
+    )]
     Auth {
         /// The operation that needed the token.
         operation: &'static str,
@@ -542,7 +555,7 @@ pub enum Error {
         limit: u64,
     },
     /// A blob upload failed; the error says whether the session was cancelled.
-    #[error("{operation} on repository {repository:?}: upload failed at byte {offset}: {message}{}", if *cancelled { " (the upload session was cancelled)" } else { "" })]
+    #[error("{operation} on repository {repository:?}: upload failed at byte {offset}: {message}{}{}", transport_cause(source), if *cancelled { " (the upload session was cancelled)" } else { "" })]
     Upload {
         /// The operation (`upload_blob`).
         operation: &'static str,
@@ -981,5 +994,20 @@ mod tests {
         let text = closed.to_string();
         assert!(!text.contains("error sending request"), "{text}");
         assert!(text.contains("closed") || text.contains("reset"), "{text}");
+
+        // an error that wraps a transport failure keeps its cause too
+        let source = reqwest::get(format!("http://127.0.0.1:{port}/oauth2/token"))
+            .await
+            .unwrap_err();
+        let auth = Error::Auth {
+            operation: "get_tags",
+            message: "the token endpoint cannot be reached".into(),
+            source: Some(Box::new(Error::transport("get_token", None, 1, source))),
+        };
+        assert!(
+            auth.to_string()
+                .ends_with("cannot be reached (could not connect: connection refused)"),
+            "{auth}"
+        );
     }
 }

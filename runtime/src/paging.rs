@@ -12,7 +12,7 @@
 //!
 //! The pager refuses a listing that cannot end or is not the registry's: a `next` target
 //! already visited in this listing (a loop), or one on another origin than the registry's
-//! endpoint, ends the stream with [`Error::InvalidResponse`](crate::Error::InvalidResponse)
+//! endpoint, ends the stream with [`Error::InvalidResponse`]
 //! after the page that carried it.
 
 use std::collections::HashSet;

@@ -38,7 +38,7 @@ pub const DEFAULT_CHUNK_SIZE: usize = 16 * 1024 * 1024;
 /// Configures and builds a client (`C`) on a new [`Transport`].
 ///
 /// ```no_run
-/// # use acr_runtime::{ClientBuilder, Transport, Credential, retry::RetryPolicy};
+/// # use acr_runtime::{ClientBuilder, Transport, Credential, RetryPolicy};
 /// # fn f() -> acr_runtime::Result<()> {
 /// let t: Transport = ClientBuilder::new("https://myregistry.azurecr.io")
 ///     .credential(Credential::basic("user", "password"))
