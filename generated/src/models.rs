@@ -711,6 +711,41 @@ pub struct Platform {
     pub features: Option<Vec<String>>,
 }
 
+/// The `ReferrerDescriptor` model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReferrerDescriptor {
+    /// The `mediaType` field.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// The `digest` field.
+    pub digest: acr_runtime::Digest,
+    /// The `size` field.
+    pub size: i64,
+    /// The `artifactType` field.
+    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The `annotations` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The `ReferrerList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ReferrerList {
+    /// The `schemaVersion` field.
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i32,
+    /// The `mediaType` field.
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The `manifests` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<crate::models::ReferrerDescriptor>>,
+    /// The `annotations` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// The `RefreshToken` model.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
@@ -777,6 +812,14 @@ pub struct RepositoryChangeableAttributes {
         skip_serializing_if = "Option::is_none"
     )]
     pub teleport_enabled: Option<bool>,
+}
+
+/// The `RepositoryNameList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RepositoryNameList {
+    /// The `repositories` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<Vec<String>>,
 }
 
 /// The `RepositoryTags` model.
@@ -868,6 +911,16 @@ pub struct TagList {
     /// The `link` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+/// The `TagNameList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TagNameList {
+    /// The `name` field.
+    pub name: String,
+    /// The `tags` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 /// The `TagOrderBy` values.

@@ -106,6 +106,7 @@ pub fn op(name: &str, method: &str, raw_path: &str) -> Operation {
         paging: None,
         inferred: false,
         line: 1,
+        source: None,
     }
 }
 

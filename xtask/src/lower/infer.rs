@@ -183,6 +183,7 @@ pub fn lower_endpoint(
         paging: None,
         inferred: true,
         line: ep.pos.line,
+        source: None,
     })
 }
 

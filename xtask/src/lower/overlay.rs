@@ -100,6 +100,7 @@ fn lower_entry(
         paging,
         inferred: false,
         line: spec_ep.pos.line,
+        source: None,
     })
 }
 
