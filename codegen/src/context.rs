@@ -25,6 +25,8 @@ pub struct Context<'a> {
     pub rt: TokenStream,
     /// The `http` crate's path (`http`).
     pub http: TokenStream,
+    /// Hand-written modules `lib.rs` declares (see [`Options::extra_modules`]).
+    pub extra_modules: Vec<String>,
 }
 
 impl<'a> Context<'a> {
@@ -48,6 +50,7 @@ impl<'a> Context<'a> {
             ops,
             rt,
             http,
+            extra_modules: opts.extra_modules.clone(),
         })
     }
 

@@ -59,6 +59,19 @@ pub struct Operation {
     pub inferred: bool,
     /// The 1-based line of the `@endpoint` in the spec.
     pub line: u32,
+    /// The spec that defines the operation, when several specs are merged into one client.
+    pub source: Option<SpecSource>,
+}
+
+/// The spec an operation comes from (several specs can be merged into one client).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpecSource {
+    /// The spec's title (`@api`).
+    pub title: String,
+    /// The spec's version (`@version`), if stated.
+    pub version: Option<String>,
+    /// The spec's file name (`oci-distribution.lap`).
+    pub file: String,
 }
 
 /// A path template such as `/v2/{name}/manifests/{reference}`.

@@ -29,6 +29,10 @@ pub struct Options {
     /// The path of the `http` crate in the generated code (`acr_runtime::http`, the
     /// runtime's re-export): the generated crate names `http::Method` and `http::HeaderMap`.
     pub http_crate: String,
+    /// Hand-written modules of the crate (files in `src/` without the `@generated` header,
+    /// such as the whole-image workflows of `acr`), declared `pub mod NAME;` by `lib.rs` so
+    /// they sit beside the generated code and are built on its operations.
+    pub extra_modules: Vec<String>,
 }
 
 impl Default for Options {
@@ -36,6 +40,7 @@ impl Default for Options {
         Self {
             runtime_crate: "acr_runtime".to_owned(),
             http_crate: "acr_runtime::http".to_owned(),
+            extra_modules: Vec::new(),
         }
     }
 }

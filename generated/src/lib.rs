@@ -25,6 +25,7 @@ pub mod operations;
 
 #[rustfmt::skip]
 mod support;
+pub mod discovery;
 
 #[rustfmt::skip]
 pub use client::Client;

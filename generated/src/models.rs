@@ -467,6 +467,41 @@ impl std::str::FromStr for ManifestOrderBy {
     }
 }
 
+/// The `ReferrerDescriptor` model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReferrerDescriptor {
+    /// The `mediaType` field.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// The `digest` field.
+    pub digest: acr_runtime::Digest,
+    /// The `size` field.
+    pub size: i64,
+    /// The `artifactType` field.
+    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The `annotations` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The `ReferrerList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ReferrerList {
+    /// The `schemaVersion` field.
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i32,
+    /// The `mediaType` field.
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The `manifests` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<crate::models::ReferrerDescriptor>>,
+    /// The `annotations` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
 /// An ACR refresh token, from exchanging an Azure AD access token.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
@@ -535,6 +570,14 @@ pub struct RepositoryChangeableAttributes {
     pub teleport_enabled: Option<bool>,
 }
 
+/// The `RepositoryNameList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RepositoryNameList {
+    /// The `repositories` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<Vec<String>>,
+}
+
 /// One tag of a repository, with its attributes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagAttributes {
@@ -601,6 +644,16 @@ pub struct TagList {
     /// The next page's link as the body carries it; the `Link` response header is what paging follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+/// The `TagNameList` model.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct TagNameList {
+    /// The `name` field.
+    pub name: String,
+    /// The `tags` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 /// The order of a tag listing: by name (`none`), newest first (`timedesc`) or oldest first (`timeasc`).
@@ -822,6 +875,38 @@ mod null_collections {
     }
 
     #[test]
+    fn referrer_descriptor() {
+        let doc = serde_json::json!(
+            { "mediaType" : "x", "digest" :
+            "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "size" : 1, "artifactType" : "x", "annotations" : null }
+        );
+        let model: crate::models::ReferrerDescriptor = match acr_runtime::json::from_value(
+            doc,
+        ) {
+            Ok(model) => model,
+            Err(e) => panic!("{}: {e}", stringify!(ReferrerDescriptor)),
+        };
+        assert!(model.annotations.is_none(), "{} reads null as absent", "annotations");
+    }
+
+    #[test]
+    fn referrer_list() {
+        let doc = serde_json::json!(
+            { "schemaVersion" : 1, "mediaType" : "x", "manifests" : null, "annotations" :
+            null }
+        );
+        let model: crate::models::ReferrerList = match acr_runtime::json::from_value(
+            doc,
+        ) {
+            Ok(model) => model,
+            Err(e) => panic!("{}: {e}", stringify!(ReferrerList)),
+        };
+        assert!(model.manifests.is_none(), "{} reads null as absent", "manifests");
+        assert!(model.annotations.is_none(), "{} reads null as absent", "annotations");
+    }
+
+    #[test]
     fn refresh_token() {
         let doc = serde_json::json!({ "refresh_token" : "x" });
         let model: crate::models::RefreshToken = match acr_runtime::json::from_value(
@@ -876,6 +961,18 @@ mod null_collections {
             Err(e) => panic!("{}: {e}", stringify!(RepositoryChangeableAttributes)),
         };
         let _ = model;
+    }
+
+    #[test]
+    fn repository_name_list() {
+        let doc = serde_json::json!({ "repositories" : null });
+        let model: crate::models::RepositoryNameList = match acr_runtime::json::from_value(
+            doc,
+        ) {
+            Ok(model) => model,
+            Err(e) => panic!("{}: {e}", stringify!(RepositoryNameList)),
+        };
+        assert!(model.repositories.is_none(), "{} reads null as absent", "repositories");
     }
 
     #[test]
@@ -941,5 +1038,17 @@ mod null_collections {
             Err(e) => panic!("{}: {e}", stringify!(TagList)),
         };
         assert!(model.tags.is_empty(), "{} reads null as empty", "tags");
+    }
+
+    #[test]
+    fn tag_name_list() {
+        let doc = serde_json::json!({ "name" : "x", "tags" : null });
+        let model: crate::models::TagNameList = match acr_runtime::json::from_value(
+            doc,
+        ) {
+            Ok(model) => model,
+            Err(e) => panic!("{}: {e}", stringify!(TagNameList)),
+        };
+        assert!(model.tags.is_none(), "{} reads null as absent", "tags");
     }
 }

@@ -449,7 +449,11 @@ async fn docker_registry_refuses_sha512_manifest_references() {
         .await
         .unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e:?}");
-    assert_eq!(e.code().map(|c| c.as_str()), Some("DIGEST_INVALID"), "{e:?}");
+    assert_eq!(
+        e.code().map(|c| c.as_str()),
+        Some("DIGEST_INVALID"),
+        "{e:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::generate::{self, GenerateError, Inputs};
+use crate::generate::{self, GenerateError, SpecSet};
 use crate::tree::{self, Changes, Tree};
 use crate::workspace;
 
@@ -43,35 +43,37 @@ pub struct Args {
 pub struct CodegenArgs {
     /// Compare instead of writing.
     pub check: bool,
-    /// The spec file.
-    pub spec: PathBuf,
-    /// The overlay file, if any.
-    pub overlay: Option<PathBuf>,
+    /// The spec files, each with its overlay, merged into one crate.
+    pub specs: Vec<(PathBuf, Option<PathBuf>)>,
     /// The crate folder to write (`generated/`).
     pub out: PathBuf,
 }
 
 impl Args {
-    /// Fills in the defaults: our spec and overlay, `generated/`.
+    /// Fills in the defaults: our two specs with their overlays (see
+    /// [`generate::default_specs`]), `generated/`. `--spec` names one spec instead, with no
+    /// overlay unless `--overlay` names one; without `--spec`, `--overlay` replaces the ACR
+    /// spec's overlay and `--no-overlay` drops every overlay.
     pub fn resolve(&self) -> CodegenArgs {
         let root = workspace::root();
-        let overlay = if self.no_overlay {
-            None
-        } else if let Some(o) = &self.overlay {
-            Some(o.clone())
-        } else if self.spec.is_some() {
-            // Another spec than ours gets no overlay unless one is named.
-            None
-        } else {
-            Some(root.join("spec/containerregistry.overlay.lap"))
+        let mut specs = match &self.spec {
+            Some(spec) => vec![(spec.clone(), self.overlay.clone())],
+            None => {
+                let mut specs = generate::default_specs(&root);
+                if let (Some(o), Some(first)) = (&self.overlay, specs.first_mut()) {
+                    first.1 = Some(o.clone());
+                }
+                specs
+            }
         };
+        if self.no_overlay {
+            for (_, overlay) in &mut specs {
+                *overlay = None;
+            }
+        }
         CodegenArgs {
             check: self.check,
-            spec: self
-                .spec
-                .clone()
-                .unwrap_or_else(|| root.join("spec/containerregistry.lap")),
-            overlay,
+            specs,
             out: self.out.clone().unwrap_or_else(|| root.join("generated")),
         }
     }
@@ -150,12 +152,12 @@ impl Summary {
 
 fn execute(args: &CodegenArgs) -> Result<u8, GenerateError> {
     let started = Instant::now();
-    let inputs = Inputs::read(&args.spec, args.overlay.as_deref())?;
-    let output = generate::generate(&inputs)?;
+    let set = SpecSet::read(&args.specs)?;
+    let src = args.out.join("src");
+    let output = generate::generate_set(&set, &tree::hand_written_modules(&src)?)?;
     for w in &output.warnings {
         eprintln!("warning: {w}");
     }
-    let src = args.out.join("src");
     let shown = workspace::display(&src);
     let existing = tree::read(&src)?;
     let wanted: Tree = output
@@ -217,12 +219,13 @@ mod tests {
     #[test]
     fn args_default_to_our_spec_and_overlay() {
         let a = parse(&[]).unwrap();
-        assert!(a.spec.ends_with("spec/containerregistry.lap"));
-        assert!(
-            a.overlay
-                .unwrap()
-                .ends_with("spec/containerregistry.overlay.lap")
-        );
+        assert_eq!(a.specs.len(), 2);
+        assert!(a.specs[0].0.ends_with("spec/containerregistry.lap"));
+        let overlay = a.specs[0].1.as_ref().unwrap();
+        assert!(overlay.ends_with("spec/containerregistry.overlay.lap"));
+        assert!(a.specs[1].0.ends_with("spec/oci-distribution.lap"));
+        let overlay = a.specs[1].1.as_ref().unwrap();
+        assert!(overlay.ends_with("spec/oci-distribution.overlay.lap"));
         assert!(a.out.ends_with("generated"));
         assert!(!a.check);
     }
@@ -230,12 +233,18 @@ mod tests {
     #[test]
     fn another_spec_has_no_overlay_unless_named() {
         let a = parse(&["--spec", "x.lap", "--out", "/tmp/x"]).unwrap();
-        assert_eq!(a.overlay, None);
+        assert_eq!(a.specs, [(PathBuf::from("x.lap"), None)]);
         assert_eq!(a.out, PathBuf::from("/tmp/x"));
         let b = parse(&["--spec", "x.lap", "--overlay", "o.lap", "--check"]).unwrap();
-        assert_eq!(b.overlay, Some(PathBuf::from("o.lap")));
+        assert_eq!(
+            b.specs,
+            [(PathBuf::from("x.lap"), Some(PathBuf::from("o.lap")))]
+        );
         assert!(b.check);
-        assert_eq!(parse(&["--no-overlay"]).unwrap().overlay, None);
+        let none = parse(&["--no-overlay"]).unwrap();
+        assert!(none.specs.iter().all(|(_, o)| o.is_none()));
+        let replaced = parse(&["--overlay", "o.lap"]).unwrap();
+        assert_eq!(replaced.specs[0].1, Some(PathBuf::from("o.lap")));
         assert!(parse(&["--bogus"]).is_err());
         assert!(parse(&["--spec"]).is_err());
         assert!(parse(&["--overlay", "o.lap", "--no-overlay"]).is_err());

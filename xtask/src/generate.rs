@@ -33,6 +33,9 @@ pub enum GenerateError {
     /// The emitters refused the IR.
     #[error("error: code generation failed: {0}")]
     Codegen(String),
+    /// Two merged specs define the same operation or, differently, the same type.
+    #[error("error: {0}")]
+    Merge(String),
 }
 
 impl GenerateError {
@@ -168,10 +171,128 @@ pub struct Output {
     pub warnings: Vec<String>,
 }
 
-/// Lowers and emits.
+/// The specs of the `acr` crate under `root`, each with its overlay: the ACR spec, then the
+/// OCI distribution endpoints it lacks. Both are generated into one `Client`.
+pub fn default_specs(root: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    ["containerregistry", "oci-distribution"]
+        .iter()
+        .map(|name| {
+            (
+                root.join(format!("spec/{name}.lap")),
+                Some(root.join(format!("spec/{name}.overlay.lap"))),
+            )
+        })
+        .collect()
+}
+
+/// Several specs, each with its overlay, merged into one API: one `Client` with the
+/// operations of all of them.
+///
+/// Merge rules: operation names are unique across the specs (a second definition is an error
+/// naming both places); a type defined by several specs must be the same in each (else an
+/// error); each operation records the spec it comes from, for its docs.
+#[derive(Debug)]
+pub struct SpecSet {
+    /// The specs, in order; the first gives the API's title, version, base URL and auth.
+    pub parts: Vec<Inputs>,
+}
+
+impl SpecSet {
+    /// Reads and parses each spec and its overlay.
+    pub fn read(specs: &[(PathBuf, Option<PathBuf>)]) -> Result<Self, GenerateError> {
+        let parts = specs
+            .iter()
+            .map(|(spec, overlay)| Inputs::read(spec, overlay.as_deref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { parts })
+    }
+
+    /// Lowers each spec and merges them into one API.
+    pub fn lower(&self) -> Result<lower::Lowered, GenerateError> {
+        let mut merged: Option<lower::Lowered> = None;
+        // Where each operation and type came from, for merge errors.
+        let mut op_home: std::collections::BTreeMap<String, String> = Default::default();
+        let mut type_home: std::collections::BTreeMap<String, String> = Default::default();
+        for part in &self.parts {
+            let mut lowered = part.lower()?;
+            if self.parts.len() > 1 {
+                let source = acr_codegen::ir::SpecSource {
+                    title: lowered.api.title.clone(),
+                    version: lowered.api.version.clone(),
+                    file: Path::new(&part.spec_name)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| part.spec_name.clone()),
+                };
+                for op in &mut lowered.api.operations {
+                    op.source = Some(source.clone());
+                }
+            }
+            let Some(acc) = merged.as_mut() else {
+                for op in &lowered.api.operations {
+                    op_home.insert(op.name.clone(), format!("{}:{}", part.spec_name, op.line));
+                }
+                for t in &lowered.api.types {
+                    type_home.insert(t.name.clone(), part.spec_name.clone());
+                }
+                merged = Some(lowered);
+                continue;
+            };
+            for op in lowered.api.operations {
+                let here = format!("{}:{}", part.spec_name, op.line);
+                if let Some(first) = op_home.get(&op.name) {
+                    return Err(GenerateError::Merge(format!(
+                        "{here}: operation `{}` is already defined at {first}; give one of them another @name",
+                        op.name
+                    )));
+                }
+                op_home.insert(op.name.clone(), here);
+                acc.api.operations.push(op);
+            }
+            for t in lowered.api.types {
+                match acc.api.types.iter().find(|u| u.name == t.name) {
+                    Some(existing) if *existing == t => {}
+                    Some(_) => {
+                        return Err(GenerateError::Merge(format!(
+                            "{}: type `{}` differs from the one {} defines; rename one of them",
+                            part.spec_name,
+                            t.name,
+                            type_home
+                                .get(&t.name)
+                                .map(String::as_str)
+                                .unwrap_or("another spec")
+                        )));
+                    }
+                    None => {
+                        type_home.insert(t.name.clone(), part.spec_name.clone());
+                        acc.api.types.push(t);
+                    }
+                }
+            }
+            acc.warnings.extend(lowered.warnings);
+        }
+        let mut merged =
+            merged.ok_or_else(|| GenerateError::Merge("no spec to generate".into()))?;
+        merged.api.types.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(merged)
+    }
+}
+
+/// Lowers, merges and emits several specs into one crate whose `src/` holds the hand-written
+/// modules `extra_modules` (see [`crate::tree::hand_written_modules`]).
+pub fn generate_set(set: &SpecSet, extra_modules: &[String]) -> Result<Output, GenerateError> {
+    emit(set.lower()?, extra_modules)
+}
+
+/// Lowers and emits one spec.
 pub fn generate(inputs: &Inputs) -> Result<Output, GenerateError> {
-    let lowered = inputs.lower()?;
-    let files = acr_codegen::generate(&lowered.api, &acr_codegen::Options::default())
+    emit(inputs.lower()?, &[])
+}
+
+fn emit(lowered: lower::Lowered, extra_modules: &[String]) -> Result<Output, GenerateError> {
+    let mut options = acr_codegen::Options::default();
+    options.extra_modules = extra_modules.to_vec();
+    let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {
         api: lowered.api,

@@ -60,6 +60,39 @@ pub fn read(src: &Path) -> Result<Tree, GenerateError> {
     Ok(out)
 }
 
+/// The hand-written modules at the top of `src` (`NAME.rs` or `NAME/mod.rs` without the
+/// generated-file header), sorted: `lib.rs` declares them beside the generated ones. A missing
+/// `src` has none.
+pub fn hand_written_modules(src: &Path) -> Result<Vec<String>, GenerateError> {
+    let Ok(entries) = fs::read_dir(src) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| GenerateError::io(src, e))?;
+        let path = entry.path();
+        let (file, name) = if path.is_dir() {
+            (path.join("mod.rs"), path.file_name())
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            (path.clone(), path.file_stem())
+        } else {
+            continue;
+        };
+        let Some(name) = name.and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name == "lib" || !file.is_file() {
+            continue;
+        }
+        let text = fs::read_to_string(&file).map_err(|e| GenerateError::io(&file, e))?;
+        if !text.starts_with(HEADER) {
+            out.push(name.to_owned());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// What writing `wanted` over `existing` changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {

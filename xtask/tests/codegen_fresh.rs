@@ -6,18 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use xtask::generate::{Inputs, generate};
+use xtask::generate::{SpecSet, default_specs, generate_set};
 use xtask::tree::{diff as diff_trees, read as read_generated_tree};
 
 #[test]
 fn generated_crate_is_fresh() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let inputs = Inputs::read(
-        &root.join("spec/containerregistry.lap"),
-        Some(&root.join("spec/containerregistry.overlay.lap")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let output = generate(&inputs).unwrap_or_else(|e| panic!("{e}"));
+    let set = SpecSet::read(&default_specs(&root)).unwrap_or_else(|e| panic!("{e}"));
+    let extras = xtask::tree::hand_written_modules(&root.join("generated/src")).expect("src");
+    let output = generate_set(&set, &extras).unwrap_or_else(|e| panic!("{e}"));
     let wanted: BTreeMap<String, String> = output
         .files
         .into_iter()
@@ -36,12 +33,11 @@ fn generated_crate_is_fresh() {
 fn generation_is_deterministic() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let read = || {
-        let inputs = Inputs::read(
-            &root.join("spec/containerregistry.lap"),
-            Some(&root.join("spec/containerregistry.overlay.lap")),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        generate(&inputs).unwrap_or_else(|e| panic!("{e}")).files
+        let set = SpecSet::read(&default_specs(&root)).unwrap_or_else(|e| panic!("{e}"));
+        let extras = xtask::tree::hand_written_modules(&root.join("generated/src")).expect("src");
+        generate_set(&set, &extras)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .files
     };
     let (a, b) = (read(), read());
     assert_eq!(a.len(), b.len());

@@ -1,19 +1,16 @@
-//! The IR of the ACR spec merged with our overlay, as a YAML snapshot: a reviewer sees how a
-//! spec or overlay change alters what the emitters get.
+//! The IR of the ACR spec and the OCI distribution spec, each merged with its overlay and both
+//! into one API, as a YAML snapshot: a reviewer sees how a spec or overlay change alters what the
+//! emitters get.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use acr_codegen::ir::{ParamLocation, TypeKind, TypeRef};
-use xtask::generate::Inputs;
+use xtask::generate::{SpecSet, default_specs};
 
 fn acr_ir() -> acr_codegen::ir::Api {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let inputs = Inputs::read(
-        &root.join("spec/containerregistry.lap"),
-        Some(&root.join("spec/containerregistry.overlay.lap")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let lowered = inputs.lower().unwrap_or_else(|e| panic!("{e}"));
+    let set = SpecSet::read(&default_specs(&root)).unwrap_or_else(|e| panic!("{e}"));
+    let lowered = set.lower().unwrap_or_else(|e| panic!("{e}"));
     assert!(
         lowered.warnings.is_empty(),
         "the overlay describes every endpoint: {:#?}",
@@ -59,9 +56,32 @@ fn every_operation_of_the_design_is_there() {
         "exchange_aad_access_token_for_acr_refresh_token",
         "exchange_acr_refresh_token_for_acr_access_token",
         "get_acr_access_token_from_login",
+        // From oci-distribution.lap:
+        "list_tags",
+        "list_repositories",
+        "get_referrers",
     ];
     assert_eq!(names, expected);
     assert!(api.operations.iter().all(|o| !o.inferred));
+    let file = |n: &str| {
+        let op = api.operations.iter().find(|o| o.name == n).expect(n);
+        op.source
+            .as_ref()
+            .expect("every operation knows its spec")
+            .file
+            .clone()
+    };
+    assert_eq!(file("get_tags"), "containerregistry.lap");
+    assert_eq!(file("list_tags"), "oci-distribution.lap");
+    let referrers = api
+        .operations
+        .iter()
+        .find(|o| o.name == "get_referrers")
+        .expect("referrers");
+    assert_eq!(
+        referrers.paging.as_ref().expect("paged").items_field,
+        "manifests"
+    );
 }
 
 #[test]

@@ -5,13 +5,15 @@
 //! parameter on an existing endpoint, and an endpoint removed. The overlay entry of the removed
 //! endpoint must go too: first the drill shows that codegen refuses the stale entry with its
 //! position (the merge rule), then it deletes that entry, as the error tells a maintainer to.
+//! The second spec, `oci-distribution.lap`, changes too: its tag list gains the OCI proxying
+//! parameter `ns`. Both are regenerated into one crate, as `cargo xtask codegen` does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use xtask::generate::{Inputs, generate};
+use xtask::generate::{Inputs, SpecSet, generate_set};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -49,6 +51,20 @@ fn changed_spec() -> String {
     )
 }
 
+const OCI_TAGS_OPTIONAL: &str = "@optional {n: int # Maximum number of tags in the page, last: str # Only tags lexically after this one}";
+
+fn changed_oci_spec() -> String {
+    let spec = std::fs::read_to_string(root().join("spec/oci-distribution.lap")).expect("spec");
+    assert!(
+        spec.contains(OCI_TAGS_OPTIONAL),
+        "the drill's tag list parameters are in the spec"
+    );
+    spec.replace(
+        OCI_TAGS_OPTIONAL,
+        "@optional {n: int # Maximum number of tags in the page, last: str # Only tags lexically after this one, ns: str # The registry host a proxy should read from}",
+    )
+}
+
 fn overlay_without(entry_head: &str) -> String {
     let overlay = std::fs::read_to_string(root().join("spec/containerregistry.overlay.lap"))
         .expect("overlay");
@@ -58,6 +74,19 @@ fn overlay_without(entry_head: &str) -> String {
         .map(|i| start + i + 2)
         .expect("entry ends");
     format!("{}{}", &overlay[..start], &overlay[end..])
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read_dir") {
+            let entry = entry.expect("entry");
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(from, to).expect("copy");
+    }
 }
 
 #[test]
@@ -92,7 +121,20 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
         Some(("containerregistry.overlay.lap", &overlay)),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let output = generate(&inputs).unwrap_or_else(|e| panic!("{e}"));
+    let oci_overlay =
+        std::fs::read_to_string(root().join("spec/oci-distribution.overlay.lap")).expect("overlay");
+    let oci = Inputs::from_texts(
+        "oci-distribution.lap",
+        &changed_oci_spec(),
+        Some(("oci-distribution.overlay.lap", &oci_overlay)),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let set = SpecSet {
+        parts: vec![inputs, oci],
+    };
+    let src = root().join("generated/src");
+    let extras = xtask::tree::hand_written_modules(&src).expect("src");
+    let output = generate_set(&set, &extras).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         output.warnings.iter().any(|w| w
             .contains("GET /acr/v1/{name}/_referrers/{digest} is not described by the overlay")),
@@ -137,6 +179,10 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
         all.contains("pub fn api_version("),
         "the new optional parameter has a setter"
     );
+    assert!(
+        all.contains("pub fn ns("),
+        "the second spec's new optional parameter has a setter"
+    );
 
     // The API change report names both, and calls the removal breaking.
     let committed = xtask::tree::read(&root().join("generated/src")).expect("generated");
@@ -159,10 +205,38 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
             .contains("~ operation get_repositories: + optional parameter api_version (additive)"),
         "{report}"
     );
+    assert!(
+        report.contains("~ operation list_tags: + optional parameter ns (additive)"),
+        "{report}"
+    );
+    let breaking: Vec<&str> = report
+        .lines()
+        .filter(|l| l.ends_with("(breaking)"))
+        .collect();
+    assert_eq!(
+        breaking,
+        [
+            "  - operation delete_tag (breaking)",
+            "  - type delete_tag::Response (breaking)"
+        ],
+        "only the removed endpoint is breaking: {report}"
+    );
 
     // A temporary copy of the crate with the new sources builds.
     let dir = tempfile::tempdir().expect("tempdir");
     let krate = dir.path().join("acr");
+    // The hand-written modules come along unchanged.
+    for m in &extras {
+        let (from, to) = if src.join(m).is_dir() {
+            (src.join(m), krate.join("src").join(m))
+        } else {
+            (
+                src.join(format!("{m}.rs")),
+                krate.join("src").join(format!("{m}.rs")),
+            )
+        };
+        copy_tree(&from, &to);
+    }
     for f in &output.files {
         let path = krate.join("src").join(&f.path);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");

@@ -124,6 +124,13 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     reexports.dedup();
     let reexports = reexports.iter().map(|n| ident(n));
     let modules = ALWAYS_MODULES.iter().map(|n| ident(n));
+    let extras = ctx.extra_modules.iter().map(|m| {
+        let m = ident(m);
+        quote! {
+            // Hand-written, built on the generated operations.
+            pub mod #m;
+        }
+    });
     quote! {
         #crate_docs
         #![deny(missing_docs)]
@@ -143,6 +150,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         #[rustfmt::skip]
         pub mod operations;
         #support
+        #(#extras)*
 
         #[rustfmt::skip]
         pub use client::Client;

@@ -107,6 +107,7 @@ pub fn op(name: &str, method: &str, raw_path: &str) -> Operation {
         aliases: Vec::new(),
         inferred: false,
         line: 1,
+        source: None,
     }
 }
 

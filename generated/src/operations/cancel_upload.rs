@@ -11,6 +11,8 @@ impl crate::Client {
     ///
     /// Sends `DELETE /{nextBlobUuidLink}`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `next_blob_uuid_link`: The upload location returned by the registry

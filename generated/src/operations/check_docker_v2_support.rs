@@ -11,6 +11,8 @@ impl crate::Client {
     ///
     /// Sends `GET /v2/`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// `.await` the returned builder to send the request.
     pub fn check_docker_v2_support(&self) -> RequestBuilder {
         RequestBuilder {

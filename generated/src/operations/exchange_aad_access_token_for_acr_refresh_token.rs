@@ -11,6 +11,8 @@ impl crate::Client {
     ///
     /// Sends `POST /oauth2/exchange`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `grant_type`: access\_token, or the deprecated access\_token\_refresh\_token and refresh\_token

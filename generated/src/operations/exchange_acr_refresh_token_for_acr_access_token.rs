@@ -11,6 +11,8 @@ impl crate::Client {
     ///
     /// Sends `POST /oauth2/token`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `grant_type`: refresh\_token, or password with an empty refresh token for anonymous pull

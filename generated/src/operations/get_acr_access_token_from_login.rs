@@ -11,6 +11,8 @@ impl crate::Client {
     ///
     /// Sends `GET /oauth2/token`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `service`: The registry's login server

@@ -17,6 +17,8 @@ impl crate::Client {
     ///
     /// Sends `GET /v2/{name}/manifests/{reference}`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `name`: Name of the image (including the namespace)

@@ -13,6 +13,8 @@ impl crate::Client {
     ///
     /// Sends `GET /acr/v1/{name}/_manifests/{reference}`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `name`: Name of the image (including the namespace)

@@ -13,6 +13,8 @@ impl crate::Client {
     ///
     /// Sends `GET /acr/v1/_catalog`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// **Paged.** Awaiting the returned builder sends **one** request and returns **one page** (the first, or the one `resume_from` names), with its `Link` header: it does not follow the listing. For the whole listing, use `into_stream()` (every item of every page) or `into_pages()` (whole pages, each with the continuation to store and resume from with `resume_from`).
     ///
     /// Optional parameters are set on the builder.

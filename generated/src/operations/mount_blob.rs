@@ -13,6 +13,8 @@ impl crate::Client {
     ///
     /// Sends `POST /v2/{name}/blobs/uploads/`.
     ///
+    /// Defined by the spec *Azure Container Registry* 2019-08-15-preview (`containerregistry.lap`).
+    ///
     /// Arguments:
     ///
     /// * `name`: Name of the image (including the namespace)

@@ -70,7 +70,9 @@ pub(crate) fn requirement(route: &Route, method: &Method) -> Option<Requirement>
         Route::V2Catalog | Route::AcrCatalog => {
             (m == "GET").then(|| Requirement::Scope(Scope::catalog()))
         }
-        Route::V2TagsList { name } => (m == "GET").then(|| repo(name, &["pull"])).flatten(),
+        Route::V2TagsList { name } | Route::Referrers { name, .. } => {
+            (m == "GET").then(|| repo(name, &["pull"])).flatten()
+        }
         Route::Manifest { name, .. } => match m {
             "GET" | "HEAD" => repo(name, &["pull"]),
             "PUT" => repo(name, &["pull", "push"]),

@@ -17,6 +17,8 @@ pub(crate) enum Route {
     V2Catalog,
     /// `/v2/<name>/tags/list` (docker-compatible listing, not among the 26 operations).
     V2TagsList { name: String },
+    /// `/v2/<name>/referrers/<digest>` (OCI distribution spec v1.1.0, end-12a).
+    Referrers { name: String, digest: String },
     /// `/v2/<name>/manifests/<reference>`
     Manifest { name: String, reference: Reference },
     /// `/v2/<name>/blobs/<digest>`
@@ -117,6 +119,12 @@ fn parse_v2(rest: &str) -> Option<Route> {
             }
             "blobs" => {
                 return Some(Route::Blob {
+                    name: name_of(name_segs)?,
+                    digest: digest_of(last)?,
+                });
+            }
+            "referrers" => {
+                return Some(Route::Referrers {
                     name: name_of(name_segs)?,
                     digest: digest_of(last)?,
                 });

@@ -184,6 +184,7 @@ pub fn lower_endpoint(
         aliases: Vec::new(),
         inferred: true,
         line: ep.pos.line,
+        source: None,
     })
 }
 

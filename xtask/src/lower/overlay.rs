@@ -102,6 +102,7 @@ fn lower_entry(
         aliases,
         inferred: false,
         line: spec_ep.pos.line,
+        source: None,
     })
 }
 

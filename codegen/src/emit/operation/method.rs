@@ -24,6 +24,19 @@ fn doc_lines(plan: &OpPlan<'_>) -> Vec<String> {
         lines.push(String::new());
         lines.push(format!("Sends {}.", docs::code(&route)));
     }
+    if let Some(source) = &op.source {
+        lines.push(String::new());
+        let version = source
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "Defined by the spec *{}*{version} ({}).",
+            source.title,
+            docs::code(&source.file)
+        ));
+    }
     if op.inferred {
         lines.push(String::new());
         lines.push(

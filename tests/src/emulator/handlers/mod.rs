@@ -7,6 +7,7 @@ pub(crate) mod acr;
 pub(crate) mod blobs;
 pub(crate) mod manifests;
 pub(crate) mod oauth;
+pub(crate) mod referrers;
 pub(crate) mod storage;
 pub(crate) mod uploads;
 
@@ -342,6 +343,7 @@ async fn dispatch(
         Route::V2Root => Ok(json_response(StatusCode::OK, &serde_json::json!({}))),
         Route::V2Catalog => acr::v2_catalog(call).await,
         Route::V2TagsList { name } => acr::v2_tags_list(call, &name).await,
+        Route::Referrers { name, digest } => referrers::referrers(call, &name, &digest).await,
         Route::Manifest { name, reference } => manifests::manifest(call, &name, &reference).await,
         Route::Blob { name, digest } => blobs::blob(call, &name, &digest).await,
         Route::StartUpload { name } => uploads::start(call, &name).await,
