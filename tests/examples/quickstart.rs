@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo = RepositoryName::new("samples/hello")?;
 
     // Push a blob: chunked, resumable, digest checked against the registry's.
-    let (digest, size) = client
+    let pushed = client
         .transport()
         .upload_blob(
             &repo,
@@ -36,7 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             UploadOptions::default(),
         )
         .await?;
-    println!("pushed {digest} ({size} bytes)");
+    let digest = pushed.digest;
+    println!(
+        "pushed {digest} ({} bytes; {} bytes sent)",
+        pushed.size, pushed.bytes_sent
+    );
 
     // Required parameters are arguments; the builder is awaited.
     let blob = client.get_blob(repo.clone(), digest.clone()).await?;

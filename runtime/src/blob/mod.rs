@@ -11,8 +11,11 @@ mod digester;
 pub mod download;
 pub mod upload;
 
-pub use download::BlobStream;
-pub use upload::{AsyncReadSeek, Progress, ProgressFn, UploadOptions, UploadSource};
+pub use download::{BlobStream, ExpectedSize};
+pub use upload::{
+    AsyncReadSeek, BlobInfo, Progress, ProgressFn, UploadMethod, UploadOptions, UploadSource,
+    Uploaded,
+};
 
 /// A digester for `digest`'s algorithm (for the manifest module).
 pub(crate) fn digester_for(digest: &crate::Digest) -> Option<digester::Digester> {

@@ -1,7 +1,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use acr_runtime::blob::{Progress, UploadOptions, UploadSource};
+use acr_runtime::blob::{ExpectedSize, Progress, UploadOptions, UploadSource, Uploaded};
 use acr_runtime::{Credential, Digest, Error, RepositoryName};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
@@ -11,6 +11,11 @@ use crate::support::{self, AuthMode, PatchFault};
 
 fn data(n: usize) -> Bytes {
     Bytes::from((0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>())
+}
+
+/// The digest and size of an upload (what most tests look at).
+fn parts(u: Uploaded) -> (Digest, u64) {
+    (u.digest, u.size)
 }
 
 fn repo(s: &str) -> RepositoryName {
@@ -47,6 +52,7 @@ async fn small_blob_goes_in_one_request() {
             UploadOptions::default(),
         )
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 1000));
     assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
@@ -58,6 +64,7 @@ async fn small_blob_goes_in_one_request() {
     let opts = UploadOptions::default().digest(Digest::new(support::sha256(&b2)).unwrap());
     t.upload_blob(&repo("hello"), UploadSource::Bytes(b2), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
     // ACR mode (refresh token): the push token was fetched before the first request
@@ -77,6 +84,7 @@ async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
     let (d, n) = t
         .upload_blob(&repo("hello"), one_pass(b.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(n, 300_000);
     assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
@@ -105,6 +113,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest.clone(), 5000));
     let log = fake.state.log.lock().unwrap().clone();
@@ -124,6 +133,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
             opts.clone(),
         )
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(d, d2);
     assert_eq!(
@@ -136,6 +146,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
     let (d, _) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b2.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(d, d2);
     assert_eq!(fake.state.blobs.lock().unwrap()[d2.as_str()], b2);
@@ -168,6 +179,7 @@ async fn mount_answered_201_is_not_uploaded() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest, 5000));
     assert_eq!(fake.state.mounts.load(Ordering::SeqCst), 1);
@@ -191,7 +203,10 @@ async fn upload_with_fault(
                 state.patch_faults.lock().unwrap().push_back(fault);
             }
         });
-    let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+    let r = t
+        .upload_blob(&repo("hello"), source(b.clone()), opts)
+        .await
+        .map(parts);
     (fake, r, b)
 }
 
@@ -242,6 +257,7 @@ async fn lost_session_starts_over_when_seekable_and_fails_clearly_when_not() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::path(&path), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 250_000));
 
@@ -261,6 +277,7 @@ async fn unrecoverable_errors_cancel_the_session_and_say_so() {
     let e = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
         .await
+        .map(parts)
         .unwrap_err();
     assert!(
         matches!(
@@ -288,6 +305,7 @@ async fn registry_digest_is_compared_with_ours() {
             UploadOptions::default(),
         )
         .await
+        .map(parts)
         .unwrap_err();
     let Error::Upload {
         source: Some(inner),
@@ -364,7 +382,9 @@ async fn download_to_renames_only_after_verification() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.bin");
     assert_eq!(
-        t.download_blob_to(&repo("hello"), &d, &path).await.unwrap(),
+        t.download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(100_000), &path)
+            .await
+            .unwrap(),
         100_000
     );
     assert_eq!(std::fs::read(&path).unwrap(), b.to_vec());
@@ -378,7 +398,7 @@ async fn download_to_renames_only_after_verification() {
         .insert(bad.to_string(), data(5000));
     let path2 = dir.path().join("bad.bin");
     let e = t
-        .download_blob_to(&repo("hello"), &bad, &path2)
+        .download_blob_to(&repo("hello"), &bad, ExpectedSize::AtMost(1 << 20), &path2)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::DigestMismatch { .. }), "{e:?}");
@@ -413,7 +433,10 @@ async fn registry_losing_confirmed_bytes_rewinds_a_seekable_source() {
                         .push_back(PatchFault::TruncateTo(50_000));
                 }
             });
-        let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+        let r = t
+            .upload_blob(&repo("hello"), source(b.clone()), opts)
+            .await
+            .map(parts);
         (fake, r, b)
     };
     let (fake, r, b) = run(UploadSource::Bytes).await;
