@@ -1,7 +1,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use acr_runtime::blob::{ExpectedSize, Progress, UploadOptions, UploadSource, Uploaded};
+use acr_runtime::blob::{
+    ExpectedSize, Progress, UploadMethod, UploadOptions, UploadSource, Uploaded,
+};
 use acr_runtime::{Credential, Digest, Error, RepositoryName};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
@@ -465,4 +467,158 @@ async fn registry_losing_confirmed_bytes_rewinds_a_seekable_source() {
     );
     assert!(e.to_string().contains("one-pass"), "{e}");
     assert_eq!(fake.state.cancelled.load(Ordering::SeqCst), 1);
+}
+
+/// What the raw server answers.
+#[derive(Clone, Copy)]
+enum Raw {
+    /// These bytes, then close.
+    Fixed(&'static str),
+    /// This head, then an endless chunked body of zeros until the client leaves.
+    Endless(&'static str),
+}
+
+/// A loopback HTTP/1.1 server that answers every request with `reply` (one request per
+/// connection), counting the body bytes it wrote; written by hand so that nothing adds or
+/// checks headers (a `HEAD` without `Content-Length`, a body longer than announced).
+async fn raw_server(reply: Raw) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                match reply {
+                    Raw::Fixed(text) => {
+                        let _ = conn.write_all(text.as_bytes()).await;
+                    }
+                    Raw::Endless(text) => {
+                        if conn.write_all(text.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let chunk = format!("10000\r\n{}\r\n", "\0".repeat(0x10000));
+                        while conn.write_all(chunk.as_bytes()).await.is_ok() {
+                            counter.fetch_add(0x10000, Ordering::SeqCst);
+                        }
+                    }
+                }
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    (url, written)
+}
+
+#[tokio::test]
+async fn a_head_without_content_length_means_exists_with_unknown_size_not_zero() {
+    let b = data(5000);
+    let digest = Digest::new(support::sha256(&b)).unwrap();
+    let (url, _) = raw_server(Raw::Fixed(
+        "HTTP/1.1 200 OK\r\nDocker-Content-Digest: x\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let info = t.blob_exists(&repo("hello"), &digest).await.unwrap();
+    assert_eq!(info.map(|i| i.size), Some(None), "exists, size unknown");
+
+    let skip = |source: UploadSource, opts: UploadOptions| {
+        let t = t.clone();
+        async move {
+            t.upload_blob(&repo("hello"), source, opts.digest(digest_of(5000)))
+                .await
+        }
+    };
+    fn digest_of(n: usize) -> Digest {
+        Digest::new(support::sha256(&data(n))).unwrap()
+    }
+    // the source's length (bytes, files)
+    let up = skip(UploadSource::Bytes(b.clone()), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((up.size, up.method), (5000, UploadMethod::Skipped));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob");
+    std::fs::write(&path, &b).unwrap();
+    let up = skip(UploadSource::path(&path), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(up.size, 5000);
+    // the caller's size
+    let up = skip(one_pass(b.clone()), UploadOptions::default().size(5000))
+        .await
+        .unwrap();
+    assert_eq!(up.size, 5000);
+    // nobody knows: the stream is read through, counted and checked
+    let up = skip(one_pass(b.clone()), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((up.size, up.bytes_sent), (5000, 0));
+    let e = skip(one_pass(data(4999)), UploadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::DigestMismatch { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn download_to_stops_one_byte_past_the_expected_size_and_leaves_no_file() {
+    let d = Digest::new(support::sha256(b"whatever")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.bin");
+    let left_behind = || std::fs::read_dir(dir.path()).unwrap().count();
+
+    // an endless chunked body: the descriptor's size, or a maximum
+    let (url, written) = raw_server(Raw::Endless(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(1000), &path)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    assert!(e.to_string().contains("expected size of 1000"), "{e}");
+    assert_eq!(left_behind(), 0, "no file left behind");
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::AtMost(3 << 20), &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { limit, .. } if limit == 3 << 20),
+        "{e:?}"
+    );
+    assert_eq!(left_behind(), 0);
+    // the client stopped reading at the limit: the server got no further than the limit plus
+    // what socket buffers hold
+    let sent = written.load(Ordering::SeqCst);
+    assert!(sent < 64 << 20, "the server wrote {sent} bytes");
+
+    // a Content-Length larger than expected fails before any byte is written
+    let (url, _) = raw_server(Raw::Fixed(
+        "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(1000), &path)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("announces 10000000000 bytes"), "{e}");
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::AtMost(1 << 20), &path)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+    assert_eq!(left_behind(), 0);
 }
