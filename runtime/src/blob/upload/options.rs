@@ -5,6 +5,9 @@ use std::sync::Arc;
 use crate::{Digest, RepositoryName};
 
 /// Progress of an upload: bytes the registry has confirmed, and the total when known.
+///
+/// `confirmed` grows chunk by chunk; it goes back when the registry holds less than it
+/// confirmed (the upload rewinds) or loses the session (the upload starts over from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Bytes the registry confirmed holding.
