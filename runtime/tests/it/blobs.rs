@@ -1,3 +1,12 @@
+//! Blob upload and download against the in-test fake registry (`support`) and hand-written
+//! loopback servers.
+//!
+//! The fake keeps an upload session whatever `_state` a request carries, as a registry without
+//! distribution's session rule would: the resume-at-`Range` tests here are of that path. The
+//! session rule itself (a stale offset cancels the session, so a cut means a new session) is
+//! tested against the strict emulator (`tests/tests/upload_recovery.rs`) and the real
+//! docker-registry (`tests/tests/registry_uploads.rs`).
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
