@@ -233,14 +233,30 @@ pub(crate) fn after_status(a: &Attempt, answer: StatusAnswer, m: &Means) -> Step
     }
 }
 
+/// How the registry answered a completing `PUT` that did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompleteAnswer {
+    /// 404: the session is gone.
+    Gone,
+    /// No answer: the connection broke or timed out.
+    NoAnswer,
+    /// 400 `DIGEST_INVALID` for the digest of the bytes we sent: the registry holds other
+    /// bytes than we think (distribution cancels the session on a failed `PUT`).
+    DigestRefused,
+    /// Any other error status.
+    Status(u16),
+}
+
 /// What to do after the completing `PUT` of a session holding `a.confirmed` bytes, with `a.len`
-/// more in its body, failed with `status` (`None`: no answer) and the blob is not in the
-/// repository (a retried `PUT` may have completed it: the caller checks that first).
-pub(crate) fn after_complete(a: &Attempt, status: Option<u16>, m: &Means) -> Step {
-    match status {
-        // the session is gone; or the body may have been cut: a new session is the only way
-        Some(404) | None => restart(a, m, false),
-        _ => Step::Fail(Failure::CompletionRefused),
+/// more in its body, was answered `answer` and the blob is not in the repository (a retried
+/// `PUT` may have completed it: the caller checks that first).
+pub(crate) fn after_complete(a: &Attempt, answer: CompleteAnswer, m: &Means) -> Step {
+    match answer {
+        // the session is gone, or the body may have been cut (and the registry kept part of
+        // it), or the registry's bytes are not ours: only a new session goes on
+        CompleteAnswer::Gone | CompleteAnswer::NoAnswer => restart(a, m, false),
+        CompleteAnswer::DigestRefused => restart(a, m, true),
+        CompleteAnswer::Status(_) => Step::Fail(Failure::CompletionRefused),
     }
 }
 
@@ -421,22 +437,30 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_completion_restarts_when_the_session_is_gone() {
+    fn a_failed_completion_restarts_when_the_session_is_gone_or_holds_other_bytes() {
         let a = at(100, 10);
         assert_eq!(
-            after_complete(&a, Some(404), &FULL),
+            after_complete(&a, CompleteAnswer::Gone, &FULL),
             Step::Restart { cancel_old: false }
         );
         assert_eq!(
-            after_complete(&a, None, &ONE_PASS),
+            after_complete(&a, CompleteAnswer::NoAnswer, &ONE_PASS),
             Step::Fail(Failure::OnePassCannotRestart)
         );
         assert_eq!(
-            after_complete(&at(0, 10), None, &ONE_PASS),
+            after_complete(&at(0, 10), CompleteAnswer::NoAnswer, &ONE_PASS),
             Step::Restart { cancel_old: false }
         );
         assert_eq!(
-            after_complete(&a, Some(400), &FULL),
+            after_complete(&a, CompleteAnswer::DigestRefused, &FULL),
+            Step::Restart { cancel_old: true }
+        );
+        assert_eq!(
+            after_complete(&a, CompleteAnswer::DigestRefused, &SPENT),
+            Step::Fail(Failure::OutOfBudget)
+        );
+        assert_eq!(
+            after_complete(&a, CompleteAnswer::Status(400), &FULL),
             Step::Fail(Failure::CompletionRefused)
         );
     }

@@ -15,8 +15,8 @@ use http::Method;
 use super::OP;
 use super::options::{Progress, ProgressFn};
 use super::resume::{
-    self, Attempt, Failure, Means, PatchAnswer, StatusAnswer, Step, after_complete, after_patch,
-    after_status,
+    self, Attempt, CompleteAnswer, Failure, Means, PatchAnswer, StatusAnswer, Step, after_complete,
+    after_patch, after_status,
 };
 use super::source::Source;
 use crate::blob::digester::Digester;
@@ -457,12 +457,18 @@ impl<'a> Session<'a> {
                     self.confirm(&last);
                     return Ok((digest, size));
                 }
-                let status = match (e.status(), &e) {
-                    (Some(s), _) => Some(s.as_u16()),
-                    (None, Error::Transport(_)) => None,
+                let answer = match (e.status(), &e) {
+                    (Some(http::StatusCode::NOT_FOUND), _) => CompleteAnswer::Gone,
+                    (Some(http::StatusCode::BAD_REQUEST), _)
+                        if e.code() == Some("DIGEST_INVALID") =>
+                    {
+                        CompleteAnswer::DigestRefused
+                    }
+                    (Some(s), _) => CompleteAnswer::Status(s.as_u16()),
+                    (None, Error::Transport(_)) => CompleteAnswer::NoAnswer,
                     (None, _) => return Err(fatal(e, Failure::CompletionRefused.message())),
                 };
-                match after_complete(&attempt, status, &self.means(src, tally)) {
+                match after_complete(&attempt, answer, &self.means(src, tally)) {
                     Step::Restart { cancel_old } => {
                         Err(self.restart(src, tally, cancel_old, e, &last, true))
                     }
