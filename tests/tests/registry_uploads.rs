@@ -47,6 +47,15 @@ fn client(endpoint: &str) -> Client {
         .unwrap()
 }
 
+/// The peak resident memory of this test process in bytes (`VmHWM` of `/proc/self/status`),
+/// where Linux provides it.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn repo(name: &str) -> RepositoryName {
     RepositoryName::new(name).unwrap()
 }
@@ -181,15 +190,22 @@ async fn three_cuts_at_40_mib_of_a_256_mib_upload_complete_with_the_right_digest
         .await
         .unwrap();
     assert_eq!(head.content_length, Some(size));
+    // memory stays at a few chunks: the blob is streamed, never held (let alone twice)
+    let peak = peak_rss();
+    if let Some(peak) = peak {
+        assert!(peak < size, "peak RSS {peak} bytes");
+    }
     report(&format!(
         "256 MiB upload, 3 cuts at 40 MiB: completed; client sent {} bytes = {:.3}x the blob \
-         ({} restarts, {} resumes); the proxy forwarded {} bytes upstream = {:.3}x",
+         ({} restarts, {} resumes); the proxy forwarded {} bytes upstream = {:.3}x; \
+         test process peak RSS {}",
         uploaded.bytes_sent,
         uploaded.sent_ratio(),
         uploaded.restarts,
         uploaded.resumes,
         proxy.bytes_upstream(),
         proxy.bytes_upstream() as f64 / size as f64,
+        peak.map_or_else(|| "unknown".to_owned(), |p| format!("{} MiB", p / MIB)),
     ));
 }
 
