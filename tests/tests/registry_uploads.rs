@@ -307,3 +307,49 @@ async fn chunk_size_one_uploads_of_one_to_four_bytes_read_range_zero_zero_as_one
         assert_eq!(got.concat(), data.to_vec(), "{n} bytes");
     }
 }
+
+#[tokio::test]
+async fn real_cuts_restart_within_the_one_budget_and_a_spent_budget_fails() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    // every connection is cut 150,000 bytes in (in the second 100,000-byte chunk), four times
+    let proxy = FaultProxy::start(
+        registry_addr(&registry),
+        Cut::upstream_after(150_000).times(4),
+    )
+    .await
+    .unwrap();
+    let client = client(&proxy.endpoint());
+    let b = {
+        let mut v = vec![0u8; 250_000];
+        PseudoRandom::fill(0, &mut v);
+        Bytes::from(v)
+    };
+    let name = repo("faults/budget");
+    let upload = |budget: u32| {
+        client.transport().upload_blob(
+            &name,
+            UploadSource::Bytes(b.clone()),
+            UploadOptions::default()
+                .chunk_size(100_000)
+                .max_resumes(budget),
+        )
+    };
+    let e = tokio::time::timeout(UPLOAD_TIMEOUT, upload(2))
+        .await
+        .expect("the upload ends in time")
+        .unwrap_err();
+    assert!(e.to_string().contains("max_resumes"), "{e}");
+    // each cut costs a restart (two with budget 2, the third cut finds it spent); a status
+    // request that outruns the registry's storing of the cut chunk costs one resume more
+    let first = proxy.cuts();
+    assert!((2..=3).contains(&first), "{first} cuts");
+    let up = tokio::time::timeout(UPLOAD_TIMEOUT, upload(8))
+        .await
+        .expect("the upload ends in time")
+        .unwrap();
+    assert_eq!(up.digest, Digest::sha256(&b));
+    assert!(up.restarts >= 4 - first, "{up:?}");
+    assert_eq!(proxy.cuts(), 4);
+}
