@@ -64,6 +64,13 @@ pub(crate) enum SessionEnd {
     },
 }
 
+/// Whether `e` (which has no status) means the request got no answer: the connection broke,
+/// or timed out in a way worth trying again. Refusals made before sending (credentials that
+/// may not go there, a bad input) are not.
+fn no_answer(e: &Error) -> bool {
+    matches!(e, Error::Transport(_)) || e.is_retryable()
+}
+
 fn fatal(error: Error, message: impl Into<String>) -> SessionEnd {
     SessionEnd::Fatal {
         error,
@@ -245,10 +252,10 @@ impl<'a> Session<'a> {
                     let h = resume::held(resp.header_str("range"), self.confirmed, true);
                     (PatchAnswer::Accepted(h), None)
                 }
-                Err(e) => match (e.status(), &e) {
-                    (Some(s), _) => (PatchAnswer::Status(s.as_u16()), Some(e)),
-                    (None, Error::Transport(_)) => (PatchAnswer::NoAnswer, Some(e)),
-                    (None, _) => return Err(fatal(e, "the chunk could not be sent")),
+                Err(e) => match e.status() {
+                    Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
+                    None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
+                    None => return Err(fatal(e, "the chunk could not be sent")),
                 },
             };
             let failure = failure.unwrap_or_else(|| {
@@ -457,16 +464,16 @@ impl<'a> Session<'a> {
                     self.confirm(&last);
                     return Ok((digest, size));
                 }
-                let answer = match (e.status(), &e) {
-                    (Some(http::StatusCode::NOT_FOUND), _) => CompleteAnswer::Gone,
-                    (Some(http::StatusCode::BAD_REQUEST), _)
-                        if e.code() == Some("DIGEST_INVALID") =>
+                let answer = match e.status() {
+                    Some(http::StatusCode::NOT_FOUND) => CompleteAnswer::Gone,
+                    Some(http::StatusCode::BAD_REQUEST)
+                        if e.code().is_some_and(|c| c == "DIGEST_INVALID") =>
                     {
                         CompleteAnswer::DigestRefused
                     }
-                    (Some(s), _) => CompleteAnswer::Status(s.as_u16()),
-                    (None, Error::Transport(_)) => CompleteAnswer::NoAnswer,
-                    (None, _) => return Err(fatal(e, Failure::CompletionRefused.message())),
+                    Some(s) => CompleteAnswer::Status(s.as_u16()),
+                    None if no_answer(&e) => CompleteAnswer::NoAnswer,
+                    None => return Err(fatal(e, Failure::CompletionRefused.message())),
                 };
                 match after_complete(&attempt, answer, &self.means(src, tally)) {
                     Step::Restart { cancel_old } => {
