@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::{ExpectedSize, UploadOptions, UploadSource};
 use acr_runtime::{ClientBuilder, RepositoryName, Transport};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -67,9 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             state: 42 + i as u64 + size,
         });
         let started = Instant::now();
-        let (digest, n) = t
+        let up = t
             .upload_blob(&repo, src, UploadOptions::default().chunk_size(*chunk))
             .await?;
+        let (digest, n) = (up.digest, up.size);
         let secs = started.elapsed().as_secs_f64();
         println!(
             "upload chunk={:>2} MiB size={} MiB: {:.2} s, {:.1} MB/s",
@@ -82,7 +83,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("blob");
             let started = Instant::now();
-            let got = t.download_blob_to(&repo, &digest, &path).await?;
+            let got = t
+                .download_blob_to(&repo, &digest, ExpectedSize::Exactly(n), &path)
+                .await?;
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "download size={} MiB: {:.2} s, {:.1} MB/s (verified)",

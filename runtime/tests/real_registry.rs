@@ -7,7 +7,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::{UploadMethod, UploadOptions, UploadSource, Uploaded};
 use acr_runtime::manifest::types::OCI_MANIFEST;
 use acr_runtime::{ClientBuilder, Digest, Reference, RepositoryName, Transport};
 use bytes::Bytes;
@@ -114,36 +114,42 @@ async fn blobs_and_manifests_against_distribution() {
     // chunked (5 chunks and a tail), one-pass
     let big = data(5 * 64 * 1024 + 1000);
     let src = UploadSource::reader(std::io::Cursor::new(big.to_vec()));
-    let (d, n) = t
+    let Uploaded {
+        digest: d, size: n, ..
+    } = t
         .upload_blob(&repo, src, UploadOptions::default())
         .await
         .unwrap();
     assert_eq!((d.clone(), n), (Digest::sha256(&big), big.len() as u64));
     // single request
     let small = data(100);
-    let (ds, _) = t
+    let ds = t
         .upload_blob(
             &repo,
             UploadSource::Bytes(small.clone()),
             UploadOptions::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .digest;
     assert_eq!(ds, Digest::sha256(&small));
     // exists → skipped; mount into another repository
     assert_eq!(
-        t.blob_exists(&repo, &d).await.unwrap(),
+        t.blob_exists(&repo, &d).await.unwrap().and_then(|i| i.size),
         Some(big.len() as u64)
     );
     let other = RepositoryName::new("runtime/other").unwrap();
     let opts = UploadOptions::default()
         .digest(d.clone())
         .mount_from(repo.clone());
-    let (dm, nm) = t
+    let mounted = t
         .upload_blob(&other, UploadSource::Bytes(big.clone()), opts)
         .await
         .unwrap();
-    assert_eq!((dm, nm), (d.clone(), big.len() as u64));
+    assert_eq!(
+        (mounted.digest, mounted.size, mounted.method),
+        (d.clone(), big.len() as u64, UploadMethod::Mounted)
+    );
     // download
     let got: Vec<Bytes> = t
         .download_blob(&other, &d)
@@ -155,14 +161,15 @@ async fn blobs_and_manifests_against_distribution() {
     assert_eq!(got.concat(), big.to_vec());
     // manifests
     let config = Bytes::from_static(b"{}");
-    let (dc, _) = t
+    let dc = t
         .upload_blob(
             &repo,
             UploadSource::Bytes(config.clone()),
             UploadOptions::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .digest;
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
@@ -224,14 +231,15 @@ async fn htpasswd_basic_auth_against_distribution() {
         .build()
         .unwrap();
     let b = data(200_000);
-    let (d, _) = t
+    let d = t
         .upload_blob(
             &repo,
             UploadSource::Bytes(b.clone()),
             UploadOptions::default(),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .digest;
     let got: Vec<Bytes> = t
         .download_blob(&repo, &d)
         .await

@@ -32,7 +32,7 @@ async fn main() -> acr::Result<()> {
     let repo = RepositoryName::new("samples/hello")?;
 
     // Push a blob: chunked, resumable, digest checked against the registry's.
-    let (digest, size) = client
+    let pushed = client
         .transport()
         .upload_blob(
             &repo,
@@ -40,7 +40,11 @@ async fn main() -> acr::Result<()> {
             UploadOptions::default(),
         )
         .await?;
-    println!("pushed {digest} ({size} bytes)");
+    let digest = pushed.digest;
+    println!(
+        "pushed {digest} ({} bytes; {} bytes sent)",
+        pushed.size, pushed.bytes_sent
+    );
 
     // Required parameters are arguments (owned, borrowed or text); the builder is awaited.
     let blob = client.get_blob(&repo, &digest).await?;

@@ -4,6 +4,9 @@
 //!   port, open or behind htpasswd Basic auth.
 //! * [`emulator`]: an in-process ACR emulator (axum) for what no open-source registry implements:
 //!   `/acr/v1`, `/oauth2`, ACR's token challenge and scopes, attribute locks, injected faults.
+//! * [`fault_proxy`]: a loopback TCP relay that cuts connections after N bytes, N times, to put
+//!   real network faults between a client and a real server.
 
 pub mod emulator;
+pub mod fault_proxy;
 pub mod registry;

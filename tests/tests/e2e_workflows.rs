@@ -72,13 +72,13 @@ async fn copy_with_mount(client: &Client, label: &str) -> TestImage {
         let options = UploadOptions::default()
             .digest(Digest::new(digest.as_str()).unwrap())
             .mount_from(source.clone());
-        let (mounted, size) = client
+        let mounted = client
             .transport()
             .upload_blob(&target, UploadSource::Bytes(bytes.clone()), options)
             .await
             .unwrap();
         assert_eq!(
-            (mounted.as_str(), size),
+            (mounted.digest.as_str(), mounted.size),
             (digest.as_str(), bytes.len() as u64)
         );
         let head = client
@@ -171,12 +171,16 @@ async fn a_locked_tag_refuses_the_push() {
     // Moving the tag to another image is refused, by the helper and by the raw operation.
     let name = RepositoryName::new(repo).unwrap();
     for (digest, bytes) in second.blobs() {
-        let (uploaded, _) = client
+        let uploaded = client
             .transport()
             .upload_blob(&name, UploadSource::Bytes(bytes), UploadOptions::default())
             .await
             .unwrap();
-        assert_eq!(uploaded.as_str(), digest, "blobs may still be pushed");
+        assert_eq!(
+            uploaded.digest.as_str(),
+            digest,
+            "blobs may still be pushed"
+        );
     }
     let refused = client
         .transport()

@@ -165,7 +165,9 @@ async fn out_of_order_content_range_is_416_and_the_session_survives() {
 }
 
 #[tokio::test]
-async fn stale_state_is_refused_like_distribution_unless_lenient() {
+async fn stale_state_cancels_the_session_like_distribution_unless_lenient() {
+    // distribution's blobUploadDispatcher: "upload resumed at wrong offset" answers 404
+    // BLOB_UPLOAD_INVALID and cancels the upload
     let emulator = start().await;
     let location0 = start_session(&emulator, "a").await;
     let location1 = header(
@@ -178,18 +180,27 @@ async fn stale_state_is_refused_like_distribution_unless_lenient() {
         json(stale).await["errors"][0]["code"],
         "BLOB_UPLOAD_INVALID"
     );
+    assert_eq!(emulator.upload_sessions(), 0, "the session is cancelled");
+    // Even the current Location is gone now.
+    let status = admin(http().get(absolute(&emulator, &location1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 404);
+    assert_eq!(
+        json(status).await["errors"][0]["code"],
+        "BLOB_UPLOAD_UNKNOWN"
+    );
+
+    // A status request with a stale Location ends the session too (GET is no exception).
+    let location0 = start_session(&emulator, "a").await;
+    patch(&emulator, &location0, b"0123", None).await;
     let status = admin(http().get(absolute(&emulator, &location0)))
         .send()
         .await
         .unwrap();
     assert_eq!(status.status(), 404);
-    // The session itself survives, reachable through its current Location.
-    let status = admin(http().get(absolute(&emulator, &location1)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status.status(), 204);
-    assert_eq!(header(&status, "location"), location1);
+    assert_eq!(emulator.upload_sessions(), 0);
 
     let lenient = Emulator::builder()
         .admin(ADMIN_USER, ADMIN_PASSWORD)
@@ -202,6 +213,25 @@ async fn stale_state_is_refused_like_distribution_unless_lenient() {
     let again = patch(&lenient, &location0, b"4567", None).await;
     assert_eq!(again.status(), 202);
     assert_eq!(header(&again, "range"), "0-7");
+}
+
+#[tokio::test]
+async fn a_missing_state_is_refused_but_leaves_the_session() {
+    let emulator = start().await;
+    let location = start_session(&emulator, "a").await;
+    let bare = location.split('?').next().unwrap();
+    let response = admin(http().get(url(&emulator, bare)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        json(response).await["errors"][0]["code"],
+        "BLOB_UPLOAD_INVALID"
+    );
+    assert_eq!(emulator.upload_sessions(), 1);
+    let ok = patch(&emulator, &location, b"x", None).await;
+    assert_eq!(ok.status(), 202);
 }
 
 #[tokio::test]

@@ -100,7 +100,7 @@ async fn push_blob(client: &Client, repo: &RepositoryName, bytes: Bytes) -> Dige
         .upload_blob(repo, UploadSource::Bytes(bytes), UploadOptions::default())
         .await
         .unwrap()
-        .0
+        .digest
 }
 
 /// Manifests `docker-registry` accepts, stores and serves byte for byte with `null` lists and

@@ -7,7 +7,10 @@
 //! ignores the range and answers 200 has its first `offset` bytes skipped). The digest is
 //! checked before the stream reports its end: a mismatch is the stream's last item, an
 //! error. `download_blob_to` writes to a temporary file in the target's folder and renames
-//! it only after verification, so a failed download leaves no file behind.
+//! it only after verification, so a failed download leaves no file behind; it takes the
+//! blob's expected size ([`ExpectedSize`]: a descriptor's `size`, or a caller-set maximum when
+//! the size is unknown) and stops at the first byte past it, so a server that sends an endless
+//! body cannot fill the disk.
 
 use std::path::Path;
 use std::pin::Pin;
@@ -26,6 +29,40 @@ use crate::{Digest, Error, RepositoryName, Request, Transport};
 const OP: &str = "download_blob";
 /// How many times a broken download is resumed.
 const MAX_RESUMES: u32 = 8;
+
+/// What the caller knows of a blob's size before downloading it
+/// ([`Transport::download_blob_to`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedSize {
+    /// The size in bytes is known (an OCI descriptor's `size`): a body that goes past it fails
+    /// at the first byte too many; one that ends short is resumed like a cut connection.
+    Exactly(u64),
+    /// The size is unknown: refuse a blob of more than this many bytes.
+    AtMost(u64),
+}
+
+impl ExpectedSize {
+    /// The most bytes the download may have.
+    fn limit(self) -> u64 {
+        match self {
+            ExpectedSize::Exactly(n) | ExpectedSize::AtMost(n) => n,
+        }
+    }
+
+    /// The error for a body that announces or sends more than the limit.
+    fn too_long(self, what: &str) -> Error {
+        match self {
+            ExpectedSize::Exactly(n) => Error::invalid_response(
+                "get_blob",
+                format!("{what} more than the blob's expected size of {n} bytes; refused"),
+            ),
+            ExpectedSize::AtMost(limit) => Error::TooLarge {
+                operation: "get_blob",
+                limit,
+            },
+        }
+    }
+}
 
 /// A blob's bytes as a stream; verified against the digest before it ends.
 pub struct BlobStream {
@@ -70,6 +107,8 @@ struct State {
     skip: u64,
     offset: u64,
     total: Option<u64>,
+    /// The caller's expectation, if any.
+    expected: Option<ExpectedSize>,
     digester: Digester,
     resumes: u32,
     done: bool,
@@ -109,15 +148,33 @@ impl State {
                 ));
             }
             if let Ok(t) = total.parse::<u64>() {
-                self.total = Some(t);
+                self.announced(t)?;
             }
         } else {
             if let Some(n) = len {
-                self.total = Some(n);
+                self.announced(n)?;
             }
             self.skip = self.offset;
         }
         self.body = Some(resp.body);
+        Ok(())
+    }
+
+    /// Takes the size the registry announced, checked against the caller's expectation.
+    fn announced(&mut self, n: u64) -> crate::Result<()> {
+        match self.expected {
+            Some(e) if n > e.limit() => {
+                return Err(e.too_long(&format!("the registry announces {n} bytes,")));
+            }
+            Some(ExpectedSize::Exactly(want)) if n != want => {
+                return Err(Error::invalid_response(
+                    "get_blob",
+                    format!("the registry announces {n} bytes, the blob's expected size is {want}"),
+                ));
+            }
+            _ => {}
+        }
+        self.total = Some(n);
         Ok(())
     }
 
@@ -147,6 +204,13 @@ impl State {
                     }
                     if chunk.is_empty() {
                         continue;
+                    }
+                    if let Some(e) = self.expected
+                        && self.offset + chunk.len() as u64 > e.limit()
+                    {
+                        self.done = true;
+                        self.body = None;
+                        return Some(Err(e.too_long("the body has")));
                     }
                     if self
                         .total
@@ -219,6 +283,16 @@ impl Transport {
         repo: &RepositoryName,
         digest: &Digest,
     ) -> crate::Result<BlobStream> {
+        self.download_blob_expecting(repo, digest, None).await
+    }
+
+    /// [`Transport::download_blob`] held to `expected`.
+    async fn download_blob_expecting(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        expected: Option<ExpectedSize>,
+    ) -> crate::Result<BlobStream> {
         let digester = Digester::for_digest(digest).ok_or_else(|| {
             Error::invalid_input(
                 OP,
@@ -232,7 +306,11 @@ impl Transport {
             body: None,
             skip: 0,
             offset: 0,
-            total: None,
+            total: match expected {
+                Some(ExpectedSize::Exactly(n)) => Some(n),
+                _ => None,
+            },
+            expected,
             digester,
             resumes: 0,
             done: false,
@@ -250,11 +328,22 @@ impl Transport {
     }
 
     /// Downloads blob `digest` of `repo` into `path` (via a temporary file in the same
-    /// folder, renamed after verification); returns the size.
+    /// folder, renamed after verification); returns the size in bytes.
+    ///
+    /// `expected` bounds what is written: [`ExpectedSize::Exactly`] with a descriptor's size
+    /// (a registry that announces or sends more fails at once), or [`ExpectedSize::AtMost`] a
+    /// maximum when the size is unknown. A server that sends more than that (an endless
+    /// body) fails as soon as the first byte past it arrives, before it is written.
+    ///
+    /// Errors: [`Error::InvalidResponse`] (exact size) or [`Error::TooLarge`] (maximum) for a
+    /// blob larger than `expected`; [`Error::DigestMismatch`] when the bytes are not `digest`'s;
+    /// [`Error::Io`] for the local file; the request's own errors. On any error no file is
+    /// left behind (the temporary file is removed).
     pub async fn download_blob_to(
         &self,
         repo: &RepositoryName,
         digest: &Digest,
+        expected: ExpectedSize,
         path: impl AsRef<Path>,
     ) -> crate::Result<u64> {
         let path = path.as_ref();
@@ -277,7 +366,9 @@ impl Transport {
             .map_err(|e| Error::io(OP, "cannot open the temporary file", e))?;
         let mut file =
             tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
-        let mut stream = self.download_blob(repo, digest).await?;
+        let mut stream = self
+            .download_blob_expecting(repo, digest, Some(expected))
+            .await?;
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;

@@ -11,5 +11,8 @@ mod digester;
 pub mod download;
 pub mod upload;
 
-pub use download::BlobStream;
-pub use upload::{AsyncReadSeek, Progress, ProgressFn, UploadOptions, UploadSource};
+pub use download::{BlobStream, ExpectedSize};
+pub use upload::{
+    AsyncReadSeek, BlobInfo, Progress, ProgressFn, UploadMethod, UploadOptions, UploadSource,
+    Uploaded,
+};

@@ -1,7 +1,18 @@
+//! Blob upload and download against the in-test fake registry (`support`) and hand-written
+//! loopback servers.
+//!
+//! The fake keeps an upload session whatever `_state` a request carries, as a registry without
+//! distribution's session rule would: the resume-at-`Range` tests here are of that path. The
+//! session rule itself (a stale offset cancels the session, so a cut means a new session) is
+//! tested against the strict emulator (`tests/tests/upload_recovery.rs`) and the real
+//! docker-registry (`tests/tests/registry_uploads.rs`).
+
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use acr_runtime::blob::{Progress, UploadOptions, UploadSource};
+use acr_runtime::blob::{
+    ExpectedSize, Progress, UploadMethod, UploadOptions, UploadSource, Uploaded,
+};
 use acr_runtime::{Credential, Digest, Error, RepositoryName};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
@@ -11,6 +22,11 @@ use crate::support::{self, AuthMode, PatchFault};
 
 fn data(n: usize) -> Bytes {
     Bytes::from((0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>())
+}
+
+/// The digest and size of an upload (what most tests look at).
+fn parts(u: Uploaded) -> (Digest, u64) {
+    (u.digest, u.size)
 }
 
 fn repo(s: &str) -> RepositoryName {
@@ -47,6 +63,7 @@ async fn small_blob_goes_in_one_request() {
             UploadOptions::default(),
         )
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 1000));
     assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
@@ -58,6 +75,7 @@ async fn small_blob_goes_in_one_request() {
     let opts = UploadOptions::default().digest(Digest::new(support::sha256(&b2)).unwrap());
     t.upload_blob(&repo("hello"), UploadSource::Bytes(b2), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
     // ACR mode (refresh token): the push token was fetched before the first request
@@ -77,6 +95,7 @@ async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
     let (d, n) = t
         .upload_blob(&repo("hello"), one_pass(b.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(n, 300_000);
     assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
@@ -105,6 +124,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest.clone(), 5000));
     let log = fake.state.log.lock().unwrap().clone();
@@ -124,6 +144,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
             opts.clone(),
         )
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(d, d2);
     assert_eq!(
@@ -136,6 +157,7 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
     let (d, _) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b2.clone()), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!(d, d2);
     assert_eq!(fake.state.blobs.lock().unwrap()[d2.as_str()], b2);
@@ -168,6 +190,7 @@ async fn mount_answered_201_is_not_uploaded() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest, 5000));
     assert_eq!(fake.state.mounts.load(Ordering::SeqCst), 1);
@@ -191,7 +214,10 @@ async fn upload_with_fault(
                 state.patch_faults.lock().unwrap().push_back(fault);
             }
         });
-    let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+    let r = t
+        .upload_blob(&repo("hello"), source(b.clone()), opts)
+        .await
+        .map(parts);
     (fake, r, b)
 }
 
@@ -242,6 +268,7 @@ async fn lost_session_starts_over_when_seekable_and_fails_clearly_when_not() {
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::path(&path), opts)
         .await
+        .map(parts)
         .unwrap();
     assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 250_000));
 
@@ -261,6 +288,7 @@ async fn unrecoverable_errors_cancel_the_session_and_say_so() {
     let e = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
         .await
+        .map(parts)
         .unwrap_err();
     assert!(
         matches!(
@@ -288,6 +316,7 @@ async fn registry_digest_is_compared_with_ours() {
             UploadOptions::default(),
         )
         .await
+        .map(parts)
         .unwrap_err();
     let Error::Upload {
         source: Some(inner),
@@ -364,7 +393,9 @@ async fn download_to_renames_only_after_verification() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.bin");
     assert_eq!(
-        t.download_blob_to(&repo("hello"), &d, &path).await.unwrap(),
+        t.download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(100_000), &path)
+            .await
+            .unwrap(),
         100_000
     );
     assert_eq!(std::fs::read(&path).unwrap(), b.to_vec());
@@ -378,7 +409,7 @@ async fn download_to_renames_only_after_verification() {
         .insert(bad.to_string(), data(5000));
     let path2 = dir.path().join("bad.bin");
     let e = t
-        .download_blob_to(&repo("hello"), &bad, &path2)
+        .download_blob_to(&repo("hello"), &bad, ExpectedSize::AtMost(1 << 20), &path2)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::DigestMismatch { .. }), "{e:?}");
@@ -413,7 +444,10 @@ async fn registry_losing_confirmed_bytes_rewinds_a_seekable_source() {
                         .push_back(PatchFault::TruncateTo(50_000));
                 }
             });
-        let r = t.upload_blob(&repo("hello"), source(b.clone()), opts).await;
+        let r = t
+            .upload_blob(&repo("hello"), source(b.clone()), opts)
+            .await
+            .map(parts);
         (fake, r, b)
     };
     let (fake, r, b) = run(UploadSource::Bytes).await;
@@ -442,4 +476,158 @@ async fn registry_losing_confirmed_bytes_rewinds_a_seekable_source() {
     );
     assert!(e.to_string().contains("one-pass"), "{e}");
     assert_eq!(fake.state.cancelled.load(Ordering::SeqCst), 1);
+}
+
+/// What the raw server answers.
+#[derive(Clone, Copy)]
+enum Raw {
+    /// These bytes, then close.
+    Fixed(&'static str),
+    /// This head, then an endless chunked body of zeros until the client leaves.
+    Endless(&'static str),
+}
+
+/// A loopback HTTP/1.1 server that answers every request with `reply` (one request per
+/// connection), counting the body bytes it wrote; written by hand so that nothing adds or
+/// checks headers (a `HEAD` without `Content-Length`, a body longer than announced).
+async fn raw_server(reply: Raw) -> (String, Arc<std::sync::atomic::AtomicU64>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if conn.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                match reply {
+                    Raw::Fixed(text) => {
+                        let _ = conn.write_all(text.as_bytes()).await;
+                    }
+                    Raw::Endless(text) => {
+                        if conn.write_all(text.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let chunk = format!("10000\r\n{}\r\n", "\0".repeat(0x10000));
+                        while conn.write_all(chunk.as_bytes()).await.is_ok() {
+                            counter.fetch_add(0x10000, Ordering::SeqCst);
+                        }
+                    }
+                }
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    (url, written)
+}
+
+#[tokio::test]
+async fn a_head_without_content_length_means_exists_with_unknown_size_not_zero() {
+    let b = data(5000);
+    let digest = Digest::new(support::sha256(&b)).unwrap();
+    let (url, _) = raw_server(Raw::Fixed(
+        "HTTP/1.1 200 OK\r\nDocker-Content-Digest: x\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let info = t.blob_exists(&repo("hello"), &digest).await.unwrap();
+    assert_eq!(info.map(|i| i.size), Some(None), "exists, size unknown");
+
+    let skip = |source: UploadSource, opts: UploadOptions| {
+        let t = t.clone();
+        async move {
+            t.upload_blob(&repo("hello"), source, opts.digest(digest_of(5000)))
+                .await
+        }
+    };
+    fn digest_of(n: usize) -> Digest {
+        Digest::new(support::sha256(&data(n))).unwrap()
+    }
+    // the source's length (bytes, files)
+    let up = skip(UploadSource::Bytes(b.clone()), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((up.size, up.method), (5000, UploadMethod::Skipped));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blob");
+    std::fs::write(&path, &b).unwrap();
+    let up = skip(UploadSource::path(&path), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(up.size, 5000);
+    // the caller's size
+    let up = skip(one_pass(b.clone()), UploadOptions::default().size(5000))
+        .await
+        .unwrap();
+    assert_eq!(up.size, 5000);
+    // nobody knows: the stream is read through, counted and checked
+    let up = skip(one_pass(b.clone()), UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((up.size, up.bytes_sent), (5000, 0));
+    let e = skip(one_pass(data(4999)), UploadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::DigestMismatch { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn download_to_stops_one_byte_past_the_expected_size_and_leaves_no_file() {
+    let d = Digest::new(support::sha256(b"whatever")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.bin");
+    let left_behind = || std::fs::read_dir(dir.path()).unwrap().count();
+
+    // an endless chunked body: the descriptor's size, or a maximum
+    let (url, written) = raw_server(Raw::Endless(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(1000), &path)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    assert!(e.to_string().contains("expected size of 1000"), "{e}");
+    assert_eq!(left_behind(), 0, "no file left behind");
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::AtMost(3 << 20), &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { limit, .. } if limit == 3 << 20),
+        "{e:?}"
+    );
+    assert_eq!(left_behind(), 0);
+    // the client stopped reading at the limit: the server got no further than the limit plus
+    // what socket buffers hold
+    let sent = written.load(Ordering::SeqCst);
+    assert!(sent < 64 << 20, "the server wrote {sent} bytes");
+
+    // a Content-Length larger than expected fails before any byte is written
+    let (url, _) = raw_server(Raw::Fixed(
+        "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n",
+    ))
+    .await;
+    let t = client(&url, Credential::Anonymous);
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::Exactly(1000), &path)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("announces 10000000000 bytes"), "{e}");
+    let e = t
+        .download_blob_to(&repo("hello"), &d, ExpectedSize::AtMost(1 << 20), &path)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+    assert_eq!(left_behind(), 0);
 }

@@ -213,7 +213,7 @@ async fn uploads_and_manifests_work_through_a_front_that_answers_307() {
         .unwrap();
     let repo = RepositoryName::new("hello").unwrap();
     let data: Vec<u8> = (0..150_000u32).map(|i| (i % 241) as u8).collect();
-    let (digest, size) = t
+    let acr_runtime::blob::Uploaded { digest, size, .. } = t
         .upload_blob(
             &repo,
             UploadSource::Bytes(Bytes::from(data.clone())),

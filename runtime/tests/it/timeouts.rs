@@ -348,7 +348,7 @@ async fn a_16_mib_chunk_at_100_kib_per_second_uploads_with_the_default_timeouts(
     assert_eq!(t.chunk_size(), 16 * MIB);
     let data = Bytes::from(vec![9u8; 16 * MIB]);
     let started = tokio::time::Instant::now();
-    let (digest, size) = t
+    let acr_runtime::blob::Uploaded { digest, size, .. } = t
         .upload_blob(
             &RepositoryName::new("slow").unwrap(),
             UploadSource::Bytes(data.clone()),

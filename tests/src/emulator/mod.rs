@@ -82,8 +82,13 @@
 //!   with detail `{"digest"}`. Limit 4 MiB. The `Accept` header is not used to convert manifests.
 //! * **imageSize** = sum of the layer sizes for images (the recorded hello-world value matches its
 //!   layer), sum of the child sizes for indexes, body length otherwise.
-//! * **Upload `_state`**: stale offsets are refused with 404 `BLOB_UPLOAD_INVALID`, as distribution
-//!   2.8 does (observed); [`EmulatorBuilder::strict_upload_state`] turns that off. `GET` on a
+//! * **Upload `_state`, the session rule** (CNCF distribution's `blobUploadDispatcher`, observed
+//!   on docker-registry 2.8): on every request to an upload URL, a missing or invalid `_state`
+//!   is refused with 404 `BLOB_UPLOAD_INVALID`; a valid one whose offset differs from the bytes
+//!   held is refused the same way **and cancels the session** (later requests: 404
+//!   `BLOB_UPLOAD_UNKNOWN`). A PATCH whose body breaks off keeps the bytes read, as distribution
+//!   does, so after a cut the client's last Location is stale and the session ends at its next
+//!   request. [`EmulatorBuilder::strict_upload_state`] turns the rule off. `GET` on a
 //!   session also returns its current `Location` (distribution does). A PATCH `Content-Range`
 //!   (`start-end`, a `bytes ` prefix tolerated) whose start is not the current size, or whose
 //!   length differs from the body, gets 416 with the current `Range` and `Location` (OCI); the
@@ -235,8 +240,10 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Whether an upload request with a stale `_state` offset is refused (default on, as
-    /// distribution 2.8 does).
+    /// Whether the upload session rule is enforced (default on, as distribution 2.8 does): a
+    /// request without a valid `_state` is refused, and one whose `_state` offset differs from
+    /// the bytes held is refused and cancels the session (see the module docs). Off, offsets
+    /// are not compared and a missing `_state` is accepted.
     pub fn strict_upload_state(mut self, on: bool) -> Self {
         self.strict_upload_state = on;
         self

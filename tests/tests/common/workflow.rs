@@ -22,7 +22,7 @@ pub async fn push_image(
 ) -> Digest {
     let name = RepositoryName::new(repo).unwrap();
     for (digest, bytes) in image.blobs() {
-        let (uploaded, size) = client
+        let uploaded = client
             .transport()
             .upload_blob(
                 &name,
@@ -31,8 +31,8 @@ pub async fn push_image(
             )
             .await
             .unwrap();
-        assert_eq!(uploaded.as_str(), digest, "upload_blob's digest");
-        assert_eq!(size, bytes.len() as u64);
+        assert_eq!(uploaded.digest.as_str(), digest, "upload_blob's digest");
+        assert_eq!(uploaded.size, bytes.len() as u64);
     }
     client
         .transport()

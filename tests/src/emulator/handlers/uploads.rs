@@ -3,11 +3,21 @@
 //!
 //! The `_state` token is shaped like ACR's (and distribution's): URL-safe base64 of a 32-byte
 //! HMAC followed by `{"Name","UUID","Offset","StartedAt"}`. Each `PATCH` answers a new Location
-//! with the new offset. With strict upload state (the default, as distribution 2.8 behaves), a
-//! request whose `_state` offset is not the session's current size is refused with 404
-//! `BLOB_UPLOAD_INVALID` (the session itself survives); a forged `_state` likewise. A request
-//! without `_state` is accepted.
-
+//! with the new offset.
+//!
+//! **The session rule** (strict upload state, the default), as CNCF distribution enforces it in
+//! `registry/handlers/blobupload.go` (`blobUploadDispatcher`) on every request to an upload URL:
+//! * a `_state` that is missing, undecodable, forged (bad HMAC) or names another repository or
+//!   session is refused with 404 `BLOB_UPLOAD_INVALID`; the session is untouched;
+//! * a valid `_state` whose `Offset` differs from the bytes the session holds ("upload resumed
+//!   at wrong offset") is refused with 404 `BLOB_UPLOAD_INVALID` **and cancels the session**: every
+//!   later request, with any `_state`, gets 404 `BLOB_UPLOAD_UNKNOWN`.
+//!
+//! So a `PATCH` cut mid-body that kept part of the chunk (the registry stores what it read) ends
+//! the session at the client's next request: the client's last Location is stale. With
+//! [`crate::emulator::EmulatorBuilder::strict_upload_state`]`(false)` offsets are not compared
+//! and a request without `_state` is accepted (kinder than any real registry; for tests of
+//! other things only).
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
@@ -73,30 +83,42 @@ fn session_headers(
     ]
 }
 
-/// Checks the `_state` query parameter against the session.
-fn check_state(call: &Call, name: &str, uuid: &str, upload: &Upload) -> Result<(), AcrError> {
+/// Why a request's `_state` does not fit its session.
+enum StateMismatch {
+    /// Missing, undecodable, forged, or for another session: refused, session untouched.
+    Invalid,
+    /// A valid token at another offset than the bytes held: refused, and the session is
+    /// cancelled (distribution's "upload resumed at wrong offset").
+    WrongOffset,
+}
+
+/// Checks the `_state` query parameter against the session (see the module docs).
+fn check_state(call: &Call, name: &str, uuid: &str, upload: &Upload) -> Result<(), StateMismatch> {
+    let strict = call.shared.settings.strict_upload_state;
     let Some(state) = call.query("_state") else {
-        return Ok(());
+        return if strict {
+            Err(StateMismatch::Invalid)
+        } else {
+            Ok(())
+        };
     };
     let raw = URL_SAFE
         .decode(state)
         .or_else(|_| URL_SAFE_NO_PAD.decode(state.trim_end_matches('=')))
-        .map_err(|_| AcrError::upload_invalid())?;
+        .map_err(|_| StateMismatch::Invalid)?;
     if raw.len() <= 32 {
-        return Err(AcrError::upload_invalid());
+        return Err(StateMismatch::Invalid);
     }
     let (mac, payload) = raw.split_at(32);
     if mac != call.shared.tokens.mac(payload) {
-        return Err(AcrError::upload_invalid());
+        return Err(StateMismatch::Invalid);
     }
-    let payload: Value = serde_json::from_slice(payload).map_err(|_| AcrError::upload_invalid())?;
+    let payload: Value = serde_json::from_slice(payload).map_err(|_| StateMismatch::Invalid)?;
     if payload["Name"] != name || payload["UUID"] != uuid {
-        return Err(AcrError::upload_invalid());
+        return Err(StateMismatch::Invalid);
     }
-    if call.shared.settings.strict_upload_state
-        && payload["Offset"].as_u64() != Some(upload.data.len() as u64)
-    {
-        return Err(AcrError::upload_invalid());
+    if strict && payload["Offset"].as_u64() != Some(upload.data.len() as u64) {
+        return Err(StateMismatch::WrongOffset);
     }
     Ok(())
 }
@@ -173,14 +195,20 @@ pub(crate) async fn session(mut call: Call, name: &str, uuid: &str) -> Result<Re
     let shared = call.shared.clone();
     // Look the session up and check `_state` before touching the body.
     let (size, started) = {
-        let store = shared.store();
+        let mut store = shared.store();
         let upload = store
             .uploads
             .get(uuid)
             .filter(|u| u.name == name)
             .ok_or_else(AcrError::upload_unknown)?;
-        check_state(&call, name, uuid, upload)?;
-        (upload.data.len(), upload.started)
+        match check_state(&call, name, uuid, upload) {
+            Ok(()) => (upload.data.len(), upload.started),
+            Err(StateMismatch::Invalid) => return Err(AcrError::upload_invalid()),
+            Err(StateMismatch::WrongOffset) => {
+                store.uploads.remove(uuid);
+                return Err(AcrError::upload_invalid());
+            }
+        }
     };
     match call.method {
         Method::GET => Ok(empty(
@@ -211,7 +239,11 @@ pub(crate) async fn session(mut call: Call, name: &str, uuid: &str) -> Result<Re
             }
             let (chunk, complete) = read_at_most(body, super::MAX_BODY).await;
             if !complete {
-                // The client went away mid-chunk: keep nothing.
+                // The client went away mid-chunk (or sent more than the limit): like
+                // distribution, keep what was read, so the client's Location goes stale.
+                if let Some(upload) = shared.store().uploads.get_mut(uuid) {
+                    upload.data.extend_from_slice(&chunk);
+                }
                 return Err(AcrError::new(
                     StatusCode::BAD_REQUEST,
                     "BLOB_UPLOAD_INVALID",
