@@ -7,3 +7,6 @@
 
 pub mod emulator;
 pub mod registry;
+pub mod skip;
+
+pub use skip::skip;
