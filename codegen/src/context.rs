@@ -25,6 +25,8 @@ pub struct Context<'a> {
     pub rt: TokenStream,
     /// The `http` crate's path (`http`).
     pub http: TokenStream,
+    /// [`Options::auth_constructors`].
+    pub auth_constructors: bool,
 }
 
 impl<'a> Context<'a> {
@@ -48,6 +50,7 @@ impl<'a> Context<'a> {
             ops,
             rt,
             http,
+            auth_constructors: opts.auth_constructors,
         })
     }
 

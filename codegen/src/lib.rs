@@ -29,6 +29,12 @@ pub struct Options {
     /// The path of the `http` crate in the generated code (`acr_runtime::http`, the
     /// runtime's re-export): the generated crate names `http::Method` and `http::HeaderMap`.
     pub http_crate: String,
+    /// Whether `Client` gets constructors of the credentials the spec's `@auth` names
+    /// (`bearer_credential`, `api_key_credential`, `basic_credential`, on the runtime's
+    /// generic credential). Off by default: the `acr` crate authenticates with the
+    /// registry's own credentials, which its overlay's scopes drive; on for clients of other
+    /// APIs (`cargo xtask codegen --spec FILE` without an overlay).
+    pub auth_constructors: bool,
 }
 
 impl Default for Options {
@@ -36,6 +42,7 @@ impl Default for Options {
         Self {
             runtime_crate: "acr_runtime".to_owned(),
             http_crate: "acr_runtime::http".to_owned(),
+            auth_constructors: false,
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod retry;
 pub mod secret;
 pub mod transport;
 
-pub use auth::{AadToken, AadTokenSource, Credential};
+pub use auth::{AadToken, AadTokenSource, Credential, GenericCredential};
 pub use error::{Error, ErrorInfo, StatusError};
 pub use headers::{Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};

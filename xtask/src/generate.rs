@@ -168,10 +168,13 @@ pub struct Output {
     pub warnings: Vec<String>,
 }
 
-/// Lowers and emits.
+/// Lowers and emits. Without an overlay (a client of another API), `Client` also gets
+/// constructors of the credentials the spec's `@auth` names.
 pub fn generate(inputs: &Inputs) -> Result<Output, GenerateError> {
     let lowered = inputs.lower()?;
-    let files = acr_codegen::generate(&lowered.api, &acr_codegen::Options::default())
+    let mut options = acr_codegen::Options::default();
+    options.auth_constructors = inputs.overlay.is_none();
+    let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {
         api: lowered.api,

@@ -47,6 +47,7 @@ pub mod azure;
 mod cache;
 pub mod challenge;
 pub mod credential;
+pub mod generic;
 pub mod jwt;
 mod token;
 
@@ -61,6 +62,7 @@ use crate::retry::RetryPolicy;
 use crate::{Error, Request, Secret};
 use cache::{Key, Kind, TokenCache};
 pub use credential::{AadToken, AadTokenFuture, AadTokenSource, Credential};
+pub use generic::{GenericCredential, KeyPlace};
 
 /// The largest token endpoint answer read.
 pub const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
@@ -101,6 +103,9 @@ pub(crate) enum Sent {
 pub(crate) struct Authz {
     pub header: Option<HeaderValue>,
     pub sent: Sent,
+    /// A generic credential's header or query pair (see [`generic`]), sent like `header`:
+    /// to the endpoint's origin only.
+    pub generic: Option<generic::Placement>,
 }
 
 /// The auth state of one client.
@@ -180,12 +185,19 @@ impl Auth {
 
     /// The authorization a request carries up front.
     pub async fn authorize(&self, request: &Request) -> crate::Result<Authz> {
+        if let Credential::Generic(g) = &self.credential {
+            return Ok(Authz {
+                generic: Some(g.placement()?),
+                ..Authz::default()
+            });
+        }
         if request.basic_auth
             && let Some((u, p)) = self.credential.basic_pair()
         {
             return Ok(Authz {
                 header: Some(basic(u, p)?),
                 sent: Sent::Basic,
+                generic: None,
             });
         }
         match self.mode() {
@@ -194,6 +206,7 @@ impl Auth {
                 Some((u, p)) => Ok(Authz {
                     header: Some(basic(u, p)?),
                     sent: Sent::Basic,
+                    generic: None,
                 }),
                 None => Ok(Authz::default()),
             },
@@ -216,6 +229,7 @@ impl Auth {
                 Ok(Authz {
                     header: Some(bearer(&token)?),
                     sent: Sent::Bearer { key, token },
+                    generic: None,
                 })
             }
         }
@@ -229,6 +243,10 @@ impl Auth {
         headers: &HeaderMap,
         sent: &Sent,
     ) -> crate::Result<Option<Authz>> {
+        if matches!(self.credential, Credential::Generic(_)) {
+            // Sent up front already: a 401 is the answer to it.
+            return Ok(None);
+        }
         let challenges: Vec<_> = headers
             .get_all(http::header::WWW_AUTHENTICATE)
             .iter()
@@ -299,6 +317,7 @@ impl Auth {
             return Ok(Some(Authz {
                 header: Some(bearer(&token)?),
                 sent: Sent::Bearer { key, token },
+                generic: None,
             }));
         }
         if challenges.iter().any(|c| c.is_basic()) {
@@ -312,6 +331,7 @@ impl Auth {
             return Ok(Some(Authz {
                 header: Some(basic(u, p)?),
                 sent: Sent::Basic,
+                generic: None,
             }));
         }
         Ok(None)

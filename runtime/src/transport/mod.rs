@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 
+use crate::auth::generic::Placement;
 use crate::auth::{Auth, Authz};
 use crate::retry::{self, RetryPolicy};
 use crate::{Body, Error, Request, Response, StreamingResponse};
@@ -115,9 +116,18 @@ impl Transport {
     }
 
     /// The absolute URL of `request` (its path resolved against the endpoint, then its
-    /// query pairs appended).
+    /// query pairs appended). An endpoint with a path is a base: a path that starts with `/`
+    /// goes under it (`https://api.example.com/v1` and `/pets` give
+    /// `https://api.example.com/v1/pets`), as an OpenAPI server URL or a LAP `@base` means.
     pub fn url_for(&self, request: &Request) -> crate::Result<Url> {
-        let mut url = self.inner.endpoint.join(&request.path).map_err(|e| {
+        let endpoint = &self.inner.endpoint;
+        let base = endpoint.path().trim_end_matches('/');
+        let path = if !base.is_empty() && request.path.starts_with('/') {
+            std::borrow::Cow::Owned(format!("{base}{}", request.path))
+        } else {
+            std::borrow::Cow::Borrowed(request.path.as_str())
+        };
+        let mut url = endpoint.join(&path).map_err(|e| {
             Error::invalid_input(
                 request.operation,
                 format!("bad path {:?}: {e}", request.path),
@@ -312,6 +322,20 @@ impl Transport {
                     }));
                 }
                 rb = rb.header(http::header::AUTHORIZATION, h.clone());
+            }
+            if let Some(g) = &authz.generic
+                && url.origin() == registry
+            {
+                if !self.inner.auth.may_send_credentials(&url) {
+                    return Err(OnceError::Other(Error::Insecure {
+                        operation: req.operation,
+                        message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
+                    }));
+                }
+                rb = match g {
+                    Placement::Header(name, value) => rb.header(name, value.clone()),
+                    Placement::Query(name, key) => rb.query(&[(name.as_str(), key.expose())]),
+                };
             }
             rb = match &req.body {
                 Body::Empty if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) => {
