@@ -27,6 +27,8 @@ pub struct Context<'a> {
     pub http: TokenStream,
     /// Hand-written modules `lib.rs` declares (see [`Options::extra_modules`]).
     pub extra_modules: Vec<String>,
+    /// [`Options::auth_constructors`].
+    pub auth_constructors: bool,
 }
 
 impl<'a> Context<'a> {
@@ -51,6 +53,7 @@ impl<'a> Context<'a> {
             rt,
             http,
             extra_modules: opts.extra_modules.clone(),
+            auth_constructors: opts.auth_constructors,
         })
     }
 

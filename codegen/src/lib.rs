@@ -33,6 +33,12 @@ pub struct Options {
     /// such as the whole-image workflows of `acr`), declared `pub mod NAME;` by `lib.rs` so
     /// they sit beside the generated code and are built on its operations.
     pub extra_modules: Vec<String>,
+    /// Whether `Client` gets constructors of the credentials the spec's `@auth` names
+    /// (`bearer_credential`, `api_key_credential`, `basic_credential`, on the runtime's
+    /// generic credential). Off by default: the `acr` crate authenticates with the
+    /// registry's own credentials, which its overlay's scopes drive; on for clients of other
+    /// APIs (`cargo xtask codegen --spec FILE` without an overlay).
+    pub auth_constructors: bool,
 }
 
 impl Default for Options {
@@ -41,6 +47,7 @@ impl Default for Options {
             runtime_crate: "acr_runtime".to_owned(),
             http_crate: "acr_runtime::http".to_owned(),
             extra_modules: Vec::new(),
+            auth_constructors: false,
         }
     }
 }

@@ -38,6 +38,10 @@ const RESPONSE_FIELDS: &[&str] = &["status", "headers"];
 /// plus module names that would clash in `operations/`.
 pub const CLIENT_RESERVED: &[&str] = &[
     "builder",
+    "default_builder",
+    "bearer_credential",
+    "basic_credential",
+    "api_key_credential",
     "transport",
     "clone",
     "fmt",

@@ -37,7 +37,7 @@ mod secret;
 pub mod stream;
 mod transport;
 
-pub use auth::{AadToken, AadTokenFuture, AadTokenSource, Credential};
+pub use auth::{AadToken, AadTokenFuture, AadTokenSource, Credential, GenericCredential};
 pub use error::{
     Error, ErrorCode, ErrorInfo, ResponseParts, StatusError, TimeoutKind, TransportError,
 };

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/skip.rs"]
+mod skip;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -35,7 +38,9 @@ async fn start() -> Option<Registry> {
 /// Starts the registry; with `Some((user, password))` behind htpasswd Basic auth.
 async fn start_with(basic: Option<(&str, &str)>) -> Option<Registry> {
     if !std::path::Path::new(BINARY).exists() {
-        println!("skipped: {BINARY} is not installed (apt-get install docker-registry)");
+        skip::skip(&format!(
+            "{BINARY} is not installed (Debian: apt-get install docker-registry)"
+        ));
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -47,7 +52,7 @@ async fn start_with(basic: Option<(&str, &str)>) -> Option<Registry> {
         {
             Ok(o) if o.status.success() => o.stdout,
             _ => {
-                println!("skipped: htpasswd is not installed (apt-get install apache2-utils)");
+                skip::skip("htpasswd is not installed (Debian: apt-get install apache2-utils)");
                 return None;
             }
         };

@@ -10,3 +10,6 @@
 pub mod emulator;
 pub mod fault_proxy;
 pub mod registry;
+pub mod skip;
+
+pub use skip::skip;

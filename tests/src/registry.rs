@@ -368,7 +368,9 @@ fn skip_or_fail(
     if options.require {
         return Err(HarnessError::Required { what, package });
     }
-    println!("skipping: {what} not installed");
+    crate::skip(&format!(
+        "{what} not installed (Debian: apt-get install {package}); {REQUIRE_ENV}=1 makes this an error"
+    ));
     Ok(None)
 }
 

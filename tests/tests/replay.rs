@@ -1202,7 +1202,9 @@ fn check_models(recording: &Recording) -> (Vec<String>, Vec<String>, usize) {
 #[tokio::test]
 async fn replay_recorded_acr_traffic() {
     let Some(dir) = recordings_dir() else {
-        println!("skipping: ../shared/acr-recordings not found");
+        acr_tests::skip(
+            "../shared/acr-recordings not found (recorded ACR traffic, test data beside the checkout in CI)",
+        );
         return;
     };
     let recordings = load_all(&dir);

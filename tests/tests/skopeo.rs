@@ -41,7 +41,7 @@ impl Skopeo {
                 std::env::var(REQUIRE_ENV).map_or(true, |v| v != "1"),
                 "{REQUIRE_ENV}=1 but skopeo is not installed (Debian: apt-get install skopeo)"
             );
-            println!("skipping: skopeo not installed");
+            acr_tests::skip("skopeo not installed (Debian: apt-get install skopeo)");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();

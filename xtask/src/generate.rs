@@ -280,18 +280,28 @@ impl SpecSet {
 
 /// Lowers, merges and emits several specs into one crate whose `src/` holds the hand-written
 /// modules `extra_modules` (see [`crate::tree::hand_written_modules`]).
+///
+/// Without any overlay (clients of other APIs), `Client` also gets constructors of the
+/// credentials the specs' `@auth` names.
 pub fn generate_set(set: &SpecSet, extra_modules: &[String]) -> Result<Output, GenerateError> {
-    emit(set.lower()?, extra_modules)
+    let auth_constructors = set.parts.iter().all(|p| p.overlay.is_none());
+    emit(set.lower()?, extra_modules, auth_constructors)
 }
 
-/// Lowers and emits one spec.
+/// Lowers and emits one spec. Without an overlay (a client of another API), `Client` also gets
+/// constructors of the credentials the spec's `@auth` names.
 pub fn generate(inputs: &Inputs) -> Result<Output, GenerateError> {
-    emit(inputs.lower()?, &[])
+    emit(inputs.lower()?, &[], inputs.overlay.is_none())
 }
 
-fn emit(lowered: lower::Lowered, extra_modules: &[String]) -> Result<Output, GenerateError> {
+fn emit(
+    lowered: lower::Lowered,
+    extra_modules: &[String],
+    auth_constructors: bool,
+) -> Result<Output, GenerateError> {
     let mut options = acr_codegen::Options::default();
     options.extra_modules = extra_modules.to_vec();
+    options.auth_constructors = auth_constructors;
     let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {

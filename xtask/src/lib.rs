@@ -9,6 +9,7 @@ pub mod lap;
 pub mod lap_check;
 pub mod lower;
 pub mod manifest;
+pub mod msrv;
 pub mod sample;
 pub mod tree;
 pub mod workspace;

@@ -26,6 +26,9 @@ enum Command {
     /// Time the LAP parser on a folder beside the reference Python parser (`pip install
     /// lapsh`); use `cargo run --release -p xtask -- bench`.
     Bench(xtask::bench::Args),
+    /// Check that no locked package needs a newer Rust than the declared rust-version
+    /// (not a build on that version: no such toolchain is needed or used).
+    Msrv(xtask::msrv::Args),
     /// LAP file tools.
     #[command(subcommand)]
     Lap(LapCommand),
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Codegen(args) => xtask::codegen_cmd::run(args),
         Command::CodegenSample(args) => xtask::sample::run(args),
         Command::Bench(args) => xtask::bench::run(args),
+        Command::Msrv(args) => xtask::msrv::run(args),
         Command::Lap(LapCommand::Check(args)) => xtask::lap_check::run(args),
     };
     ExitCode::from(code)

@@ -66,6 +66,15 @@ pub enum Credential {
         /// The AAD tenant, sent to `/oauth2/exchange` when set.
         tenant: Option<String>,
     },
+    /// A bearer token, API key or HTTP Basic sent up front on every request, for APIs other
+    /// than a registry (see [`GenericCredential`](super::generic::GenericCredential)).
+    Generic(super::generic::GenericCredential),
+}
+
+impl From<super::generic::GenericCredential> for Credential {
+    fn from(credential: super::generic::GenericCredential) -> Self {
+        Self::Generic(credential)
+    }
 }
 
 impl fmt::Debug for Credential {
@@ -85,6 +94,7 @@ impl fmt::Debug for Credential {
                 .field("audience", audience)
                 .field("tenant", tenant)
                 .finish_non_exhaustive(),
+            Self::Generic(g) => f.debug_tuple("Generic").field(g).finish(),
         }
     }
 }

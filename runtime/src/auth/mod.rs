@@ -56,6 +56,7 @@ pub mod azure;
 mod cache;
 pub(crate) mod challenge;
 pub mod credential;
+pub mod generic;
 pub(crate) mod jwt;
 mod token;
 
@@ -71,6 +72,7 @@ use crate::transport::body::Timeouts;
 use crate::{Error, Request, Secret};
 use cache::{Key, Kind, TokenCache};
 pub use credential::{AadToken, AadTokenFuture, AadTokenSource, Credential};
+pub use generic::{GenericCredential, KeyPlace};
 
 /// The largest token endpoint answer read by default (raise it with
 /// [`ClientBuilder::response_limit`](crate::ClientBuilder::response_limit) and
@@ -117,6 +119,9 @@ pub(crate) enum Sent {
 pub(crate) struct Authz {
     pub header: Option<HeaderValue>,
     pub sent: Sent,
+    /// A generic credential's header or query pair (see [`generic`]), sent like `header`:
+    /// to the endpoint's origin only.
+    pub generic: Option<generic::Placement>,
 }
 
 /// The auth state of one client.
@@ -196,12 +201,19 @@ impl Auth {
 
     /// The authorization a request carries up front.
     pub async fn authorize(&self, request: &Request) -> crate::Result<Authz> {
+        if let Credential::Generic(g) = &self.credential {
+            return Ok(Authz {
+                generic: Some(g.placement()?),
+                ..Authz::default()
+            });
+        }
         if request.basic_auth
             && let Some((u, p)) = self.credential.basic_pair()
         {
             return Ok(Authz {
                 header: Some(basic(u, p)?),
                 sent: Sent::Basic,
+                generic: None,
             });
         }
         match self.mode() {
@@ -210,6 +222,7 @@ impl Auth {
                 Some((u, p)) => Ok(Authz {
                     header: Some(basic(u, p)?),
                     sent: Sent::Basic,
+                    generic: None,
                 }),
                 None => Ok(Authz::default()),
             },
@@ -232,6 +245,7 @@ impl Auth {
                 Ok(Authz {
                     header: Some(bearer(&token)?),
                     sent: Sent::Bearer { key, token },
+                    generic: None,
                 })
             }
         }
@@ -245,6 +259,10 @@ impl Auth {
         headers: &HeaderMap,
         sent: &Sent,
     ) -> crate::Result<Option<Authz>> {
+        if matches!(self.credential, Credential::Generic(_)) {
+            // Sent up front already: a 401 is the answer to it.
+            return Ok(None);
+        }
         let challenges: Vec<_> = headers
             .get_all(http::header::WWW_AUTHENTICATE)
             .iter()
@@ -315,6 +333,7 @@ impl Auth {
             return Ok(Some(Authz {
                 header: Some(bearer(&token)?),
                 sent: Sent::Bearer { key, token },
+                generic: None,
             }));
         }
         if challenges.iter().any(|c| c.is_basic()) {
@@ -328,6 +347,7 @@ impl Auth {
             return Ok(Some(Authz {
                 header: Some(basic(u, p)?),
                 sent: Sent::Basic,
+                generic: None,
             }));
         }
         Ok(None)

@@ -84,6 +84,14 @@ impl Auth {
                     self.post_token(op, realm, service, scopes, "refresh_token", rt)
                         .await?
                 }
+                Credential::Generic(_) => {
+                    return Err(Error::Auth {
+                        operation: op,
+                        message: "a generic credential is sent as it is; it fetches no token"
+                            .into(),
+                        source: None,
+                    });
+                }
                 Credential::Aad { .. } => {
                     let key = Key {
                         kind: Kind::Refresh,

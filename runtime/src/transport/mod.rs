@@ -47,6 +47,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 use url::Url;
 
+use crate::auth::generic::Placement;
 use crate::auth::{Auth, Authz};
 use crate::error::TimeoutKind;
 use crate::response::{BodyKind, ResponseLimits};
@@ -165,9 +166,18 @@ impl Transport {
     }
 
     /// The absolute URL of `request` (its path resolved against the endpoint, then its
-    /// query pairs appended).
+    /// query pairs appended). An endpoint with a path is a base: a path that starts with `/`
+    /// goes under it (`https://api.example.com/v1` and `/pets` give
+    /// `https://api.example.com/v1/pets`), as an OpenAPI server URL or a LAP `@base` means.
     pub fn url_for(&self, request: &Request) -> crate::Result<Url> {
-        let mut url = self.inner.endpoint.join(&request.path).map_err(|e| {
+        let endpoint = &self.inner.endpoint;
+        let base = endpoint.path().trim_end_matches('/');
+        let path = if !base.is_empty() && request.path.starts_with('/') {
+            std::borrow::Cow::Owned(format!("{base}{}", request.path))
+        } else {
+            std::borrow::Cow::Borrowed(request.path.as_str())
+        };
+        let mut url = endpoint.join(&path).map_err(|e| {
             Error::invalid_input(
                 request.operation,
                 format!("bad path {:?}: {e}", request.path),
@@ -418,6 +428,20 @@ impl Transport {
                     }));
                 }
                 rb = rb.header(http::header::AUTHORIZATION, h.clone());
+            }
+            if let Some(g) = &authz.generic
+                && url.origin() == registry
+            {
+                if !self.inner.auth.may_send_credentials(&url) {
+                    return Err(Once::Fatal(Error::Insecure {
+                        operation: op,
+                        message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
+                    }));
+                }
+                rb = match g {
+                    Placement::Header(name, value) => rb.header(name, value.clone()),
+                    Placement::Query(name, key) => rb.query(&[(name.as_str(), key.expose())]),
+                };
             }
             if with_body {
                 rb = self.attach_body(req, &method, rb, &progress)?;
