@@ -159,7 +159,7 @@ fn form_body_repeats_keys() {
     );
     assert!(text.contains("for item in scope {"), "{text}");
     assert!(
-        text.contains("form.push((\"scope\".to_owned(), item));"),
+        text.contains("form.push((\"scope\".to_owned(), acr_runtime::FormValue::from(item)));"),
         "{text}"
     );
     assert!(text.contains("acr_runtime::Body::Form(form)"), "{text}");

@@ -30,5 +30,5 @@ pub use client::Client;
 #[rustfmt::skip]
 pub use acr_runtime::{
     ClientBuilder, Credential, Digest, Error, Link, Reference, RepositoryName,
-    RetryPolicy, Transport, UploadLocation, UploadRange,
+    RetryPolicy, Secret, Transport, UploadLocation, UploadRange,
 };

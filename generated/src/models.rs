@@ -58,7 +58,7 @@ impl std::str::FromStr for AadGrantType {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessToken {
     /// The `access_token` field.
-    pub access_token: String,
+    pub access_token: acr_runtime::Secret,
 }
 
 /// The `AcrErrorInfo` model.
@@ -715,7 +715,7 @@ pub struct Platform {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
     /// The `refresh_token` field.
-    pub refresh_token: String,
+    pub refresh_token: acr_runtime::Secret,
 }
 
 /// The `Repositories` model.

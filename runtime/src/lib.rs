@@ -30,11 +30,27 @@ pub use auth::{AadToken, AadTokenSource, Credential};
 pub use error::{Error, ErrorInfo, StatusError};
 pub use headers::{Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
-pub use request::{Body, Request};
+pub use request::{Body, FormValue, Request};
 pub use response::{Response, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{ClientBuilder, FromTransport, Transport};
+
+/// The runtime's header, token and name parsers gathered for the fuzz targets of
+/// `runtime/fuzz` (`cargo xtask fuzz`). Not part of the API: hidden from the docs, and free to
+/// change in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::auth::challenge::parse as www_authenticate;
+    pub use crate::auth::jwt::expiry as jwt_expiry;
+    pub use crate::paging::next_link;
+    pub use crate::retry::parse_retry_after;
+
+    /// `Content-Range` of a `206` answer, as the download reads it.
+    pub fn content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+        crate::headers::parse_content_range(value)
+    }
+}
 
 /// The `Result` type of every fallible runtime call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
