@@ -4,8 +4,10 @@
 pub mod api_diff;
 pub mod bench;
 pub mod codegen_cmd;
+pub mod fuzz_cmd;
 pub mod generate;
 pub mod lap;
 pub mod lap_check;
 pub mod lower;
 pub mod sample;
+pub mod soak;

@@ -2,6 +2,8 @@
 //!
 //! - `cargo xtask codegen [--check]`: regenerate `generated/src/` from the spec and overlay.
 //! - `cargo xtask lap check PATH...`: parse LAP files (or folders of them) and report.
+//! - `cargo xtask fuzz --minutes N`: every fuzz target in turn.
+//! - `cargo xtask soak --minutes N`: the client against a real registry through a faulty network.
 
 use std::process::ExitCode;
 
@@ -15,7 +17,11 @@ const USAGE: &str = "usage:
       time the LAP parser on a folder (default ../shared/lap-corpus) beside the reference
       Python parser (pip install lapsh); use `cargo run --release -p xtask -- bench`
   cargo xtask lap check PATH...
-      parse every .lap file under PATH (files or folders) and print a summary";
+      parse every .lap file under PATH (files or folders) and print a summary
+  cargo xtask fuzz [--minutes 10] [TARGET...]
+      run every cargo-fuzz target (runtime/fuzz, xtask/fuzz) in turn, N minutes each (nightly)
+  cargo xtask soak [--minutes 10] [--workers 8] [--cut-every 50]
+      push, pull, list and delete against docker-registry through a connection-cutting proxy";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +29,8 @@ fn main() -> ExitCode {
         Some("codegen") => xtask::codegen_cmd::run(&args[1..]),
         Some("codegen-sample") => xtask::sample::run(&args[1..]),
         Some("bench") => xtask::bench::run(&args[1..]),
+        Some("fuzz") => xtask::fuzz_cmd::run(&args[1..]),
+        Some("soak") => xtask::soak::run(&args[1..]),
         Some("lap") if args.get(1).map(String::as_str) == Some("check") => {
             xtask::lap_check::run(&args[2..])
         }
