@@ -62,8 +62,8 @@ pub fn run(args: &[String]) -> u8 {
         }
     }
     let root = workspace_root();
-    let version = Command::new("cargo")
-        .args(["+nightly", "fuzz", "--version"])
+    let version = nightly_cargo()
+        .args(["fuzz", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -106,6 +106,20 @@ pub fn run(args: &[String]) -> u8 {
         return 2;
     }
     u8::from(outcomes.iter().any(|o| !o.ok))
+}
+
+/// `cargo +nightly`, without the variables the outer (stable) `cargo run` set: cargo-fuzz runs
+/// `$CARGO`, which would be the stable cargo, and a build by another cargo rebuilds every
+/// dependency.
+fn nightly_cargo() -> Command {
+    let mut cargo = Command::new("cargo");
+    cargo
+        .arg("+nightly")
+        .env_remove("CARGO")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC");
+    cargo
 }
 
 /// The target names of a fuzz crate: the files of its `fuzz_targets/`, sorted.
@@ -161,9 +175,9 @@ fn fuzz_one(
 ) -> std::io::Result<Outcome> {
     let corpus = prepare_corpus(root, dir, krate, target)?;
     println!("== {target} ({}), {minutes} min", krate.dir);
-    let mut child = Command::new("cargo")
+    let mut child = nightly_cargo()
         .current_dir(dir)
-        .args(["+nightly", "fuzz", "run", "-O", target])
+        .args(["fuzz", "run", "-O", target])
         .arg(&corpus)
         .arg("--")
         .arg(format!("-max_total_time={}", minutes * 60))
