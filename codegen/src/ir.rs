@@ -232,7 +232,7 @@ pub enum TypeRef {
     /// A named type of this API ([`Api::types`]).
     Named(String),
     /// A type the runtime provides (`RepositoryName`, `Reference`, `Digest`,
-    /// `UploadLocation`, `Link`, `Range`).
+    /// `UploadLocation`, `Link`, `Range`, `Secret`).
     Runtime(String),
 }
 

@@ -7,6 +7,7 @@ use crate::ir::{
     Header, Operation, Param, ParamLocation, PathSegment, RequestBody, Status, TypeRef,
 };
 use crate::names::{Namer, Style, snake};
+use crate::types::TypeTable;
 
 /// Methods of the request builder that a setter must not take.
 const BUILDER_METHODS: &[&str] = &[
@@ -182,6 +183,7 @@ impl<'a> OpPlan<'a> {
                     field: fields.claim(&base),
                     location,
                     conv: match param.ty {
+                        _ if TypeTable::is_secret(&param.ty) => Conv::Into,
                         TypeRef::Runtime(_) => Conv::TryInto,
                         _ => Conv::Into,
                     },

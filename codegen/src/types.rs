@@ -145,10 +145,17 @@ impl<'a> TypeTable<'a> {
         matches!(ty, TypeRef::Named(n) if matches!(self.get(n).map(|e| &e.shape), Some(Shape::Enum { .. })))
     }
 
+    /// Whether `ty` is the runtime's `Secret` (a password or token): its `Display` is
+    /// `<redacted>`, so its wire text is `expose()`, never `to_string()`.
+    pub fn is_secret(ty: &TypeRef) -> bool {
+        matches!(ty, TypeRef::Runtime(name) if name == "Secret")
+    }
+
     /// Whether values of `ty` print their wire form with `Display` and parse it with
-    /// `FromStr` (text, numbers, booleans, timestamps, runtime names, enums).
+    /// `FromStr` (text, numbers, booleans, timestamps, runtime names, enums; not secrets).
     pub fn is_text_like(&self, ty: &TypeRef) -> bool {
         match ty {
+            _ if Self::is_secret(ty) => false,
             TypeRef::String
             | TypeRef::Integer { .. }
             | TypeRef::Number
@@ -162,17 +169,18 @@ impl<'a> TypeTable<'a> {
 
     /// Whether a required model field of type `ty` has an obvious `Default`.
     pub fn has_trivial_default(ty: &TypeRef) -> bool {
-        matches!(
-            ty,
-            TypeRef::String
-                | TypeRef::Integer { .. }
-                | TypeRef::Number
-                | TypeRef::Bool
-                | TypeRef::Bytes
-                | TypeRef::Json
-                | TypeRef::Array(_)
-                | TypeRef::Map(_)
-        )
+        Self::is_secret(ty)
+            || matches!(
+                ty,
+                TypeRef::String
+                    | TypeRef::Integer { .. }
+                    | TypeRef::Number
+                    | TypeRef::Bool
+                    | TypeRef::Bytes
+                    | TypeRef::Json
+                    | TypeRef::Array(_)
+                    | TypeRef::Map(_)
+            )
     }
 
     /// The runtime crate's path.

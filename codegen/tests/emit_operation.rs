@@ -159,7 +159,7 @@ fn form_body_repeats_keys() {
     );
     assert!(text.contains("for item in scope {"), "{text}");
     assert!(
-        text.contains("form.push((\"scope\".to_owned(), item));"),
+        text.contains("form.push((\"scope\".to_owned(), acr_runtime::FormValue::from(item)));"),
         "{text}"
     );
     assert!(text.contains("acr_runtime::Body::Form(form)"), "{text}");
@@ -198,5 +198,51 @@ fn optional_form_fields_text_body_and_caller_media_type() {
             let r = send::send(ctx, plan);
             quote::quote!(#m #s #r)
         })
+    );
+}
+
+#[test]
+fn secrets_go_on_the_wire_exposed_and_stay_secret_in_forms() {
+    use acr_codegen::ir::TypeRef;
+    let mut login = common::op("login", "POST", "/login");
+    login.params = vec![
+        common::query("token", common::rt("Secret"), true),
+        common::query("maybe", common::rt("Secret"), false),
+        common::header("x-token", common::rt("Secret"), true),
+        common::form("password", common::rt("Secret"), true),
+        common::form("user", TypeRef::String, true),
+    ];
+    login.responses = vec![common::resp(
+        200,
+        None,
+        vec![common::hdr("X-Session", common::rt("Secret"))],
+    )];
+    let api = common::api("secrets", vec![login], Vec::new());
+    let send = fragment(&api, "login", send::send);
+    // the wire text of a secret is `expose()`: its `Display` is `<redacted>`
+    assert!(
+        send.contains(".query(\"token\", token.expose().to_owned())"),
+        "{send}"
+    );
+    assert!(send.contains("item.expose().to_owned()"), "{send}");
+    assert!(
+        send.contains(".header(\"x-token\", x_token.expose())"),
+        "{send}"
+    );
+    assert!(!send.contains("token.to_string()"), "{send}");
+    // in a form it stays a `Secret`, so the request's `Debug` redacts it
+    assert!(
+        send.contains("acr_runtime::FormValue::from(password)"),
+        "{send}"
+    );
+    let method = fragment(&api, "login", method::method);
+    assert!(
+        method.contains("token: impl Into<acr_runtime::Secret>"),
+        "{method}"
+    );
+    let response = fragment(&api, "login", response::response_struct);
+    assert!(
+        response.contains("Option<acr_runtime::Secret>"),
+        "{response}"
     );
 }

@@ -62,7 +62,7 @@ impl std::str::FromStr for AadGrantType {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessToken {
     /// The access token: sent as `Authorization: Bearer` on requests of its scope; a JWT whose `exp` says when it expires.
-    pub access_token: String,
+    pub access_token: acr_runtime::Secret,
 }
 
 /// One page of a repository's manifests.
@@ -506,7 +506,7 @@ pub struct ReferrerList {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
     /// The refresh token: exchange it for access tokens, one per scope; a JWT whose `exp` says when it expires.
-    pub refresh_token: String,
+    pub refresh_token: acr_runtime::Secret,
 }
 
 /// One page of the registry's repository names.

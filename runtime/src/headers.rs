@@ -62,6 +62,36 @@ impl fmt::Display for UploadRange {
     }
 }
 
+/// A `Content-Range` value of a `206 Partial Content` answer (RFC 9110 §14.4):
+/// `bytes <first>-<last>/<complete length>`, the length `*` when unknown. Returns
+/// `(first, last, complete length)`; `None` when the value has another shape, `last` is below
+/// `first`, or the range does not fit in the complete length. The unit is optional (some
+/// registries write `<first>-<last>/<length>` only).
+pub(crate) fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+    let spec = value.trim();
+    let spec = spec
+        .strip_prefix("bytes")
+        .map(str::trim_start)
+        .unwrap_or(spec);
+    let (range, total) = spec.split_once('/')?;
+    let (first, last) = range.trim().split_once('-')?;
+    let digits = |s: &str| -> Option<u64> {
+        let s = s.trim();
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (first, last) = (digits(first)?, digits(last)?);
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(digits(t)?),
+    };
+    if last < first || total.is_some_and(|t| last >= t) {
+        return None;
+    }
+    Some((first, last, total))
+}
+
 /// A `Link` header (RFC 8288 §3): every link-value of every `Link` field of a response.
 ///
 /// A listing's next page is the target of [`Link::next`]; a header with only `prev` or
@@ -143,5 +173,24 @@ mod tests {
         let l: Link = r#"</x>; rel="prev", </y>; rel=first"#.parse().unwrap();
         assert_eq!(l.next(), None);
         assert_eq!(l.values().len(), 2);
+    }
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(parse_content_range("bytes 5-9/10"), Some((5, 9, Some(10))));
+        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, 9, None)));
+        assert_eq!(parse_content_range("5-9/10"), Some((5, 9, Some(10))));
+        for bad in [
+            "",
+            "bytes */10",
+            "bytes 9-5/10",
+            "bytes 5-10/10",
+            "bytes 5-/10",
+            "bytes +5-9/10",
+            "bytes 5-9",
+            "bytes 99999999999999999999-1/2",
+        ] {
+            assert_eq!(parse_content_range(bad), None, "{bad:?}");
+        }
     }
 }

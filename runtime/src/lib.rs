@@ -44,11 +44,27 @@ pub use error::{
 pub use headers::{HeaderParseError, Link, UploadRange};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use paging::{Continuation, ContinuationError, LinkValue, Page};
-pub use request::{Body, Request};
+pub use request::{Body, FormValue, Request};
 pub use response::{BodyKind, Response, ResponseLimits, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{ClientBuilder, DEFAULT_CHUNK_SIZE, FromTransport, Transport};
+
+/// The runtime's header, token and name parsers gathered for the fuzz targets of
+/// `runtime/fuzz` (`cargo xtask fuzz`). Not part of the API: hidden from the docs, and free to
+/// change in any release.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::auth::challenge::parse as www_authenticate;
+    pub use crate::auth::jwt::expiry as jwt_expiry;
+    pub use crate::paging::next_link;
+    pub use crate::retry::parse_retry_after;
+
+    /// `Content-Range` of a `206` answer, as the download reads it.
+    pub fn content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+        crate::headers::parse_content_range(value)
+    }
+}
 
 /// The `Result` type of every fallible call: `Result<T, acr::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

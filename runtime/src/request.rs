@@ -1,8 +1,11 @@
 //! The request the generated code hands to the transport.
 
+use std::fmt;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+use crate::Secret;
 use crate::response::BodyKind;
 
 /// The body of a [`Request`].
@@ -21,8 +24,63 @@ pub enum Body {
     },
     /// A serialized JSON document (`Content-Type: application/json`).
     Json(Bytes),
-    /// Form fields (`application/x-www-form-urlencoded`); a key may repeat.
-    Form(Vec<(String, String)>),
+    /// Form fields (`application/x-www-form-urlencoded`); a key may repeat. `Debug` shows
+    /// the text values and redacts the secret ones (refresh tokens, AAD tokens).
+    Form(Vec<(String, FormValue)>),
+}
+
+/// One value of a [`Body::Form`]: text, or a [`Secret`] that `Debug` never shows. Both are
+/// sent as they are.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FormValue {
+    /// Plain text (`grant_type`, `service`, `scope`).
+    Text(String),
+    /// A password or token.
+    Secret(Secret),
+}
+
+impl FormValue {
+    /// The value as it goes on the wire.
+    pub fn expose(&self) -> &str {
+        match self {
+            Self::Text(t) => t,
+            Self::Secret(s) => s.expose(),
+        }
+    }
+}
+
+impl From<String> for FormValue {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<&str> for FormValue {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+impl From<Secret> for FormValue {
+    fn from(value: Secret) -> Self {
+        Self::Secret(value)
+    }
+}
+
+impl fmt::Debug for FormValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text(t) => fmt::Debug::fmt(t, f),
+            Self::Secret(s) => fmt::Debug::fmt(s, f),
+        }
+    }
+}
+
+impl serde::Serialize for FormValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
 }
 
 /// One HTTP request of one operation, before auth, retry and redirects.
@@ -130,5 +188,30 @@ impl Request {
     pub fn repository(mut self, repository: impl Into<String>) -> Self {
         self.repository = Some(repository.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_debug_redacts_secrets_and_the_wire_keeps_them() {
+        let form = vec![
+            ("grant_type".to_owned(), FormValue::from("refresh_token")),
+            (
+                "refresh_token".to_owned(),
+                FormValue::from(Secret::new("rt-SECRET")),
+            ),
+        ];
+        let request =
+            Request::new("exchange", Method::POST, "/oauth2/token").body(Body::Form(form.clone()));
+        let debug = format!("{request:?} {request:#?}");
+        assert!(!debug.contains("rt-SECRET"), "{debug}");
+        assert!(debug.contains("\"refresh_token\"") && debug.contains("<redacted>"));
+        assert_eq!(
+            serde_urlencoded::to_string(&form).unwrap(),
+            "grant_type=refresh_token&refresh_token=rt-SECRET"
+        );
     }
 }

@@ -339,7 +339,7 @@ async fn token_operations() {
         .unwrap();
     assert_eq!(exchanged.status, 200);
     let refresh = exchanged.body.refresh_token;
-    let claims = decode_claims(&refresh).expect("a JWT");
+    let claims = decode_claims(refresh.expose()).expect("a JWT");
     assert_eq!(claims["grant_type"], "refresh_token");
     assert_eq!(claims["aud"], service.as_str());
     let (status, code) = status_and_code(
@@ -374,7 +374,7 @@ async fn token_operations() {
         .await
         .unwrap();
     assert_eq!(access.status, 200);
-    let claims = decode_claims(&access.body.access_token).expect("a JWT");
+    let claims = decode_claims(access.body.access_token.expose()).expect("a JWT");
     assert_eq!(claims["grant_type"], "access_token");
     let granted: Vec<(String, Vec<String>)> = claims["access"]
         .as_array()
@@ -451,7 +451,7 @@ async fn login_token_operation_with_basic() {
         .await
         .unwrap();
     assert_eq!(login.status, 200);
-    let claims = decode_claims(&login.body.access_token).expect("a JWT");
+    let claims = decode_claims(login.body.access_token.expose()).expect("a JWT");
     assert_eq!(claims["access"][0]["name"], "e2e/tokens");
     assert_eq!(claims["access"][0]["actions"][0], "pull");
 }

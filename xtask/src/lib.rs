@@ -4,6 +4,7 @@
 pub mod api_diff;
 pub mod bench;
 pub mod codegen_cmd;
+pub mod fuzz_cmd;
 pub mod generate;
 pub mod lap;
 pub mod lap_check;
@@ -11,5 +12,6 @@ pub mod lower;
 pub mod manifest;
 pub mod msrv;
 pub mod sample;
+pub mod soak;
 pub mod tree;
 pub mod workspace;

@@ -32,6 +32,20 @@ enum Command {
     /// LAP file tools.
     #[command(subcommand)]
     Lap(LapCommand),
+    /// Run every cargo-fuzz target (runtime/fuzz, xtask/fuzz) in turn, N minutes each (nightly):
+    /// `cargo xtask fuzz [--minutes 10] [TARGET...]`.
+    Fuzz {
+        /// The command's own options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Push, pull, list and delete against docker-registry through a connection-cutting proxy:
+    /// `cargo xtask soak [--minutes 10] [--workers 8] [--cut-every 50]` (needs `--features soak`).
+    Soak {
+        /// The command's own options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +62,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => xtask::bench::run(args),
         Command::Msrv(args) => xtask::msrv::run(args),
         Command::Lap(LapCommand::Check(args)) => xtask::lap_check::run(args),
+        Command::Fuzz { args } => xtask::fuzz_cmd::run(args),
+        Command::Soak { args } => xtask::soak::run(args),
     };
     ExitCode::from(code)
 }

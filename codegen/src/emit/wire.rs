@@ -6,6 +6,7 @@ use quote::quote;
 use crate::context::Context;
 use crate::ir::TypeRef;
 use crate::plan::ParamPlan;
+use crate::types::TypeTable;
 
 /// The runtime names that have `as_str()`.
 const NAMES_WITH_AS_STR: &[&str] = &["RepositoryName", "Reference", "Digest", "UploadLocation"];
@@ -47,6 +48,11 @@ pub fn text(ctx: &Context<'_>, ty: &TypeRef, expr: &TokenStream, mode: Mode) -> 
             Mode::Move => quote!(#expr),
             Mode::Place | Mode::Ref => quote!(#expr.clone()),
         },
+        // a secret's `Display` is `<redacted>`: the wire gets the exposed value
+        _ if TypeTable::is_secret(ty) => quote!(#expr.expose().to_owned()),
+        TypeRef::Array(item) if TypeTable::is_secret(item) => {
+            quote!(#expr.iter().map(|item| item.expose()).collect::<Vec<_>>().join(","))
+        }
         _ if ctx.types.is_text_like(ty) => quote!(#expr.to_string()),
         TypeRef::Bytes => {
             let r = as_ref(expr, mode);
@@ -77,6 +83,7 @@ pub fn str_ref(ctx: &Context<'_>, ty: &TypeRef, place: &TokenStream) -> TokenStr
         TypeRef::Runtime(name) if NAMES_WITH_AS_STR.contains(&name.as_str()) => {
             quote!(#place.as_str())
         }
+        _ if TypeTable::is_secret(ty) => quote!(#place.expose()),
         _ => {
             let text = text(ctx, ty, place, Mode::Place);
             quote!(&#text)

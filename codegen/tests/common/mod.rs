@@ -320,7 +320,7 @@ pub fn acr_like() -> Api {
             repeated(form("scope", s(), true)),
             "Which is expected to be a valid scope, and can be specified more than once for multiple scope requests.",
         ),
-        form("refresh_token", s(), true),
+        form("refresh_token", rt("Secret"), true),
         form("grant_type", named("TokenGrantType"), true),
     ];
     token.responses = vec![resp(200, Some(named("AccessToken")), vec![])];
@@ -425,7 +425,11 @@ pub fn acr_like() -> Api {
                 ),
             ],
         ),
-        strukt("AccessToken", None, vec![field("access_token", s(), false)]),
+        strukt(
+            "AccessToken",
+            None,
+            vec![field("access_token", rt("Secret"), false)],
+        ),
         strukt(
             "DeletedRepository",
             Some("Deleted repository"),

@@ -49,7 +49,7 @@ fn answer(line: &str) -> (&'static str, String, String) {
         (
             "200 OK",
             String::new(),
-            r#"{"access_token":"x"}"#.to_owned(),
+            r#"{"access_token":"acc-SECRET"}"#.to_owned(),
         )
     } else if line.starts_with("PATCH /v2/lib/hello/blobs/uploads/u1?_state=one ") {
         (
@@ -199,22 +199,31 @@ async fn operations_put_the_right_things_on_the_wire() {
         sent[0]
     );
 
-    // A form body with a repeated key and an enum.
-    let token = client
-        .exchange_acr_refresh_token_for_acr_access_token(
-            "reg.example",
-            ["repository:a:pull", "repository:b/c:push"],
-            "tok",
-            fixture_acr_like::models::TokenGrantType::RefreshToken,
-        )
-        .await
-        .unwrap();
-    assert_eq!(token.body.access_token.as_deref(), Some("x"));
+    // A form body with a repeated key, an enum and a secret: the secret goes on the wire
+    // exposed, and no `Debug` (builder, response) shows it.
+    let builder = client.exchange_acr_refresh_token_for_acr_access_token(
+        "reg.example",
+        ["repository:a:pull", "repository:b/c:push"],
+        "rt-SECRET",
+        fixture_acr_like::models::TokenGrantType::RefreshToken,
+    );
+    let debug = format!("{builder:?}");
+    assert!(
+        !debug.contains("rt-SECRET") && debug.contains("<redacted>"),
+        "{debug}"
+    );
+    let token = builder.await.unwrap();
+    assert_eq!(
+        token.body.access_token.as_ref().map(|t| t.expose()),
+        Some("acc-SECRET")
+    );
+    let debug = format!("{token:?}");
+    assert!(!debug.contains("acc-SECRET"), "{debug}");
     let sent = requests("POST /oauth2/token");
     let body = sent[0].split("\r\n\r\n").nth(1).unwrap();
     assert_eq!(
         body,
-        "service=reg.example&refresh_token=tok&grant_type=refresh_token&scope=repository%3Aa%3Apull&scope=repository%3Ab%2Fc%3Apush"
+        "service=reg.example&refresh_token=rt-SECRET&grant_type=refresh_token&scope=repository%3Aa%3Apull&scope=repository%3Ab%2Fc%3Apush"
     );
 
     // An upload location is the whole path and query; bytes travel with their media type.

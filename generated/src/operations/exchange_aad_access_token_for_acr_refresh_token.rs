@@ -45,8 +45,8 @@ pub struct RequestBuilder {
     grant_type: crate::models::AadGrantType,
     service: String,
     tenant: Option<String>,
-    refresh_token: Option<String>,
-    access_token: Option<String>,
+    refresh_token: Option<acr_runtime::Secret>,
+    access_token: Option<acr_runtime::Secret>,
 }
 
 impl RequestBuilder {
@@ -57,13 +57,16 @@ impl RequestBuilder {
     }
 
     /// AAD refresh token, for the refresh-token grants
-    pub fn refresh_token(mut self, refresh_token: impl Into<String>) -> Self {
+    pub fn refresh_token(
+        mut self,
+        refresh_token: impl Into<acr_runtime::Secret>,
+    ) -> Self {
         self.refresh_token = Some(refresh_token.into());
         self
     }
 
     /// AAD access token, for the access\_token grants
-    pub fn access_token(mut self, access_token: impl Into<String>) -> Self {
+    pub fn access_token(mut self, access_token: impl Into<acr_runtime::Secret>) -> Self {
         self.access_token = Some(access_token.into());
         self
     }
@@ -88,17 +91,17 @@ impl RequestBuilder {
             "/oauth2/exchange",
         );
         let mut form = vec![
-            ("grant_type".to_owned(), grant_type.to_string()), ("service".to_owned(),
-            service)
+            ("grant_type".to_owned(), acr_runtime::FormValue::from(grant_type
+            .to_string())), ("service".to_owned(), acr_runtime::FormValue::from(service))
         ];
         if let Some(item) = tenant {
-            form.push(("tenant".to_owned(), item));
+            form.push(("tenant".to_owned(), acr_runtime::FormValue::from(item)));
         }
         if let Some(item) = refresh_token {
-            form.push(("refresh_token".to_owned(), item));
+            form.push(("refresh_token".to_owned(), acr_runtime::FormValue::from(item)));
         }
         if let Some(item) = access_token {
-            form.push(("access_token".to_owned(), item));
+            form.push(("access_token".to_owned(), acr_runtime::FormValue::from(item)));
         }
         request = request.body(acr_runtime::Body::Form(form));
         Ok((client, request))

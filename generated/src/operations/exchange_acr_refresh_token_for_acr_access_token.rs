@@ -26,7 +26,7 @@ impl crate::Client {
         grant_type: impl Into<crate::models::TokenGrantType>,
         service: impl Into<String>,
         scope: impl IntoIterator<Item = impl Into<String>>,
-        refresh_token: impl Into<String>,
+        refresh_token: impl Into<acr_runtime::Secret>,
     ) -> RequestBuilder {
         RequestBuilder {
             client: self.clone(),
@@ -48,7 +48,7 @@ pub struct RequestBuilder {
     grant_type: crate::models::TokenGrantType,
     service: String,
     scope: Vec<String>,
-    refresh_token: String,
+    refresh_token: acr_runtime::Secret,
 }
 
 impl RequestBuilder {
@@ -70,11 +70,13 @@ impl RequestBuilder {
             "/oauth2/token",
         );
         let mut form = vec![
-            ("grant_type".to_owned(), grant_type.to_string()), ("service".to_owned(),
-            service), ("refresh_token".to_owned(), refresh_token)
+            ("grant_type".to_owned(), acr_runtime::FormValue::from(grant_type
+            .to_string())), ("service".to_owned(),
+            acr_runtime::FormValue::from(service)), ("refresh_token".to_owned(),
+            acr_runtime::FormValue::from(refresh_token))
         ];
         for item in scope {
-            form.push(("scope".to_owned(), item));
+            form.push(("scope".to_owned(), acr_runtime::FormValue::from(item)));
         }
         request = request.body(acr_runtime::Body::Form(form));
         Ok((client, request))

@@ -135,10 +135,8 @@ impl State {
         if resp.status == StatusCode::PARTIAL_CONTENT {
             // Content-Range: bytes <start>-<end>/<total>
             let cr = resp.header_str("content-range").unwrap_or_default();
-            let spec = cr.trim().trim_start_matches("bytes").trim();
-            let (range, total) = spec.split_once('/').unwrap_or((spec, "*"));
-            let start = range.split('-').next().and_then(|s| s.parse::<u64>().ok());
-            if start != Some(self.offset) {
+            let range = crate::headers::parse_content_range(cr);
+            if range.map(|(first, _, _)| first) != Some(self.offset) {
                 return Err(Error::invalid_response(
                     "get_blob",
                     format!(
@@ -147,7 +145,7 @@ impl State {
                     ),
                 ));
             }
-            if let Ok(t) = total.parse::<u64>() {
+            if let Some((_, _, Some(t))) = range {
                 self.announced(t)?;
             }
         } else {

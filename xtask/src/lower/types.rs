@@ -17,6 +17,7 @@ pub const RUNTIME_TYPES: &[&str] = &[
     "UploadLocation",
     "UploadRange",
     "Link",
+    "Secret",
 ];
 
 /// The named types of an API being lowered.

@@ -10,6 +10,7 @@ use crate::emit::wire::{self, Mode};
 use crate::ir::{ParamLocation, PathSegment, TypeRef};
 use crate::names::ident;
 use crate::plan::{BodyKind, Conv, OpPlan, ParamPlan};
+use crate::types::TypeTable;
 
 /// The standard methods `http::Method` has constants for.
 const METHODS: &[&str] = &[
@@ -191,9 +192,15 @@ fn put(ctx: &Context<'_>, p: &ParamPlan<'_>, item: &TokenStream) -> TokenStream 
             let text = wire::str_ref(ctx, &p.param.ty, item);
             quote!(.header(#key, #text)?)
         }
+        // a secret stays a `Secret` in the form, so the request's `Debug` redacts it
+        ParamLocation::Form if TypeTable::is_secret(&p.param.ty) => {
+            let rt = &ctx.rt;
+            quote!((#key.to_owned(), #rt::FormValue::from(#item)))
+        }
         ParamLocation::Form => {
+            let rt = &ctx.rt;
             let text = wire::text(ctx, &p.param.ty, item, Mode::Move);
-            quote!((#key.to_owned(), #text))
+            quote!((#key.to_owned(), #rt::FormValue::from(#text)))
         }
     }
 }

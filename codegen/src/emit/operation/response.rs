@@ -10,13 +10,13 @@ use crate::docs;
 use crate::ir::{Status, TypeRef};
 use crate::names::ident;
 use crate::plan::{BodyField, HeaderPlan, OpPlan};
-use crate::types::Position;
+use crate::types::{Position, TypeTable};
 
 /// The Rust type of a typed header's value.
 fn header_type(ctx: &Context<'_>, h: &HeaderPlan<'_>) -> TokenStream {
     if h.is_length {
         quote!(u64)
-    } else if ctx.types.is_text_like(&h.header.ty) {
+    } else if ctx.types.is_text_like(&h.header.ty) || TypeTable::is_secret(&h.header.ty) {
         ctx.types.rust(&h.header.ty, Position::Wire)
     } else {
         quote!(String)
