@@ -30,13 +30,19 @@ pub enum OutputFormat {
 pub struct Global {
     /// The registry: `myregistry.azurecr.io` (https), `https://host[:port]`, or
     /// `http://host:port` (loopback only, unless --insecure).
-    #[arg(long, env = "ACR_REGISTRY", global = true)]
+    #[arg(long, env = "ACR_REGISTRY", hide_env_values = true, global = true)]
     pub registry: Option<String>,
     /// Allow plain http (and credentials over it) to a host that is not loopback.
     #[arg(long, global = true)]
     pub insecure: bool,
     /// User name (the admin user, or a token name).
-    #[arg(long, short = 'u', env = "ACR_USERNAME", global = true)]
+    #[arg(
+        long,
+        short = 'u',
+        env = "ACR_USERNAME",
+        hide_env_values = true,
+        global = true
+    )]
     pub username: Option<String>,
     /// Password of --username.
     #[arg(

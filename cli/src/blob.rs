@@ -37,7 +37,7 @@ pub enum BlobCommand {
         /// The blob's digest.
         digest: String,
         /// The file to write.
-        #[arg(short = 'o', long = "file")]
+        #[arg(short = 'o', long = "file", value_name = "FILE")]
         output_file: PathBuf,
     },
     /// Tells whether a blob is in the repository, and its size (exit 3 when it is not).

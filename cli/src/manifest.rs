@@ -64,7 +64,7 @@ pub enum ManifestCommand {
         /// A tag or a digest.
         reference: String,
         /// Write the raw bytes to this file instead of printing them.
-        #[arg(short = 'o', long = "file")]
+        #[arg(short = 'o', long = "file", value_name = "FILE")]
         output_file: Option<PathBuf>,
     },
     /// Uploads a manifest from a file under a tag or digest and prints its digest.

@@ -1,0 +1,58 @@
+//! A snapshot of every `--help` text: the command tree is walked from `acr --help` through the
+//! `Commands:` section of each help, so a new command gets its snapshot without editing this
+//! test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn help(path: &[String]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_acr"))
+        .args(path)
+        .arg("--help")
+        .env_remove("ACR_REGISTRY")
+        .env_remove("ACR_USERNAME")
+        .env_remove("ACR_PASSWORD")
+        .env_remove("ACR_REFRESH_TOKEN")
+        .env_remove("COLUMNS")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0), "--help exits 0 for {path:?}");
+    String::from_utf8(output.stdout).expect("help is UTF-8")
+}
+
+/// The subcommands listed in the `Commands:` section of a help text (without `help`).
+fn subcommands(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_help_text_is_snapshotted() {
+    let mut queue = vec![Vec::<String>::new()];
+    let mut seen = Vec::new();
+    while let Some(path) = queue.pop() {
+        let text = help(&path);
+        for sub in subcommands(&text) {
+            let mut next = path.clone();
+            next.push(sub);
+            queue.push(next);
+        }
+        let name = if path.is_empty() {
+            "acr".to_owned()
+        } else {
+            format!("acr_{}", path.join("_"))
+        };
+        insta::assert_snapshot!(name.clone(), text);
+        seen.push(name);
+    }
+    // The walk reached the leaves (a broken `Commands:` parse would stop at the root).
+    assert!(seen.contains(&"acr_blob_push".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"acr_tag_update".to_owned()), "{seen:?}");
+    assert!(seen.len() >= 25, "{} help texts: {seen:?}", seen.len());
+}
