@@ -96,6 +96,13 @@ pub enum Command {
     /// Blobs (layers, configs).
     #[command(subcommand)]
     Blob(crate::blob::BlobCommand),
+    /// Prints a shell completion script.
+    ///
+    /// Example: `acr completions bash > /etc/bash_completion.d/acr`
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The locks of a repository, tag or manifest; only those given are changed.

@@ -38,6 +38,9 @@
 //!   absent).
 //! * `referrers`: `{"repository", "subject", "source": "api" | "tag-schema" | "none", "manifests": [DESCRIPTOR...]}`.
 //!
+//! `completions SHELL` prints a completion script (bash, elvish, fish, powershell, zsh) and
+//! needs no registry.
+//!
 //! An error prints, on stderr, `{"error": {"message", "status"?, "code"?, "registryMessage"?, "exitCode"}}`
 //! with `--output json`, or a line `error: ...` otherwise.
 
@@ -104,6 +107,14 @@ fn init_logging(cli: &Cli) {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "acr", &mut script);
+        return std::io::Write::write_all(&mut std::io::stdout(), &script)
+            .map_err(|e| Failure::failed(format!("cannot write the completion script: {e}")));
+    }
     let ctx = registry::Context::new(&cli.global)?;
     match cli.command {
         Command::Registry(c) => registry::run(&ctx, c).await,
@@ -112,5 +123,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Manifest(c) => manifest::run(&ctx, c).await,
         Command::Referrers(c) => manifest::referrers(&ctx, c).await,
         Command::Blob(c) => blob::run(&ctx, c).await,
+        Command::Completions { .. } => Ok(()),
     }
 }

@@ -3,16 +3,21 @@
 use crate::args::OutputFormat;
 use crate::failure::Failure;
 
-/// Prints `json` as one line (json format) or `text` (table format).
+/// Prints `json` as one line (json format) or `text` (table format). A reader that went away
+/// (`acr repo list | head`, a broken pipe) is not an error of the command: the output is
+/// dropped instead of panicking as `println!` does.
 pub fn emit(format: OutputFormat, json: serde_json::Value, text: impl FnOnce() -> String) {
-    match format {
-        OutputFormat::Json => println!("{json}"),
-        OutputFormat::Table => {
-            let text = text();
-            if !text.is_empty() {
-                println!("{}", text.trim_end_matches('\n'));
-            }
-        }
+    use std::io::Write;
+    let line = match format {
+        OutputFormat::Json => json.to_string(),
+        OutputFormat::Table => text().trim_end_matches('\n').to_owned(),
+    };
+    if format == OutputFormat::Table && line.is_empty() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        tracing::debug!("stdout closed: {e}");
     }
 }
 

@@ -56,3 +56,28 @@ fn every_help_text_is_snapshotted() {
     assert!(seen.contains(&"acr_tag_update".to_owned()), "{seen:?}");
     assert!(seen.len() >= 25, "{} help texts: {seen:?}", seen.len());
 }
+
+#[test]
+fn completions_need_no_registry_and_name_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_acr"))
+            .args(["completions", shell])
+            .env_remove("ACR_REGISTRY")
+            .output()
+            .expect("the binary runs");
+        assert_eq!(output.status.code(), Some(0), "{shell}: {output:?}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        for word in ["manifest", "referrers", "registry", "password-stdin"] {
+            assert!(script.contains(word), "{shell} completion names {word}");
+        }
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_acr"))
+        .args(["completions", "tcsh-not-a-shell"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
