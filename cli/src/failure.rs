@@ -91,7 +91,12 @@ impl Failure {
             }
             OutputFormat::Table => {
                 eprintln!("error: {}", self.message);
-                if let Some(code) = &self.code {
+                // The error's own text usually names the code already; say it once.
+                if let Some(code) = self
+                    .code
+                    .as_ref()
+                    .filter(|c| !self.message.contains(c.as_str()))
+                {
                     let msg = self.registry_message.as_deref().unwrap_or("");
                     eprintln!("  registry error: {code}: {msg}");
                 }
