@@ -33,16 +33,39 @@ impl Run {
 /// Runs `acr` with `args` (blocking, off the async workers so the emulator keeps serving), with no
 /// `ACR_*` variables inherited.
 async fn acr(args: Vec<String>) -> Run {
+    acr_with(args, Vec::new(), None).await
+}
+
+/// [`acr`] with extra environment variables and, if given, `stdin` as standard input.
+async fn acr_with(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    stdin: Option<String>,
+) -> Run {
     tokio::task::spawn_blocking(move || {
-        let output = Command::new(env!("CARGO_BIN_EXE_acr"))
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_acr"))
             .args(&args)
             .env_remove("ACR_REGISTRY")
             .env_remove("ACR_USERNAME")
             .env_remove("ACR_PASSWORD")
             .env_remove("ACR_REFRESH_TOKEN")
-            .stdin(std::process::Stdio::null())
-            .output()
+            .envs(env)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the binary runs");
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(text.as_bytes()).expect("stdin is written");
+        }
+        let output = child.wait_with_output().expect("the binary ends");
         Run {
             code: output.status.code().expect("an exit code, not a signal"),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -333,4 +356,208 @@ async fn real_registry_lists_with_the_oci_fallback() {
 
     let run = acr(args(&reg, None, &["tag", "list", "oci/none"])).await;
     assert_eq!(run.code, 3, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_stdin_env_refresh_token_and_anonymous() {
+    let emu = emulator().await;
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+
+    // --password-stdin reads the first line.
+    let mut a = args(
+        &reg,
+        None,
+        &["--username", USER, "--password-stdin", "repo", "list"],
+    );
+    let run = acr_with(
+        std::mem::take(&mut a),
+        Vec::new(),
+        Some(format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["repositories"][0], "team/app");
+
+    // The ACR_* variables.
+    let env = vec![
+        ("ACR_REGISTRY", reg.clone()),
+        ("ACR_USERNAME", USER.to_owned()),
+        ("ACR_PASSWORD", PASSWORD.to_owned()),
+    ];
+    let run = acr_with(
+        vec![
+            "--output".into(),
+            "json".into(),
+            "repo".into(),
+            "list".into(),
+        ],
+        env,
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["api"], "acr");
+
+    // A refresh token minted by the registry, and a forged one.
+    let token = emu.refresh_token_for("cli-test", acr_tests::emulator::Grants::All);
+    let run = acr(args(
+        &reg,
+        None,
+        &["--refresh-token", &token, "tag", "list", "team/app"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["tags"][0]["name"], "v1");
+    let run = acr(args(
+        &reg,
+        None,
+        &["--refresh-token", "not-a-token", "tag", "list", "team/app"],
+    ))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    // --anonymous excludes credentials (usage), and without anonymous pull it is refused (auth).
+    let run = acr(args(
+        &reg,
+        Some((USER, PASSWORD)),
+        &["--anonymous", "repo", "list"],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args(&reg, None, &["--anonymous", "repo", "list"])).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_manifest_lifecycle_and_referrers() {
+    let emu = emulator().await;
+    let image = emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+
+    // get -o FILE writes the verified bytes; put under another tag gives the same digest.
+    let file = dir.path().join("m.json");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "get",
+            "team/app",
+            "v1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&file).unwrap(), image.manifest.to_vec());
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "put", "team/app", "v2", file.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["digest"], image.manifest_digest.as_str());
+
+    let d = image.manifest_digest.as_str();
+    let run = acr(args(&reg, admin, &["manifest", "list", "team/app"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["manifests"][0]["digest"], d);
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "update",
+            "team/app",
+            d,
+            "--write-enabled",
+            "false",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(&reg, admin, &["manifest", "show", "team/app", d])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["manifest"]["changeableAttributes"]["writeEnabled"],
+        false
+    );
+
+    // A referrer (an artifact whose subject is the image), found by the referrers command.
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.sbom",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": image.manifest.len()},
+    });
+    emu.put_blob("team/app", "{}").unwrap();
+    let rfile = dir.path().join("referrer.json");
+    std::fs::write(&rfile, referrer.to_string()).unwrap();
+    let rdigest = acr_tests::emulator::sha256_digest(referrer.to_string().as_bytes());
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "put",
+            "team/app",
+            &rdigest,
+            rfile.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "referrers",
+            "team/app",
+            d,
+            "--artifact-type",
+            "application/vnd.example.sbom",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["manifests"][0]["digest"], rdigest.as_str(), "{json}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "referrers",
+            "team/app",
+            d,
+            "--artifact-type",
+            "application/other",
+        ],
+    ))
+    .await;
+    assert_eq!(run.json()["manifests"], serde_json::json!([]));
+
+    // Delete the referrer by digest; asking again is not found.
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "delete", "team/app", &rdigest],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "get", "team/app", &rdigest],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    emu.shutdown().await;
 }
