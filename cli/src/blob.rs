@@ -15,6 +15,9 @@ use crate::registry::Context;
 pub enum BlobCommand {
     /// Uploads a file as a blob and prints its digest; skipped when the registry has it.
     ///
+    /// The file is read twice: once for its digest (so a blob the registry has is skipped, and
+    /// --mount-from can mount), once to upload it.
+    ///
     /// Example: `acr blob push hello layer.tar.gz --chunk-size 8MiB`
     Push {
         /// The repository.
@@ -79,6 +82,27 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     }
 }
 
+/// The sha256 digest and size of a file, read in 64 KiB blocks.
+async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
+    use sha2::Digest as _;
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let text = format!("sha256:{}", hex::encode(hasher.finalize()));
+    let digest = Digest::new(text).map_err(std::io::Error::other)?;
+    Ok((digest, size))
+}
+
 pub(crate) fn repo_name(repo: &str) -> Result<RepositoryName, Failure> {
     RepositoryName::new(repo)
         .map_err(|e| Failure::usage(format!("bad repository name {repo:?}: {e}")))
@@ -99,7 +123,13 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             mount_from,
         } => {
             let name = repo_name(&repo)?;
+            let (known, size) = file_digest(&file).await.map_err(|e| {
+                Failure::failed(format!("blob push: cannot read {}: {e}", file.display()))
+            })?;
             let mut options = UploadOptions::default();
+            // The digest up front lets the upload skip a blob the registry has and mount one.
+            options.digest = Some(known);
+            options.size = Some(size);
             options.chunk_size = chunk_size;
             options.mount_from = mount_from.as_deref().map(repo_name).transpose()?;
             let uploaded = transport

@@ -32,7 +32,7 @@
 //! * `manifest get`: `{"repository", "reference", "digest", "mediaType", "size", "file"?}`,
 //!   with the manifest itself under `"manifest"` when no `-o FILE` was given.
 //! * `manifest put`, `blob push`: `{"repository", "digest", "size"}` (plus `"method"` for a
-//!   blob: `upload`, `mount`, `skipped`, ...).
+//!   blob: `sent`, `mounted` or `skipped`).
 //! * `blob pull`: `{"repository", "digest", "size", "file"}`.
 //! * `blob exists`: `{"repository", "digest", "exists": BOOL, "size": N?}` (exit 3 when
 //!   absent).

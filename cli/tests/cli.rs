@@ -561,3 +561,159 @@ async fn emulator_manifest_lifecycle_and_referrers() {
     assert_eq!(run.code, 3, "{run:?}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_with_htpasswd_blob_pull_referrers_and_bad_credentials() {
+    let flavour = Flavour::htpasswd("cli-user", "cli-Passw0rd");
+    let Some(registry) = RealRegistry::start(flavour)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry or htpasswd not installed)
+    };
+    let reg = registry.endpoint();
+    let user = Some(("cli-user", "cli-Passw0rd"));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("config.json");
+    let config =
+        br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    std::fs::write(&src, config).unwrap();
+
+    let run = acr(args(
+        &reg,
+        Some(("cli-user", "wrong")),
+        &["blob", "push", "real/app", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    let run = acr(args(
+        &reg,
+        user,
+        &["blob", "push", "real/app", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let digest = run.json()["digest"].as_str().unwrap().to_owned();
+    let out = dir.path().join("back.json");
+    let run = acr(args(
+        &reg,
+        user,
+        &[
+            "blob",
+            "pull",
+            "real/app",
+            &digest,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), config);
+
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
+        "layers": [],
+    });
+    let mpath = dir.path().join("manifest.json");
+    std::fs::write(&mpath, manifest.to_string()).unwrap();
+    let run = acr(args(
+        &reg,
+        user,
+        &["manifest", "put", "real/app", "v1", mpath.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mdigest = run.json()["digest"].as_str().unwrap().to_owned();
+
+    // No referrers yet: the registry has the referrers API or not; either way none are listed.
+    let run = acr(args(&reg, user, &["referrers", "real/app", &mdigest])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["manifests"], serde_json::json!([]));
+
+    let run = acr(args(&reg, user, &["manifest", "get", "real/app", "v2"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.error_json()["error"]["code"], "MANIFEST_UNKNOWN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_paging_mount_and_repo_delete() {
+    let emu = emulator().await;
+    for repo in ["a/one", "b/two", "c/three"] {
+        emu.put_image(repo, "v1", "amd64", "linux").unwrap();
+    }
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["repo", "list", "--n", "1", "--last", "a/one"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["repositories"], serde_json::json!(["b/two"]));
+    let run = acr(args(&reg, admin, &["repo", "list", "--n", "1", "--all"])).await;
+    assert_eq!(
+        run.json()["repositories"],
+        serde_json::json!(["a/one", "b/two", "c/three"])
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("shared.bin");
+    std::fs::write(&src, b"shared layer bytes").unwrap();
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "push", "a/one", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.json()["method"], "sent", "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "push",
+            "b/two",
+            src.to_str().unwrap(),
+            "--mount-from",
+            "a/one",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["method"], "mounted", "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "push", "a/one", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(
+        run.json()["method"],
+        "skipped",
+        "a blob the registry has is not sent: {run:?}"
+    );
+
+    let run = acr(args(&reg, admin, &["repo", "delete", "c/three"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"repository": "c/three", "deleted": true})
+    );
+    assert!(!emu.repositories().contains(&"c/three".to_owned()));
+    let run = acr(args(&reg, admin, &["repo", "show", "c/three"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+
+    // -q keeps stderr quiet on success; the result still goes to stdout.
+    let run = acr(args(&reg, admin, &["-q", "-v", "repo", "list"])).await;
+    assert_eq!(run.code, 2, "-q and -v conflict: {run:?}");
+    let run = acr(args(&reg, admin, &["-q", "repo", "list"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.is_empty(), "{run:?}");
+    emu.shutdown().await;
+}
