@@ -37,6 +37,9 @@ pub enum TagCommand {
         /// At most this many tags (one page).
         #[arg(long)]
         n: Option<i32>,
+        /// Start after this tag.
+        #[arg(long)]
+        last: Option<String>,
         /// Follow every page.
         #[arg(long)]
         all: bool,
@@ -81,8 +84,9 @@ pub async fn run(ctx: &Context, command: TagCommand) -> Result<(), Failure> {
             orderby,
             digest,
             n,
+            last,
             all,
-        } => list(ctx, repo, orderby, digest, n, all).await,
+        } => list(ctx, repo, orderby, digest, n, last, all).await,
         TagCommand::Show { repo, tag } => {
             let response = ctx
                 .client
@@ -136,6 +140,7 @@ async fn list(
     orderby: Option<Order>,
     digest: Option<String>,
     n: Option<i32>,
+    last: Option<String>,
     all: bool,
 ) -> Result<(), Failure> {
     let mut request = ctx.client.get_tags(repo.as_str());
@@ -150,6 +155,9 @@ async fn list(
     }
     if let Some(n) = n {
         request = request.n(n);
+    }
+    if let Some(last) = &last {
+        request = request.last(last.clone());
     }
     let acr = if all {
         request.into_stream().try_collect::<Vec<_>>().await
@@ -168,6 +176,9 @@ async fn list(
             let mut request = ctx.client.list_tags(repo.as_str());
             if let Some(n) = n {
                 request = request.n(n);
+            }
+            if let Some(last) = &last {
+                request = request.last(last.clone());
             }
             let names = if all {
                 request.into_stream().try_collect::<Vec<_>>().await

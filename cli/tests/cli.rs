@@ -51,6 +51,7 @@ async fn acr_with(
             .env_remove("ACR_USERNAME")
             .env_remove("ACR_PASSWORD")
             .env_remove("ACR_REFRESH_TOKEN")
+            .env_remove("ACR_LOG")
             .envs(env)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -136,6 +137,18 @@ async fn emulator_lists_repositories_and_tags_with_the_acr_api() {
     let run = acr(args(&reg, admin, &["manifest", "get", "team/app", "v1"])).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["digest"], image.manifest_digest.as_str());
+    let run = acr(args(
+        &reg,
+        admin,
+        &["tag", "list", "team/app", "--last", "v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["tags"],
+        serde_json::json!([]),
+        "nothing after the last tag"
+    );
     emu.shutdown().await;
 }
 

@@ -14,6 +14,7 @@ fn help(path: &[String]) -> String {
         .env_remove("ACR_PASSWORD")
         .env_remove("ACR_REFRESH_TOKEN")
         .env_remove("COLUMNS")
+        .env_remove("CLICOLOR_FORCE")
         .output()
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(0), "--help exits 0 for {path:?}");
