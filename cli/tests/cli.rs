@@ -1,0 +1,732 @@
+//! The `acr` binary end to end: against the ACR emulator and the real docker-registry, asserting
+//! on `--output json` and the exit codes (0 ok, 2 usage, 3 not found, 4 auth).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use acr_tests::emulator::Emulator;
+use acr_tests::registry::{Flavour, RealRegistry};
+
+const USER: &str = "admin";
+const PASSWORD: &str = "admin-password";
+
+/// The outcome of one run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is one JSON value ({e}): {self:?}"))
+    }
+
+    fn error_json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stderr.trim())
+            .unwrap_or_else(|e| panic!("stderr is one JSON value ({e}): {self:?}"))
+    }
+}
+
+/// Runs `acr` with `args` (blocking, off the async workers so the emulator keeps serving), with no
+/// `ACR_*` variables inherited.
+async fn acr(args: Vec<String>) -> Run {
+    acr_with(args, Vec::new(), None).await
+}
+
+/// [`acr`] with extra environment variables and, if given, `stdin` as standard input.
+async fn acr_with(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    stdin: Option<String>,
+) -> Run {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_acr"))
+            .args(&args)
+            .env_remove("ACR_REGISTRY")
+            .env_remove("ACR_USERNAME")
+            .env_remove("ACR_PASSWORD")
+            .env_remove("ACR_REFRESH_TOKEN")
+            .env_remove("ACR_LOG")
+            .envs(env)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        if let Some(text) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            pipe.write_all(text.as_bytes()).expect("stdin is written");
+        }
+        let output = child.wait_with_output().expect("the binary ends");
+        Run {
+            code: output.status.code().expect("an exit code, not a signal"),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("the run finishes")
+}
+
+fn args(registry: &str, creds: Option<(&str, &str)>, rest: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--registry".to_owned(),
+        registry.to_owned(),
+        "--output".into(),
+        "json".into(),
+    ];
+    if let Some((u, p)) = creds {
+        v.extend([
+            "--username".into(),
+            u.to_owned(),
+            "--password".into(),
+            p.to_owned(),
+        ]);
+    }
+    v.extend(rest.iter().map(|s| (*s).to_owned()));
+    v
+}
+
+async fn emulator() -> Emulator {
+    Emulator::builder()
+        .admin(USER, PASSWORD)
+        .start()
+        .await
+        .expect("the emulator starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_lists_repositories_and_tags_with_the_acr_api() {
+    let emu = emulator().await;
+    let image = emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+
+    let run = acr(args(&reg, admin, &["registry", "check"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["ok"], true);
+
+    let run = acr(args(&reg, admin, &["repo", "list", "--all"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"repositories": ["team/app"], "api": "acr"})
+    );
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["tag", "list", "team/app", "--orderby", "timedesc"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["api"], "acr");
+    assert_eq!(json["tags"][0]["name"], "v1");
+    assert_eq!(json["tags"][0]["digest"], image.manifest_digest.as_str());
+
+    let run = acr(args(&reg, admin, &["manifest", "get", "team/app", "v1"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["digest"], image.manifest_digest.as_str());
+    let run = acr(args(
+        &reg,
+        admin,
+        &["tag", "list", "team/app", "--last", "v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["tags"],
+        serde_json::json!([]),
+        "nothing after the last tag"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_locks_a_tag_and_the_delete_is_refused() {
+    let emu = emulator().await;
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "tag",
+            "update",
+            "team/app",
+            "v1",
+            "--delete-enabled",
+            "false",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["tag"]["changeableAttributes"]["deleteEnabled"],
+        false
+    );
+
+    let run = acr(args(&reg, admin, &["tag", "delete", "team/app", "v1"])).await;
+    assert_ne!(run.code, 0, "a locked tag is not deleted: {run:?}");
+    assert!(run.error_json()["error"]["status"].is_u64(), "{run:?}");
+    assert_eq!(emu.tags("team/app"), vec!["v1".to_owned()]);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_not_found_auth_and_usage() {
+    let emu = emulator().await;
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+
+    // Not found: a missing tag (TAG_UNKNOWN) and a missing repository (NAME_UNKNOWN).
+    let run = acr(args(&reg, admin, &["tag", "show", "team/app", "nope"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let error = run.error_json();
+    assert_eq!(error["error"]["status"], 404);
+    assert_eq!(error["error"]["exitCode"], 3);
+    assert!(error["error"]["code"].is_string(), "{error}");
+    let run = acr(args(&reg, admin, &["repo", "show", "team/none"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+
+    // Auth: a wrong password, and no credentials at all.
+    let run = acr(args(&reg, Some((USER, "wrong")), &["repo", "list"])).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.error_json()["error"]["exitCode"], 4);
+    let run = acr(args(&reg, None, &["tag", "list", "team/app"])).await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    // Usage: an unknown flag, no registry, plain http to a non-loopback host, a bad digest.
+    let run = acr(vec!["repo".into(), "list".into(), "--bogus".into()]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(vec!["repo".into(), "list".into()]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args("http://registry.example", admin, &["repo", "list"])).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "exists", "team/app", "sha256:zz"],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_blob_push_pull_roundtrip_and_a_failed_pull_leaves_no_file() {
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("blob.bin");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&src, &data).unwrap();
+    let expected = acr_tests::emulator::sha256_digest(&data);
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "push",
+            "team/blobs",
+            src.to_str().unwrap(),
+            "--chunk-size",
+            "64KiB",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], expected.as_str());
+    assert_eq!(json["size"], 200_000);
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "exists", "team/blobs", &expected],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["exists"], true);
+
+    let out = dir.path().join("out.bin");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "pull",
+            "team/blobs",
+            &expected,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+
+    let missing = format!("sha256:{}", "a".repeat(64));
+    let none = dir.path().join("none.bin");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "pull",
+            "team/blobs",
+            &missing,
+            "-o",
+            none.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(!none.exists(), "a failed pull leaves no file");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "exists", "team/blobs", &missing],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.json()["exists"], false);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_lists_with_the_oci_fallback() {
+    let Some(registry) = RealRegistry::start(Flavour::Open)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry not installed)
+    };
+    let reg = registry.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("config.json");
+    std::fs::write(
+        &src,
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+    )
+    .unwrap();
+    let run = acr(args(
+        &reg,
+        None,
+        &["blob", "push", "oci/app", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let config = run.json()["digest"].as_str().unwrap().to_owned();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": std::fs::metadata(&src).unwrap().len()},
+        "layers": [],
+    });
+    let mpath = dir.path().join("manifest.json");
+    std::fs::write(&mpath, manifest.to_string()).unwrap();
+    let run = acr(args(
+        &reg,
+        None,
+        &["manifest", "put", "oci/app", "v1", mpath.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let run = acr(args(&reg, None, &["-v", "repo", "list"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"repositories": ["oci/app"], "api": "oci"})
+    );
+    assert!(
+        run.stderr.contains("OCI catalog"),
+        "-v says which listing was used: {run:?}"
+    );
+
+    let run = acr(args(&reg, None, &["tag", "list", "oci/app"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"repository": "oci/app", "tags": [{"name": "v1"}], "api": "oci"})
+    );
+
+    let run = acr(args(&reg, None, &["tag", "list", "oci/none"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_from_stdin_env_refresh_token_and_anonymous() {
+    let emu = emulator().await;
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+
+    // --password-stdin reads the first line.
+    let mut a = args(
+        &reg,
+        None,
+        &["--username", USER, "--password-stdin", "repo", "list"],
+    );
+    let run = acr_with(
+        std::mem::take(&mut a),
+        Vec::new(),
+        Some(format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["repositories"][0], "team/app");
+
+    // The ACR_* variables.
+    let env = vec![
+        ("ACR_REGISTRY", reg.clone()),
+        ("ACR_USERNAME", USER.to_owned()),
+        ("ACR_PASSWORD", PASSWORD.to_owned()),
+    ];
+    let run = acr_with(
+        vec![
+            "--output".into(),
+            "json".into(),
+            "repo".into(),
+            "list".into(),
+        ],
+        env,
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["api"], "acr");
+
+    // A refresh token minted by the registry, and a forged one.
+    let token = emu.refresh_token_for("cli-test", acr_tests::emulator::Grants::All);
+    let run = acr(args(
+        &reg,
+        None,
+        &["--refresh-token", &token, "tag", "list", "team/app"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["tags"][0]["name"], "v1");
+    let run = acr(args(
+        &reg,
+        None,
+        &["--refresh-token", "not-a-token", "tag", "list", "team/app"],
+    ))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    // --anonymous excludes credentials (usage), and without anonymous pull it is refused (auth).
+    let run = acr(args(
+        &reg,
+        Some((USER, PASSWORD)),
+        &["--anonymous", "repo", "list"],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args(&reg, None, &["--anonymous", "repo", "list"])).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_manifest_lifecycle_and_referrers() {
+    let emu = emulator().await;
+    let image = emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+
+    // get -o FILE writes the verified bytes; put under another tag gives the same digest.
+    let file = dir.path().join("m.json");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "get",
+            "team/app",
+            "v1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&file).unwrap(), image.manifest.to_vec());
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "put", "team/app", "v2", file.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["digest"], image.manifest_digest.as_str());
+
+    let d = image.manifest_digest.as_str();
+    let run = acr(args(&reg, admin, &["manifest", "list", "team/app"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["manifests"][0]["digest"], d);
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "update",
+            "team/app",
+            d,
+            "--write-enabled",
+            "false",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(&reg, admin, &["manifest", "show", "team/app", d])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["manifest"]["changeableAttributes"]["writeEnabled"],
+        false
+    );
+
+    // A referrer (an artifact whose subject is the image), found by the referrers command.
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.sbom",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": image.manifest.len()},
+    });
+    emu.put_blob("team/app", "{}").unwrap();
+    let rfile = dir.path().join("referrer.json");
+    std::fs::write(&rfile, referrer.to_string()).unwrap();
+    let rdigest = acr_tests::emulator::sha256_digest(referrer.to_string().as_bytes());
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "manifest",
+            "put",
+            "team/app",
+            &rdigest,
+            rfile.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "referrers",
+            "team/app",
+            d,
+            "--artifact-type",
+            "application/vnd.example.sbom",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["manifests"][0]["digest"], rdigest.as_str(), "{json}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "referrers",
+            "team/app",
+            d,
+            "--artifact-type",
+            "application/other",
+        ],
+    ))
+    .await;
+    assert_eq!(run.json()["manifests"], serde_json::json!([]));
+
+    // Delete the referrer by digest; asking again is not found.
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "delete", "team/app", &rdigest],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["manifest", "get", "team/app", &rdigest],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_with_htpasswd_blob_pull_referrers_and_bad_credentials() {
+    let flavour = Flavour::htpasswd("cli-user", "cli-Passw0rd");
+    let Some(registry) = RealRegistry::start(flavour)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry or htpasswd not installed)
+    };
+    let reg = registry.endpoint();
+    let user = Some(("cli-user", "cli-Passw0rd"));
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("config.json");
+    let config =
+        br#"{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    std::fs::write(&src, config).unwrap();
+
+    let run = acr(args(
+        &reg,
+        Some(("cli-user", "wrong")),
+        &["blob", "push", "real/app", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    let run = acr(args(
+        &reg,
+        user,
+        &["blob", "push", "real/app", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let digest = run.json()["digest"].as_str().unwrap().to_owned();
+    let out = dir.path().join("back.json");
+    let run = acr(args(
+        &reg,
+        user,
+        &[
+            "blob",
+            "pull",
+            "real/app",
+            &digest,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), config);
+
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
+        "layers": [],
+    });
+    let mpath = dir.path().join("manifest.json");
+    std::fs::write(&mpath, manifest.to_string()).unwrap();
+    let run = acr(args(
+        &reg,
+        user,
+        &["manifest", "put", "real/app", "v1", mpath.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let mdigest = run.json()["digest"].as_str().unwrap().to_owned();
+
+    // No referrers yet: the registry has the referrers API or not; either way none are listed.
+    let run = acr(args(&reg, user, &["referrers", "real/app", &mdigest])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["manifests"], serde_json::json!([]));
+
+    let run = acr(args(&reg, user, &["manifest", "get", "real/app", "v2"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.error_json()["error"]["code"], "MANIFEST_UNKNOWN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_paging_mount_and_repo_delete() {
+    let emu = emulator().await;
+    for repo in ["a/one", "b/two", "c/three"] {
+        emu.put_image(repo, "v1", "amd64", "linux").unwrap();
+    }
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["repo", "list", "--n", "1", "--last", "a/one"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["repositories"], serde_json::json!(["b/two"]));
+    let run = acr(args(&reg, admin, &["repo", "list", "--n", "1", "--all"])).await;
+    assert_eq!(
+        run.json()["repositories"],
+        serde_json::json!(["a/one", "b/two", "c/three"])
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("shared.bin");
+    std::fs::write(&src, b"shared layer bytes").unwrap();
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "push", "a/one", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.json()["method"], "sent", "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "push",
+            "b/two",
+            src.to_str().unwrap(),
+            "--mount-from",
+            "a/one",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["method"], "mounted", "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["blob", "push", "a/one", src.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(
+        run.json()["method"],
+        "skipped",
+        "a blob the registry has is not sent: {run:?}"
+    );
+
+    let run = acr(args(&reg, admin, &["repo", "delete", "c/three"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"repository": "c/three", "deleted": true})
+    );
+    assert!(!emu.repositories().contains(&"c/three".to_owned()));
+    let run = acr(args(&reg, admin, &["repo", "show", "c/three"])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+
+    // -q keeps stderr quiet on success; the result still goes to stdout.
+    let run = acr(args(&reg, admin, &["-q", "-v", "repo", "list"])).await;
+    assert_eq!(run.code, 2, "-q and -v conflict: {run:?}");
+    let run = acr(args(&reg, admin, &["-q", "repo", "list"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.is_empty(), "{run:?}");
+    emu.shutdown().await;
+}
