@@ -3,6 +3,9 @@
 //! pushed from an OCI image layout folder ([`Client::push_image`]) or pulled into one
 //! ([`Client::pull_image`]).
 //!
+//! [`Client::push_image`]: crate::Client::push_image
+//! [`Client::pull_image`]: crate::Client::pull_image
+//!
 //! The order follows the OCI distribution spec v1.1.0 ("Pushing Manifests": a registry may
 //! refuse a manifest whose blobs or children it does not hold): blobs before the manifest that
 //! names them, child manifests before their index. Pulling writes a manifest into the layout
