@@ -480,4 +480,12 @@ async fn pull_image_lands_what_skopeo_copies_in_the_same_layout() {
             "{tag}"
         );
     }
+    // And push_image reads a layout skopeo wrote: the index and both children, to a new
+    // repository, where every blob is sent again.
+    let repushed = client
+        .push_image("e2e/image-repush", "multi", &theirs)
+        .await
+        .unwrap();
+    assert_eq!(repushed.descriptor.digest, index_descriptor.digest);
+    assert_eq!((repushed.manifests, repushed.blobs_transferred), (3, 5));
 }
