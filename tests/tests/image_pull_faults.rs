@@ -3,6 +3,7 @@
 //! missing blob. The real registry (`docker-registry`) serves the bad bytes: its stored blob
 //! is altered on disk after the push. Two faults of the class: same length, other bytes (the
 //! digest does not match), and a shorter blob (the size does not match the descriptor's).
+//! Also: the bound on parallel blobs holds (connections counted at a TCP proxy).
 //! Skips with a printed reason when docker-registry is absent, unless `REQUIRE_REAL_REGISTRY=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (see notes/COMMON.md)
 
@@ -135,4 +136,59 @@ async fn a_shorter_blob_leaves_nothing_half_written() {
         "{err:?}"
     );
     assert_no_temp_files(&left);
+}
+
+/// The bound on parallel blobs holds: through a counting TCP proxy, a push and a pull of a
+/// six-blob image one blob at a time use a single connection (the client's pool opens a
+/// second one only when a request is in flight on the first), and two at a time at most two.
+/// Only upper bounds are asserted: how many transfers overlap below the bound is timing.
+#[tokio::test]
+async fn blobs_in_parallel_bounds_the_connections() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let target: std::net::SocketAddr = format!("127.0.0.1:{}", registry.port()).parse().unwrap();
+    for (n, bound) in [(0, 1usize), (1, 2)] {
+        let image = TestImage::new(&format!("bound/{n}"), &[9000, 8000, 7000, 6000, 5000]);
+        let source_dir = tempfile::tempdir().unwrap();
+        let source = OciLayout::create(source_dir.path()).unwrap();
+        for (_, bytes) in image.blobs() {
+            source.add_blob("application/octet-stream", &bytes).unwrap();
+        }
+        let manifest = source.add_blob(OCI_MANIFEST, &image.manifest).unwrap();
+        source.tag("v1", manifest).unwrap();
+        let repository = format!("e2e/bound{n}");
+
+        let proxy =
+            acr_tests::fault_proxy::FaultProxy::start(target, acr_tests::fault_proxy::Cut::never())
+                .await
+                .unwrap();
+        let client = acr::Client::builder(proxy.endpoint()).build().unwrap();
+        let pushed = client
+            .push_image(repository.as_str(), "v1", &source)
+            .blobs_in_parallel(bound)
+            .await
+            .unwrap();
+        assert_eq!(pushed.blobs_transferred, 6);
+        let push_connections = proxy.connections();
+
+        let proxy =
+            acr_tests::fault_proxy::FaultProxy::start(target, acr_tests::fault_proxy::Cut::never())
+                .await
+                .unwrap();
+        let client = acr::Client::builder(proxy.endpoint()).build().unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let pulled = client
+            .pull_image(repository.as_str(), "v1")
+            .to_layout(dest.path())
+            .blobs_in_parallel(bound)
+            .await
+            .unwrap();
+        assert_eq!(pulled.blobs_transferred, 6);
+        let pull_connections = proxy.connections();
+        assert!(
+            push_connections as usize <= bound && pull_connections as usize <= bound,
+            "{bound} at a time: push used {push_connections} connections, pull {pull_connections}"
+        );
+    }
 }
