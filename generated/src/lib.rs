@@ -26,6 +26,7 @@ pub mod operations;
 #[rustfmt::skip]
 mod support;
 pub mod discovery;
+pub mod image;
 
 #[rustfmt::skip]
 pub use client::Client;

@@ -5,6 +5,10 @@
 //! * what `skopeo copy` pushes from an OCI layout we write on disk, we pull and verify (the digest
 //!   of every blob and of the manifest);
 //! * `skopeo inspect --raw` and `skopeo inspect` agree with our manifest digest.
+//! * whole images (`acr::image`): an OCI layout written by our writer and pushed with
+//!   `Client::push_image` comes out of `skopeo copy` with the same blob files, byte for byte; an
+//!   image and a two-platform index that skopeo pushes, pulled with `Client::pull_image` into a
+//!   layout, equal skopeo's own `oci:` copy (same blob files, same `index.json` entries).
 //!
 //! skopeo runs with `--policy` pointing at a temporary `insecureAcceptAnything` policy, and with
 //! `--src-creds`/`--dest-creds`/`--creds` for the htpasswd flavour. Skips with a printed reason
@@ -252,4 +256,236 @@ async fn skopeo_inspect_agrees_with_our_manifest_digest() {
         .collect();
     assert_eq!(layers, image.layer_digests());
     assert_eq!(inspected["Labels"]["e2e.seed"], "skopeo/inspect");
+}
+
+// ---- whole images: `acr::image` (OCI layout folders, `Client::push_image`, `pull_image`) ----
+
+use acr::image::OciLayout;
+use acr::manifest::{Descriptor, ImageIndex, Platform};
+use std::collections::BTreeMap;
+
+/// Writes `image` into `layout` with our own writer and tags its manifest `tag`; returns the
+/// manifest's descriptor.
+fn write_with_ours(layout: &OciLayout, image: &TestImage, tag: Option<&str>) -> Descriptor {
+    for (_, bytes) in image.blobs() {
+        layout.add_blob("application/octet-stream", &bytes).unwrap();
+    }
+    let descriptor = layout.add_blob(OCI_MANIFEST, &image.manifest).unwrap();
+    if let Some(tag) = tag {
+        layout.tag(tag, descriptor.clone()).unwrap();
+    }
+    descriptor
+}
+
+/// Every file under `dir/blobs`, by `<alg>/<hex>`, with its bytes (a leftover temporary file
+/// shows up here too).
+fn blob_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for alg in std::fs::read_dir(dir.join("blobs")).unwrap() {
+        let alg = alg.unwrap();
+        for file in std::fs::read_dir(alg.path()).unwrap() {
+            let file = file.unwrap();
+            out.insert(
+                format!(
+                    "{}/{}",
+                    alg.file_name().to_string_lossy(),
+                    file.file_name().to_string_lossy()
+                ),
+                std::fs::read(file.path()).unwrap(),
+            );
+        }
+    }
+    out
+}
+
+/// `skopeo copy [--all] <from> <to>` against `registry` (TLS off, its credentials both ways).
+async fn skopeo_copy(
+    skopeo: &Skopeo,
+    registry: &RealRegistry,
+    from: String,
+    to: String,
+    all: bool,
+) {
+    let mut args = vec![
+        "copy".to_owned(),
+        "--quiet".to_owned(),
+        "--preserve-digests".to_owned(),
+        "--src-tls-verify=false".to_owned(),
+        "--dest-tls-verify=false".to_owned(),
+    ];
+    if all {
+        args.push("--all".to_owned());
+    }
+    if from.starts_with("docker://") {
+        args.extend(creds("--src-creds", registry));
+    }
+    if to.starts_with("docker://") {
+        args.extend(creds("--dest-creds", registry));
+    }
+    args.push(from);
+    args.push(to);
+    skopeo.run(args).await;
+}
+
+#[tokio::test]
+async fn push_image_from_our_layout_and_skopeo_copies_it_out_byte_identical() {
+    let Some((skopeo, registry)) = setup(common::htpasswd()).await else {
+        return;
+    };
+    let client = common::registry_client(&registry);
+    let image = TestImage::new("image/push", &[200 * 1024, 3000, 17]);
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = OciLayout::create(source_dir.path()).unwrap();
+    write_with_ours(&source, &image, Some("v1"));
+
+    let pushed = client
+        .push_image("e2e/image-push", "v1", &source)
+        .blobs_in_parallel(2)
+        .await
+        .unwrap();
+    assert_eq!(pushed.descriptor.digest.as_str(), image.manifest_digest());
+    assert_eq!((pushed.manifests, pushed.blobs_transferred), (1, 4));
+    assert_eq!(
+        pushed.blob_bytes,
+        image
+            .blobs()
+            .iter()
+            .map(|(_, b)| b.len() as u64)
+            .sum::<u64>()
+    );
+    // Again: every blob is already there, so none is sent.
+    let again = client
+        .push_image("e2e/image-push", "v1", &source)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.blobs_transferred,
+            again.blobs_skipped,
+            again.blob_bytes
+        ),
+        (0, 4, 0)
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    skopeo_copy(
+        &skopeo,
+        &registry,
+        docker_ref(&registry, "e2e/image-push", "v1"),
+        format!("oci:{}:v1", out.path().display()),
+        false,
+    )
+    .await;
+    assert_eq!(
+        blob_files(out.path()),
+        blob_files(source_dir.path()),
+        "skopeo's copy holds exactly our blobs and manifest, byte for byte"
+    );
+    let theirs = OciLayout::open(out.path())
+        .unwrap()
+        .resolve("v1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs.digest.as_str(), image.manifest_digest());
+}
+
+#[tokio::test]
+async fn pull_image_lands_what_skopeo_copies_in_the_same_layout() {
+    let Some((skopeo, registry)) = setup(Flavour::Open).await else {
+        return;
+    };
+    let client = common::registry_client(&registry);
+    // The source: one image tagged v1, and a two-platform index tagged multi, written by us.
+    let single = TestImage::new("image/pull/single", &[5000, 90 * 1024]);
+    let amd64 = TestImage::new("image/pull/amd64", &[4096, 1]);
+    let arm64 = TestImage::new("image/pull/arm64", &[70 * 1024]);
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = OciLayout::create(source_dir.path()).unwrap();
+    write_with_ours(&source, &single, Some("v1"));
+    let index = ImageIndex::new(vec![
+        write_with_ours(&source, &amd64, None).with_platform(Platform::new("linux", "amd64")),
+        write_with_ours(&source, &arm64, None).with_platform(Platform::new("linux", "arm64")),
+    ]);
+    let index_bytes = index.to_bytes();
+    let index_descriptor = source
+        .add_blob(acr::manifest::OCI_INDEX, &index_bytes)
+        .unwrap();
+    source.tag("multi", index_descriptor.clone()).unwrap();
+    for (tag, all) in [("v1", false), ("multi", true)] {
+        skopeo_copy(
+            &skopeo,
+            &registry,
+            format!("oci:{}:{tag}", source_dir.path().display()),
+            docker_ref(&registry, "e2e/image-pull", tag),
+            all,
+        )
+        .await;
+    }
+
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    let one = client
+        .pull_image("e2e/image-pull", "v1")
+        .to_layout(ours.path())
+        .await
+        .unwrap();
+    assert_eq!((one.manifests, one.blobs_transferred), (1, 3));
+    let multi = client
+        .pull_image("e2e/image-pull", "multi")
+        .to_layout(ours.path())
+        .blobs_in_parallel(1)
+        .await
+        .unwrap();
+    assert_eq!(multi.descriptor.digest, index_descriptor.digest);
+    assert_eq!((multi.manifests, multi.blobs_transferred), (3, 5));
+    // Pulled again into the same layout: nothing to download.
+    let again = client
+        .pull_image("e2e/image-pull", "multi")
+        .to_layout(ours.path())
+        .await
+        .unwrap();
+    assert_eq!((again.blobs_transferred, again.blobs_skipped), (0, 5));
+    for (tag, all) in [("v1", false), ("multi", true)] {
+        skopeo_copy(
+            &skopeo,
+            &registry,
+            docker_ref(&registry, "e2e/image-pull", tag),
+            format!("oci:{}:{tag}", theirs.path().display()),
+            all,
+        )
+        .await;
+    }
+
+    let ours_blobs = blob_files(ours.path());
+    assert_eq!(
+        ours_blobs,
+        blob_files(theirs.path()),
+        "same blobs and manifest bytes"
+    );
+    assert_eq!(
+        ours_blobs,
+        blob_files(source_dir.path()),
+        "and they are the source's"
+    );
+    let (ours, theirs) = (
+        OciLayout::open(ours.path()).unwrap(),
+        OciLayout::open(theirs.path()).unwrap(),
+    );
+    for tag in ["v1", "multi"] {
+        let a = ours.resolve(tag).unwrap().unwrap();
+        let b = theirs.resolve(tag).unwrap().unwrap();
+        assert_eq!(
+            (&a.media_type, &a.digest, a.size),
+            (&b.media_type, &b.digest, b.size),
+            "{tag}"
+        );
+    }
+    // And push_image reads a layout skopeo wrote: the index and both children, to a new
+    // repository, where every blob is sent again.
+    let repushed = client
+        .push_image("e2e/image-repush", "multi", &theirs)
+        .await
+        .unwrap();
+    assert_eq!(repushed.descriptor.digest, index_descriptor.digest);
+    assert_eq!((repushed.manifests, repushed.blobs_transferred), (3, 5));
 }

@@ -393,7 +393,7 @@ impl<'a> Session<'a> {
     /// Completes the upload with `last` (possibly empty) and checks the digest.
     async fn complete(
         &mut self,
-        src: &Source,
+        src: &mut Source,
         last: Bytes,
         expected: Option<&Digest>,
         tally: &mut Tally,

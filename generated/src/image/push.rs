@@ -1,0 +1,230 @@
+//! [`Client::push_image`]: an image or index from an OCI image layout into a repository.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use futures_util::TryStreamExt as _;
+
+use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, OciLayout, blobs_of, unsupported};
+use crate::blob::{UploadMethod, UploadOptions, UploadSource};
+use crate::manifest::{Descriptor, ManifestKind};
+use crate::{Client, Error, Reference, RepositoryName};
+
+const OP: &str = "push_image";
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The request of [`Client::push_image`]: set options, then `.await`.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct PushImageRequest {
+    client: Client,
+    repository: Result<RepositoryName, String>,
+    reference: Result<Reference, String>,
+    layout: OciLayout,
+    source_tag: Option<String>,
+    parallel: usize,
+}
+
+impl PushImageRequest {
+    /// Which entry of the layout's `index.json` to push: the one tagged `tag` (its
+    /// `org.opencontainers.image.ref.name`). By default the pushed reference when it is a tag,
+    /// else the entry whose digest is the reference, else the only entry.
+    pub fn source_tag(mut self, tag: impl Into<String>) -> Self {
+        self.source_tag = Some(tag.into());
+        self
+    }
+
+    /// How many blobs are uploaded at once (at least 1; default
+    /// [`DEFAULT_PARALLEL_BLOBS`]).
+    pub fn blobs_in_parallel(mut self, n: usize) -> Self {
+        self.parallel = n.max(1);
+        self
+    }
+
+    /// Pushes every blob the registry lacks (`HEAD` first; skipped when present), then each
+    /// child manifest by digest, then the top manifest or index as the reference.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a bad repository name or reference, a layout entry that
+    /// cannot be found, a manifest that is not an image manifest or index, or a reference
+    /// digest that is not the manifest's; the errors of [`OciLayout::read_blob`] (a missing
+    /// or corrupt blob in the layout); those of
+    /// [`Transport::upload_blob`](crate::Transport::upload_blob) and
+    /// [`Transport::put_manifest`](crate::Transport::put_manifest) as they come. Blobs
+    /// already uploaded stay in the registry after a failure (a retry skips them).
+    pub async fn send(self) -> Result<ImageTransfer, Error> {
+        let repository = self.repository.map_err(|e| Error::invalid_input(OP, e))?;
+        let reference = self.reference.map_err(|e| Error::invalid_input(OP, e))?;
+        let top = find_entry(&self.layout, &reference, self.source_tag.as_deref())?;
+        let job = Job {
+            client: &self.client,
+            repository: &repository,
+            layout: &self.layout,
+            parallel: self.parallel,
+        };
+        let result = job.push_tree(top, &reference).await?;
+        tracing::info!(
+            repository = repository.as_str(),
+            reference = reference.as_str(),
+            manifests = result.manifests,
+            blobs_transferred = result.blobs_transferred,
+            blobs_skipped = result.blobs_skipped,
+            "image pushed"
+        );
+        Ok(result)
+    }
+}
+
+impl IntoFuture for PushImageRequest {
+    type Output = Result<ImageTransfer, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// The descriptor of the layout to push.
+fn find_entry(
+    layout: &OciLayout,
+    reference: &Reference,
+    source_tag: Option<&str>,
+) -> Result<Descriptor, Error> {
+    let index = layout.index()?;
+    let by_tag = |tag: &str| {
+        index
+            .manifests
+            .iter()
+            .find(|d| {
+                d.annotations
+                    .get(super::layout::REF_NAME)
+                    .map(String::as_str)
+                    == Some(tag)
+            })
+            .cloned()
+    };
+    let found = match (source_tag, reference.as_digest()) {
+        (Some(tag), _) => by_tag(tag),
+        (None, Some(digest)) => index.manifests.iter().find(|d| d.digest == digest).cloned(),
+        (None, None) => by_tag(reference.as_str()).or_else(|| match index.manifests.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        }),
+    };
+    found.ok_or_else(|| {
+        Error::invalid_input(
+            OP,
+            format!(
+                "{} has no manifest for {:?} in its index.json",
+                layout.path().display(),
+                source_tag.unwrap_or(reference.as_str())
+            ),
+        )
+    })
+}
+
+/// One push in progress.
+struct Job<'a> {
+    client: &'a Client,
+    repository: &'a RepositoryName,
+    layout: &'a OciLayout,
+    parallel: usize,
+}
+
+impl Job<'_> {
+    /// Pushes the manifest `descriptor` names, with everything it names, as `reference`.
+    fn push_tree<'b>(
+        &'b self,
+        descriptor: Descriptor,
+        reference: &'b Reference,
+    ) -> BoxFuture<'b, Result<ImageTransfer, Error>> {
+        Box::pin(async move {
+            let bytes = self.layout.read_blob(&descriptor.digest)?;
+            let media_type = if descriptor.media_type.is_empty() {
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("mediaType")?.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            } else {
+                descriptor.media_type.clone()
+            };
+            let kind = ManifestKind::parse(&media_type, &bytes).map_err(|e| {
+                Error::invalid_input(OP, format!("manifest {}: {e}", descriptor.digest))
+            })?;
+            let mut result = ImageTransfer::new(descriptor.clone());
+            match kind {
+                ManifestKind::Image(manifest) => {
+                    let blobs = blobs_of(&manifest);
+                    let transport = self.client.transport();
+                    let uploads = futures_util::stream::iter(blobs.into_iter().map(|blob| {
+                        Ok::<_, Error>(async move {
+                            let path = self.layout.blob_path(&blob.digest);
+                            if !blob.urls.is_empty() && !path.is_file() {
+                                // A foreign layer (Docker schema 2 with `urls`): the layout
+                                // need not hold it, nor the registry.
+                                return Ok(None);
+                            }
+                            let options = UploadOptions::default()
+                                .digest(blob.digest.clone())
+                                .size(blob.size);
+                            transport
+                                .upload_blob(self.repository, UploadSource::Path(path), options)
+                                .await
+                                .map(Some)
+                        })
+                    }))
+                    .try_buffer_unordered(self.parallel);
+                    let uploaded: Vec<_> = uploads.try_collect().await?;
+                    for u in uploaded.into_iter().flatten() {
+                        match u.method {
+                            UploadMethod::Sent => result.blobs_transferred += 1,
+                            _ => result.blobs_skipped += 1,
+                        }
+                        result.blob_bytes += u.bytes_sent;
+                    }
+                }
+                ManifestKind::Index(index) => {
+                    for child in &index.manifests {
+                        let child_ref = Reference::from(&child.digest);
+                        let pushed = self.push_tree(child.clone(), &child_ref).await?;
+                        result.add(&pushed);
+                    }
+                }
+                _ => return Err(unsupported(OP, &media_type)),
+            }
+            self.client
+                .transport()
+                .put_manifest(self.repository, reference, bytes, &media_type)
+                .await?;
+            result.manifests += 1;
+            Ok(result)
+        })
+    }
+}
+
+impl Client {
+    /// Pushes a whole image from the OCI image layout `layout` to `repository` as
+    /// `reference` (a tag, or the manifest's digest): the manifest's config and layers (or an
+    /// index's child manifests with theirs), then the manifest. Blobs the registry holds are
+    /// skipped; the others are uploaded with the verified, resumable
+    /// [`Transport::upload_blob`](crate::Transport::upload_blob), a few at a time.
+    ///
+    /// Set `.source_tag(..)` to choose the layout entry and `.blobs_in_parallel(..)`, then
+    /// `.await` an [`ImageTransfer`]. See [`PushImageRequest::send`] for the errors.
+    pub fn push_image(
+        &self,
+        repository: impl TryInto<RepositoryName, Error: std::fmt::Display>,
+        reference: impl TryInto<Reference, Error: std::fmt::Display>,
+        layout: &OciLayout,
+    ) -> PushImageRequest {
+        PushImageRequest {
+            client: self.clone(),
+            repository: repository.try_into().map_err(|e| e.to_string()),
+            reference: reference.try_into().map_err(|e| e.to_string()),
+            layout: layout.clone(),
+            source_tag: None,
+            parallel: DEFAULT_PARALLEL_BLOBS,
+        }
+    }
+}
