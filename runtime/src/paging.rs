@@ -323,19 +323,20 @@ where
         }
         let request = st.next.take()?;
         let operation = request.operation;
-        // The URL this page is asked for: the base of relative links, and a visited page.
-        // (When the transport reports the URL a response came from after redirects, that
-        // URL is the base instead.)
-        let base = match st.transport.url_for(&request) {
+        // The URL this page is asked for is a visited page; so is the URL that answered
+        // (after redirects), which is the base of relative links (RFC 8288 §3.2, RFC 3986 §5).
+        let asked = match st.transport.url_for(&request) {
             Ok(url) => url,
             Err(e) => return Some((Err(e), st)),
         };
-        st.visited.insert(path_and_query(&base));
+        st.visited.insert(path_and_query(&asked));
         let template = request.clone();
         let response = match st.transport.send(request).await {
             Ok(r) => r,
             Err(e) => return Some((Err(e), st)),
         };
+        let base = response.url.clone();
+        st.visited.insert(path_and_query(&base));
         let items = match (st.items)(&response) {
             Ok(v) => v,
             Err(e) => return Some((Err(e), st)),

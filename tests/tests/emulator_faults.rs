@@ -443,3 +443,36 @@ async fn retry_after_in_every_date_form_is_honoured_on_every_endpoint() {
         }
     }
 }
+
+/// "after N attempts" is said only of a request that was really sent again: answering the
+/// registry's auth challenge (401, then the request with a token) is not a retry, so a 404
+/// after the dance names no attempts; a request retried on 503 until the budget ends does.
+#[tokio::test]
+async fn attempts_are_named_only_when_a_request_was_retried() {
+    use acr_runtime::{Credential, RetryPolicy};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .retry(
+            RetryPolicy::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    for (repo, tag) in [("a", "missing"), ("nope", "v1")] {
+        let e = client.get_tag_properties(repo, tag).await.unwrap_err();
+        assert!(e.is_not_found(), "{e}");
+        assert!(
+            !e.to_string().contains("attempt"),
+            "a 404 after the auth challenge was not retried: {e}"
+        );
+    }
+    emulator.inject(
+        Fault::on("GET", "/acr/v1/a/_tags/*")
+            .always()
+            .fail_with(503),
+    );
+    let e = client.get_tag_properties("a", "v1").await.unwrap_err();
+    assert!(e.to_string().contains("attempts"), "{e}");
+}

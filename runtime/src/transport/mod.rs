@@ -237,6 +237,10 @@ impl Transport {
                             {
                                 tracing::debug!("answered the registry's auth challenge");
                                 authz = next;
+                                // The challenge is the auth dance, not a failed attempt: the
+                                // request with a token is attempt 1 again, so an error says
+                                // "after N attempts" only when the request was really retried.
+                                attempt -= 1;
                                 continue;
                             }
                         }

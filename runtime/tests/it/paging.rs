@@ -92,6 +92,8 @@ async fn list(
         )],
         // a relative reference with only a query: resolves against the page's own URL
         "relative" if more => vec![format!("<?page={next}>; rel=next")],
+        // a relative path: resolves against the page's own URL too
+        "path_relative" if more => vec![format!("<path_relative?page={next}>; rel=next")],
         // the last page carries only prev / first
         "prev_only" => vec![format!("{}; rel=\"prev\"", own(page + 7))],
         "first_only" => vec![format!("{}; rel=first", own(0))],
@@ -117,9 +119,28 @@ async fn list(
     response
 }
 
+/// An old listing URL: its first page redirects (307) to `/c/{case}`, later pages do not
+/// exist here, so a next link resolved against this URL instead of the one that answered
+/// fails.
+async fn moved(
+    Path(case): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    if q.get("page").map(String::as_str) == Some("0") {
+        (
+            axum::http::StatusCode::TEMPORARY_REDIRECT,
+            [("location", format!("/c/{case}?page=0"))],
+        )
+            .into_response()
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
+}
+
 async fn lister() -> Lister {
     let requests = Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new()
+        .route("/moved/{case}", axum::routing::get(moved))
         .route("/c/{case}", axum::routing::get(list))
         .with_state(requests.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -160,6 +181,21 @@ async fn next_is_found_in_any_field_and_any_link_value() {
         assert_eq!(all, ITEMS, "{case}");
     }
     assert_eq!(l.requests.load(Ordering::SeqCst), 9);
+}
+
+#[tokio::test]
+async fn relative_next_links_resolve_against_the_url_that_answered_after_a_redirect() {
+    let l = lister().await;
+    // `?page=N` (query only) and `relative?page=N` would both land on `/moved/...` if resolved
+    // against the URL asked for; against the redirect's target they stay on `/c/...`.
+    for case in ["relative", "path_relative"] {
+        let first = Request::new("list", Method::GET, format!("/moved/{case}")).query("page", "0");
+        let all: Vec<String> = paging::paginate(transport(&l.url), first, items)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(all, ITEMS, "{case}");
+    }
 }
 
 #[tokio::test]
