@@ -46,8 +46,8 @@
 //! ([`ClientBuilder::allow_token_realm_origin`](crate::ClientBuilder::allow_token_realm_origin),
 //! `allow_token_realm_host`, `allow_any_token_realm`); the refusal comes before the realm
 //! becomes the client's auth mode, so a challenge can never switch the client to a foreign
-//! realm. Only a 401 of the registry's own origin is read as a challenge (see
-//! [`transport`](crate::transport)). Credentials never go over plain http except to loopback
+//! realm. Only a 401 of the registry's own origin is read as a challenge (the transport
+//! turns any other into an error). Credentials never go over plain http except to loopback
 //! unless allowed.
 
 pub(crate) mod acr;
