@@ -47,6 +47,32 @@ impl ChainMarker for std::io::Cursor<Vec<u8>> {
     }
 }
 
+/// A registry may answer upload `Location`s relative to the URL of its answer (RFC 9110
+/// §10.2.2, RFC 3986 §5): `u1?_state=…` after the POST to `/v2/<name>/blobs/uploads/` is
+/// `/v2/<name>/blobs/uploads/u1?_state=…`, not `/u1` at the registry's root.
+#[tokio::test]
+async fn relative_upload_locations_resolve_against_the_answering_url() {
+    let fake = support::start().await;
+    fake.state
+        .relative_locations
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let t = client(&fake.url, Credential::Anonymous);
+    for (len, chunk) in [(1000, 1 << 20), (5000, 2048)] {
+        let b = data(len);
+        let (d, n) = t
+            .upload_blob(
+                &repo("hello"),
+                UploadSource::Bytes(b.clone()),
+                UploadOptions::default().chunk_size(chunk),
+            )
+            .await
+            .map(parts)
+            .unwrap_or_else(|e| panic!("{len} bytes in chunks of {chunk}: {e}"));
+        assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), len as u64));
+        assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    }
+}
+
 #[tokio::test]
 async fn small_blob_goes_in_one_request() {
     let fake = support::start().await;

@@ -87,6 +87,9 @@ pub struct State {
     pub report_wrong_digest: Mutex<bool>,
     /// Storage base to redirect blob GETs to (307), if set.
     pub redirect_to: Mutex<Option<String>>,
+    /// Answer upload `Location`s as references relative to the request's URL (`u1?_state=…`)
+    /// instead of absolute paths: RFC 9110 §10.2.2 allows it.
+    pub relative_locations: std::sync::atomic::AtomicBool,
     /// Cut blob GET bodies after this many bytes, once per entry.
     pub download_cuts: Mutex<VecDeque<usize>>,
     pub range_requests: Mutex<Vec<String>>,
@@ -128,6 +131,7 @@ impl State {
             mount_refuse: Mutex::new(false),
             report_wrong_digest: Mutex::new(false),
             redirect_to: Mutex::new(None),
+            relative_locations: std::sync::atomic::AtomicBool::new(false),
             download_cuts: Mutex::new(VecDeque::new()),
             range_requests: Mutex::new(Vec::new()),
             manifests: Mutex::new(HashMap::new()),
@@ -549,12 +553,27 @@ async fn blob(
 }
 
 fn upload_response(status: StatusCode, name: &str, uuid: &str, size: usize, n: usize) -> Response {
+    upload_response_at(false, status, name, uuid, size, n)
+}
+
+/// An upload answer whose `Location` is relative (to `/v2/<name>/blobs/uploads/` or a session
+/// URL under it, which resolve alike) when `relative`.
+fn upload_response_at(
+    relative: bool,
+    status: StatusCode,
+    name: &str,
+    uuid: &str,
+    size: usize,
+    n: usize,
+) -> Response {
+    let location = if relative {
+        format!("{uuid}?_state=s{n}")
+    } else {
+        format!("/v2/{name}/blobs/uploads/{uuid}?_state=s{n}")
+    };
     Response::builder()
         .status(status)
-        .header(
-            "location",
-            format!("/v2/{name}/blobs/uploads/{uuid}?_state=s{n}"),
-        )
+        .header("location", location)
         .header("range", format!("0-{}", size.saturating_sub(1)))
         .header("docker-upload-uuid", uuid)
         .header("content-length", "0")
@@ -593,7 +612,14 @@ fn upload(
         }
         let uuid = format!("u{n}");
         st.uploads.lock().unwrap().insert(uuid.clone(), Vec::new());
-        return upload_response(StatusCode::ACCEPTED, name, &uuid, 0, n);
+        return upload_response_at(
+            st.relative_locations.load(Ordering::SeqCst),
+            StatusCode::ACCEPTED,
+            name,
+            &uuid,
+            0,
+            n,
+        );
     }
     let mut uploads = st.uploads.lock().unwrap();
     let Some(data) = uploads.get_mut(uuid) else {
@@ -606,7 +632,14 @@ fn upload(
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             let size = data.len();
-            upload_response(StatusCode::NO_CONTENT, name, uuid, size, n)
+            upload_response_at(
+                st.relative_locations.load(Ordering::SeqCst),
+                StatusCode::NO_CONTENT,
+                name,
+                uuid,
+                size,
+                n,
+            )
         }
         Method::DELETE => {
             uploads.remove(uuid);
@@ -645,7 +678,14 @@ fn upload(
                 None => {
                     data.extend_from_slice(&body);
                     let size = data.len();
-                    upload_response(StatusCode::ACCEPTED, name, uuid, size, n)
+                    upload_response_at(
+                        st.relative_locations.load(Ordering::SeqCst),
+                        StatusCode::ACCEPTED,
+                        name,
+                        uuid,
+                        size,
+                        n,
+                    )
                 }
             }
         }

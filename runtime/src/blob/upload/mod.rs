@@ -339,7 +339,7 @@ impl Transport {
             }
             // OCI: "the registry MAY ... fall back to an upload session" (202 + Location)
             Ok(resp) if resp.status == StatusCode::ACCEPTED => {
-                match location_of(&resp.headers, "mount_blob") {
+                match location_of(&resp, "mount_blob") {
                     Ok(l) => Ok(Mount::Session(l)),
                     Err(e) => {
                         tracing::debug!(error = %e, "mount answered 202 without a usable Location; uploading");
@@ -370,7 +370,7 @@ impl Transport {
         .scope(scope)
         .repository(repo.as_str());
         let resp = self.send(req).await?;
-        location_of(&resp.headers, "start_upload")
+        location_of(&resp, "start_upload")
     }
 }
 
@@ -406,12 +406,33 @@ async fn measure(src: &mut Source, digest: &Digest) -> crate::Result<u64> {
     Ok(size)
 }
 
-fn location_of(headers: &http::HeaderMap, op: &'static str) -> crate::Result<String> {
-    let loc = headers
+/// The upload `Location` of `resp`, resolved against the URL that answered (RFC 9110 §10.2.2,
+/// RFC 3986 §5: a relative reference such as `uploads/<id>` or `?_state=...` is relative to the
+/// response's own URL, not to the registry's root), then checked as an [`UploadLocation`].
+fn location_of(resp: &crate::Response, op: &'static str) -> crate::Result<String> {
+    let loc = resp
+        .headers
         .get(http::header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::invalid_response(op, "the registry answered no upload Location"))?;
-    UploadLocation::new(loc)
+    checked_location(&resp.url, loc, op)
+}
+
+/// `loc` resolved against `base` and checked as an [`UploadLocation`]: an absolute path stays a
+/// path (sent to the registry's endpoint), anything else becomes an absolute URL.
+pub(super) fn checked_location(
+    base: &url::Url,
+    loc: &str,
+    op: &'static str,
+) -> crate::Result<String> {
+    let resolved = if loc.starts_with('/') && !loc.starts_with("//") {
+        loc.to_owned()
+    } else {
+        base.join(loc)
+            .map_err(|e| Error::invalid_response(op, format!("upload Location {loc:?}: {e}")))?
+            .to_string()
+    };
+    UploadLocation::new(resolved)
         .map(|l| l.as_str().to_owned())
         .map_err(|e| Error::invalid_response(op, e.to_string()))
 }
@@ -420,22 +441,24 @@ fn location_of(headers: &http::HeaderMap, op: &'static str) -> crate::Result<Str
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
-        let mut h = http::HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
     #[test]
-    fn locations_are_validated() {
-        let h = headers(&[("location", "/v2/a/blobs/uploads/u?_state=x%3D")]);
+    fn locations_are_validated_and_resolved_against_the_answering_url() {
+        let base = url::Url::parse("https://r.example/v2/a/blobs/uploads/").unwrap();
+        let check = |loc: &str| checked_location(&base, loc, "start_upload");
         assert_eq!(
-            location_of(&h, "start_upload").unwrap(),
+            check("/v2/a/blobs/uploads/u?_state=x%3D").unwrap(),
             "/v2/a/blobs/uploads/u?_state=x%3D"
         );
-        assert!(location_of(&headers(&[("location", "/v2/../x")]), "start_upload").is_err());
-        assert!(location_of(&headers(&[]), "start_upload").is_err());
+        // Relative references are relative to the URL that answered, not the root.
+        assert_eq!(
+            check("u1?_state=y").unwrap(),
+            "https://r.example/v2/a/blobs/uploads/u1?_state=y"
+        );
+        assert_eq!(
+            check("?_state=z").unwrap(),
+            "https://r.example/v2/a/blobs/uploads/?_state=z"
+        );
+        assert!(check("/v2/../x").is_err());
+        assert!(check("/v2/a b").is_err());
     }
 }

@@ -20,7 +20,7 @@ use super::resume::{
 };
 use super::source::Source;
 use crate::blob::digester::Digester;
-use crate::{Body, Digest, Error, RepositoryName, Request, Transport, UploadLocation};
+use crate::{Body, Digest, Error, RepositoryName, Request, Transport};
 
 /// What an upload has used so far, over all its sessions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -131,13 +131,16 @@ impl<'a> Session<'a> {
             .repository(self.repo.as_str())
     }
 
-    fn update_location(&mut self, headers: &http::HeaderMap) {
-        if let Some(l) = headers
+    /// Takes the response's new `Location`, resolved against the URL that answered (a relative
+    /// reference is relative to it, RFC 3986 §5), when there is a valid one.
+    fn update_location(&mut self, resp: &crate::Response) {
+        if let Some(l) = resp
+            .headers
             .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|l| UploadLocation::new(l).ok())
+            .and_then(|l| super::checked_location(&resp.url, l, "upload_chunk").ok())
         {
-            self.location = l.as_str().to_owned();
+            self.location = l;
         }
     }
 
@@ -248,7 +251,7 @@ impl<'a> Session<'a> {
             self.sent_any = true;
             let (answer, failure) = match self.t.send(req).await {
                 Ok(resp) => {
-                    self.update_location(&resp.headers);
+                    self.update_location(&resp);
                     let h = resume::held(resp.header_str("range"), self.confirmed, true);
                     (PatchAnswer::Accepted(h), None)
                 }
@@ -331,7 +334,7 @@ impl<'a> Session<'a> {
         let req = self.request("get_upload_status", Method::GET);
         match self.t.send(req).await {
             Ok(resp) => {
-                self.update_location(&resp.headers);
+                self.update_location(&resp);
                 let sent_any = self.sent_any || attempt.len > 0;
                 StatusAnswer::Held(resume::held(
                     resp.header_str("range"),
