@@ -116,6 +116,11 @@ pub struct Request {
     pub response_kind: Option<BodyKind>,
     /// The most bytes read of the response body, overriding the client's limit of its kind.
     pub response_limit: Option<u64>,
+    /// Whether sending the request again does no harm although its method is not idempotent
+    /// (RFC 9110 §9.2.2), so a lost connection or a retryable status retries it as if it were:
+    /// opening an upload session (`POST /v2/<name>/blobs/uploads/`), whose unused twin the
+    /// registry expires.
+    pub repeatable: bool,
 }
 
 impl Request {
@@ -133,7 +138,14 @@ impl Request {
             repository: None,
             response_kind: None,
             response_limit: None,
+            repeatable: false,
         }
+    }
+
+    /// Marks the request as harmless to send twice (see [`Request::repeatable`]).
+    pub fn repeatable(mut self) -> Self {
+        self.repeatable = true;
+        self
     }
 
     /// Says what the response body holds (see [`BodyKind`]); its limit applies.

@@ -217,7 +217,7 @@ impl Transport {
             let (error, retry_after, may_retry) = match self.send_once(req, &authz).await {
                 Err(Once::Fatal(e)) => return Err(e),
                 Err(Once::Failure(f)) => {
-                    let may = self.may_retry_failure(&req.method, &f);
+                    let may = self.may_retry_failure(req, &f);
                     (f.into_error(op, req.repository.clone(), attempt), None, may)
                 }
                 Ok((resp, url)) => {
@@ -252,7 +252,7 @@ impl Transport {
                         {
                             Ok(outcome) => return Ok(outcome),
                             Err(f) => {
-                                let may = self.may_retry_failure(&req.method, &f);
+                                let may = self.may_retry_failure(req, &f);
                                 (f.into_error(op, req.repository.clone(), attempt), None, may)
                             }
                         }
@@ -262,7 +262,11 @@ impl Transport {
                             .get(http::header::RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                        let may = retry::may_retry_status(&req.method, status);
+                        let may = if req.repeatable {
+                            retry::is_retryable_status(status)
+                        } else {
+                            retry::may_retry_status(&req.method, status)
+                        };
                         let headers = resp.headers().clone();
                         let body = body::read_error_body(
                             resp,
@@ -296,13 +300,14 @@ impl Transport {
     }
 
     /// Whether a failed exchange may be tried again: a transport error by
-    /// [`retry::may_retry_transport`], an idle timeout for an idempotent method.
-    fn may_retry_failure(&self, method: &Method, failure: &Failure) -> bool {
+    /// [`retry::may_retry_transport`], an idle timeout for an idempotent method; a request
+    /// marked [`Request::repeatable`] counts as idempotent.
+    fn may_retry_failure(&self, req: &Request, failure: &Failure) -> bool {
+        let idempotent = req.repeatable || retry::is_idempotent(&req.method);
         match failure {
-            Failure::Http(e) => retry::may_retry_transport(method, e),
-            Failure::Timeout(kind, _) => {
-                retry::is_idempotent(method) && *kind != TimeoutKind::Deadline
-            }
+            Failure::Http(e) if req.repeatable => retry::is_retryable_transport(e),
+            Failure::Http(e) => retry::may_retry_transport(&req.method, e),
+            Failure::Timeout(kind, _) => idempotent && *kind != TimeoutKind::Deadline,
             Failure::TooLarge(_) => false,
         }
     }

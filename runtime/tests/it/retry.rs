@@ -89,6 +89,19 @@ async fn post_and_patch_are_not_resent_on_other_failures() {
     assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 2);
 }
 
+/// Opening an upload session is harmless to repeat (the registry expires an unused session),
+/// so a request marked `repeatable` is retried like an idempotent one, where a plain POST is
+/// not (above).
+#[tokio::test]
+async fn a_repeatable_post_is_resent_after_a_failure() {
+    let fake = support::start().await;
+    inject(&fake, &[500, 502], None);
+    let t = client(&fake.url, Credential::Anonymous);
+    let r = t.send(start_upload().repeatable()).await.unwrap();
+    assert_eq!(r.status, http::StatusCode::ACCEPTED);
+    assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 3);
+}
+
 #[tokio::test]
 async fn non_retryable_statuses_are_not_retried() {
     let fake = support::start().await;

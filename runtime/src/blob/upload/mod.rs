@@ -368,7 +368,10 @@ impl Transport {
             format!("/v2/{repo}/blobs/uploads/"),
         )
         .scope(scope)
-        .repository(repo.as_str());
+        .repository(repo.as_str())
+        // A second session opened because the answer to the first was lost does no harm: the
+        // registry expires the unused one.
+        .repeatable();
         let resp = self.send(req).await?;
         location_of(&resp, "start_upload")
     }
