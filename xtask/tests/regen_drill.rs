@@ -76,6 +76,39 @@ fn overlay_without(entry_head: &str) -> String {
     format!("{}{}", &overlay[..start], &overlay[end..])
 }
 
+/// The template manifest plus the dependencies `generated/Cargo.toml` has beyond it (those of
+/// the hand-written modules), each as the workspace declares it, so the copy builds as `acr`
+/// does.
+fn with_hand_written_dependencies(template: String) -> String {
+    /// The lines of the `[header]` table of a manifest.
+    fn table<'a>(text: &'a str, header: &str) -> Vec<&'a str> {
+        text.lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .collect()
+    }
+    let ours = std::fs::read_to_string(root().join("generated/Cargo.toml")).expect("manifest");
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).expect("manifest");
+    let declared = table(&workspace, "[workspace.dependencies]");
+    let mut extra = String::new();
+    for line in table(&ours, "[dependencies]") {
+        let Some(name) = line.trim().strip_suffix(".workspace = true") else {
+            continue;
+        };
+        if template.contains(&format!("\n{name} =")) || name.starts_with("acr") {
+            continue;
+        }
+        let line = declared
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} =")))
+            .unwrap_or_else(|| panic!("{name} is a workspace dependency"));
+        extra.push_str(line);
+        extra.push('\n');
+    }
+    template.replacen("[dependencies]\n", &format!("[dependencies]\n{extra}"), 1)
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).expect("mkdir");
@@ -244,7 +277,9 @@ fn a_spec_change_regenerates_into_a_crate_that_builds() {
     }
     std::fs::write(
         krate.join("Cargo.toml"),
-        xtask::manifest::workspace_crate_manifest(&krate, true).expect("manifest"),
+        with_hand_written_dependencies(
+            xtask::manifest::workspace_crate_manifest(&krate, true).expect("manifest"),
+        ),
     )
     .expect("manifest");
     std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).expect("lock");

@@ -3,7 +3,8 @@
 //! manifest, index, descriptor, platform, schema 1; re-exported by `acr` as
 //! `acr::manifest`).
 //!
-//! A get sends the `Accept` list of acr-wire §2.1, refuses bodies over 4 MiB, and checks the
+//! A get sends an `Accept` list of the OCI and Docker manifest and index media types (OCI
+//! distribution spec, "Pulling manifests"), refuses bodies over 4 MiB, and checks the
 //! bytes against the digest (the reference when it is one, else `Docker-Content-Digest`) **in
 //! that digest's algorithm** (`sha256` or `sha512`, OCI image spec "Registered algorithms").
 //! A signed schema 1 manifest is checked over its JWS payload, the document without its
