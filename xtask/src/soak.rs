@@ -366,7 +366,7 @@ mod workload {
         // push
         let mut blobs: Vec<(Digest, &[u8])> = Vec::new();
         for data in std::iter::once(&config).chain(&layers) {
-            let (digest, size) = t
+            let acr_runtime::blob::Uploaded { digest, size, .. } = t
                 .upload_blob(
                     repo,
                     UploadSource::Bytes(data.clone().into()),
