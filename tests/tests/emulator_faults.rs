@@ -476,3 +476,38 @@ async fn attempts_are_named_only_when_a_request_was_retried() {
     let e = client.get_tag_properties("a", "v1").await.unwrap_err();
     assert!(e.to_string().contains("attempts"), "{e}");
 }
+
+/// A connection cut while a response body arrives is retried for every idempotent request
+/// that reads its body whole: the verified manifest helper (`Transport::get_manifest`, which
+/// the soak found failing with "the response broke off") and a generated metadata operation.
+#[tokio::test]
+async fn a_cut_response_body_is_retried_for_manifests_and_metadata() {
+    use acr_runtime::{Reference, RepositoryName};
+
+    let emulator = start().await;
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    let client = acr::Client::builder(emulator.endpoint())
+        .credential(acr_runtime::Credential::basic(ADMIN_USER, ADMIN_PASSWORD))
+        .build()
+        .unwrap();
+    emulator.inject(Fault::on("GET", "/v2/a/manifests/*").drop_after(10));
+    let manifest = client
+        .transport()
+        .get_manifest(
+            &RepositoryName::new("a").unwrap(),
+            &Reference::new("v1").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(!manifest.bytes.is_empty());
+    let gets = emulator
+        .log()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/manifests/"))
+        .count();
+    assert_eq!(gets, 2, "the cut GET and its retry");
+
+    emulator.inject(Fault::on("GET", "/acr/v1/a/_tags/*").drop_after(10));
+    let tag = client.get_tag_properties("a", "v1").await.unwrap();
+    assert_eq!(tag.body.tag.name, "v1");
+}

@@ -107,13 +107,16 @@ impl Transport {
         let req = Request::new(OP, Method::GET, format!("/v2/{repo}/manifests/{reference}"))
             .header("accept", MANIFEST_ACCEPT)?
             .scope(format!("repository:{repo}:pull"))
-            .repository(repo.as_str());
-        let resp = self.send_streaming(req).await?;
+            .repository(repo.as_str())
+            .response_kind(crate::BodyKind::Manifest);
+        // Buffered by the transport, within the client's manifest limit (4 MiB unless raised):
+        // a connection cut while the body arrives is retried like any idempotent request.
+        let resp = self.send(req).await?;
         let content_type = resp
             .header_str("content-type")
             .map(|s| s.split(';').next().unwrap_or_default().trim().to_owned());
         let reported = resp.header_str("docker-content-digest").map(str::to_owned);
-        let bytes = resp.bytes(MAX_MANIFEST_SIZE).await?;
+        let bytes = resp.body;
         let expected = match reference.as_digest() {
             Some(d) => Some(d),
             None => reported
