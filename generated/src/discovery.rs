@@ -7,10 +7,10 @@
 //! `<alg>-<encoded>` instead ([`referrers_tag`]); when that tag holds no valid index either,
 //! there are no referrers. [`Client::referrers`] does both.
 
-use std::future::{IntoFuture, poll_fn};
+use std::future::IntoFuture;
 use std::pin::Pin;
 
-use futures_core::Stream;
+use futures_util::StreamExt as _;
 
 use crate::models::{ReferrerDescriptor, ReferrerList};
 use crate::{Client, Digest, Error, RepositoryName};
@@ -103,7 +103,7 @@ impl ReferrersRequest {
         let mut stream = request.into_stream();
         let mut manifests = Vec::new();
         let mut source = ReferrersSource::Api;
-        while let Some(item) = next(&mut stream).await {
+        while let Some(item) = stream.next().await {
             match item {
                 Ok(d) => manifests.push(d),
                 Err(e) if manifests.is_empty() && e.is_not_found() => {
@@ -153,11 +153,6 @@ impl IntoFuture for ReferrersRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
-}
-
-/// The next item of a stream.
-async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
-    poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
 }
 
 impl Client {

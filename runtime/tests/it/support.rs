@@ -552,13 +552,9 @@ async fn blob(
     r
 }
 
-fn upload_response(status: StatusCode, name: &str, uuid: &str, size: usize, n: usize) -> Response {
-    upload_response_at(false, status, name, uuid, size, n)
-}
-
 /// An upload answer whose `Location` is relative (to `/v2/<name>/blobs/uploads/` or a session
 /// URL under it, which resolve alike) when `relative`.
-fn upload_response_at(
+fn upload_response(
     relative: bool,
     status: StatusCode,
     name: &str,
@@ -612,7 +608,7 @@ fn upload(
         }
         let uuid = format!("u{n}");
         st.uploads.lock().unwrap().insert(uuid.clone(), Vec::new());
-        return upload_response_at(
+        return upload_response(
             st.relative_locations.load(Ordering::SeqCst),
             StatusCode::ACCEPTED,
             name,
@@ -632,7 +628,7 @@ fn upload(
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();
             }
             let size = data.len();
-            upload_response_at(
+            upload_response(
                 st.relative_locations.load(Ordering::SeqCst),
                 StatusCode::NO_CONTENT,
                 name,
@@ -653,7 +649,14 @@ fn upload(
                 let start: usize = cr.split('-').next().unwrap().parse().unwrap();
                 if start != data.len() {
                     let size = data.len();
-                    return upload_response(StatusCode::RANGE_NOT_SATISFIABLE, name, uuid, size, n);
+                    return upload_response(
+                        st.relative_locations.load(Ordering::SeqCst),
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        name,
+                        uuid,
+                        size,
+                        n,
+                    );
                 }
             }
             let fault = st.patch_faults.lock().unwrap().pop_front();
@@ -678,7 +681,7 @@ fn upload(
                 None => {
                     data.extend_from_slice(&body);
                     let size = data.len();
-                    upload_response_at(
+                    upload_response(
                         st.relative_locations.load(Ordering::SeqCst),
                         StatusCode::ACCEPTED,
                         name,
