@@ -231,9 +231,73 @@ pub enum TypeRef {
     Map(Box<TypeRef>),
     /// A named type of this API ([`Api::types`]).
     Named(String),
-    /// A type the runtime provides (`RepositoryName`, `Reference`, `Digest`,
-    /// `UploadLocation`, `Link`, `Range`, `Secret`).
-    Runtime(String),
+    /// A type the runtime provides.
+    Runtime(RuntimeType),
+}
+
+/// The types of the runtime (`acr_runtime`) that generated code may name: the typed contract
+/// between the generator and the runtime. An overlay names them by their Rust names
+/// ([`RuntimeType::from_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum RuntimeType {
+    /// `RepositoryName`: a validated repository name (`library/hello`), whose `/` separate
+    /// path segments.
+    RepositoryName,
+    /// `Reference`: a tag or a digest.
+    Reference,
+    /// `Digest`: `<algorithm>:<hex>`.
+    Digest,
+    /// `UploadLocation`: an upload session's `Location` (a whole path and query, or a URL),
+    /// taken as it is.
+    UploadLocation,
+    /// `UploadRange`: an upload's `Range` header (`0-<last byte>`).
+    UploadRange,
+    /// `Link`: an RFC 8288 `Link` header.
+    Link,
+    /// `Secret`: a password or token, redacted from `Debug` and `Display`.
+    Secret,
+}
+
+impl RuntimeType {
+    /// Every runtime type, in declaration order.
+    pub const ALL: [RuntimeType; 7] = [
+        RuntimeType::RepositoryName,
+        RuntimeType::Reference,
+        RuntimeType::Digest,
+        RuntimeType::UploadLocation,
+        RuntimeType::UploadRange,
+        RuntimeType::Link,
+        RuntimeType::Secret,
+    ];
+
+    /// The type's name in the runtime crate (and in overlays).
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeType::RepositoryName => "RepositoryName",
+            RuntimeType::Reference => "Reference",
+            RuntimeType::Digest => "Digest",
+            RuntimeType::UploadLocation => "UploadLocation",
+            RuntimeType::UploadRange => "UploadRange",
+            RuntimeType::Link => "Link",
+            RuntimeType::Secret => "Secret",
+        }
+    }
+
+    /// The runtime type an overlay calls `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Whether the type has `as_str()` giving its wire text (the validated names).
+    pub fn has_as_str(self) -> bool {
+        matches!(
+            self,
+            RuntimeType::RepositoryName
+                | RuntimeType::Reference
+                | RuntimeType::Digest
+                | RuntimeType::UploadLocation
+        )
+    }
 }
 
 /// A named type: a model or an enum.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::ir::{
-    Header, Operation, Param, ParamLocation, PathSegment, RequestBody, Status, TypeRef,
+    Header, Operation, Param, ParamLocation, PathSegment, RequestBody, RuntimeType, Status, TypeRef,
 };
 use crate::names::{Namer, Style, snake};
 use crate::types::TypeTable;
@@ -250,7 +250,7 @@ impl<'a> OpPlan<'a> {
             p.param.required
                 && !p.param.repeated
                 && p.location == ParamLocation::Path
-                && matches!(&p.param.ty, TypeRef::Runtime(n) if n == "RepositoryName")
+                && matches!(p.param.ty, TypeRef::Runtime(RuntimeType::RepositoryName))
         })
     }
 
@@ -260,7 +260,7 @@ impl<'a> OpPlan<'a> {
             p.param.required
                 && !p.param.repeated
                 && p.location == ParamLocation::Path
-                && matches!(&p.param.ty, TypeRef::Runtime(n) if n == "UploadLocation")
+                && matches!(p.param.ty, TypeRef::Runtime(RuntimeType::UploadLocation))
         })
     }
 

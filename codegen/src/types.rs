@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::ir::{Api, NamedType, TypeKind, TypeRef};
+use crate::ir::{Api, NamedType, RuntimeType, TypeKind, TypeRef};
 use crate::names::{Namer, Style, ident, pascal};
 
 /// Type names that would shadow the prelude (or a type the emitted code spells bare) if a
@@ -148,7 +148,7 @@ impl<'a> TypeTable<'a> {
     /// Whether `ty` is the runtime's `Secret` (a password or token): its `Display` is
     /// `<redacted>`, so its wire text is `expose()`, never `to_string()`.
     pub fn is_secret(ty: &TypeRef) -> bool {
-        matches!(ty, TypeRef::Runtime(name) if name == "Secret")
+        matches!(ty, TypeRef::Runtime(RuntimeType::Secret))
     }
 
     /// Whether values of `ty` print their wire form with `Display` and parse it with
@@ -233,9 +233,9 @@ impl<'a> TypeTable<'a> {
                 }
                 None => quote!(serde_json::Value),
             },
-            TypeRef::Runtime(name) => {
+            TypeRef::Runtime(t) => {
                 let rt = &self.rt;
-                let id = ident(&pascal(name, "Runtime", "T"));
+                let id = ident(t.name());
                 quote!(#rt::#id)
             }
         }

@@ -24,6 +24,7 @@
 
 pub mod auth;
 pub mod blob;
+pub mod encode;
 mod error;
 mod headers;
 pub mod json;

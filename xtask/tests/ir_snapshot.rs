@@ -108,7 +108,7 @@ fn locations_types_scopes_and_paging() {
     assert_eq!(chunk.body.as_ref().unwrap().ty, TypeRef::Bytes);
     assert_eq!(
         chunk.params[0].ty,
-        TypeRef::Runtime("UploadLocation".into())
+        TypeRef::Runtime(acr_codegen::ir::RuntimeType::UploadLocation)
     );
     let put = op("create_manifest");
     assert_eq!(

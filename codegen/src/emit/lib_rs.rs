@@ -8,7 +8,7 @@ use quote::quote;
 use crate::context::Context;
 use crate::docs;
 use crate::ir::{Api, TypeKind, TypeRef};
-use crate::names::{ident, pascal};
+use crate::names::ident;
 
 /// Names `lib.rs` defines or re-exports itself; a runtime type of the same name is not
 /// re-exported.
@@ -47,8 +47,8 @@ const ALWAYS_MODULES: &[&str] = &[
 /// Collects the runtime types `ty` refers to.
 fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
     match ty {
-        TypeRef::Runtime(name) => {
-            out.insert(pascal(name, "Runtime", "T"));
+        TypeRef::Runtime(t) => {
+            out.insert(t.name().to_owned());
         }
         TypeRef::Array(inner) | TypeRef::Map(inner) => collect(inner, out),
         _ => {}

@@ -9,8 +9,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::context::Context;
-use crate::ir::{Field, TypeKind, TypeRef};
-use crate::names::{ident, pascal, snake};
+use crate::ir::{Field, RuntimeType, TypeKind, TypeRef};
+use crate::names::{ident, snake};
 use crate::types::{Shape, TypeEntry, struct_fields};
 
 /// A date-time without an offset and with seven fraction digits (.NET's form).
@@ -27,12 +27,12 @@ fn sample(ctx: &Context<'_>, ty: &TypeRef, stack: &mut BTreeSet<String>) -> Opti
         TypeRef::Bool => quote!(true),
         TypeRef::Json => quote!({}),
         TypeRef::DateTime => quote!(#DATE_TIME),
-        TypeRef::Runtime(name) => {
-            let text = match pascal(name, "Runtime", "T").as_str() {
-                "Digest" => format!("sha256:{}", "a".repeat(64)),
-                "RepositoryName" => "library/hello".to_owned(),
-                "Reference" => "latest".to_owned(),
-                "UploadLocation" => "/v2/r/blobs/uploads/u".to_owned(),
+        TypeRef::Runtime(t) => {
+            let text = match t {
+                RuntimeType::Digest => format!("sha256:{}", "a".repeat(64)),
+                RuntimeType::RepositoryName => "library/hello".to_owned(),
+                RuntimeType::Reference => "latest".to_owned(),
+                RuntimeType::UploadLocation => "/v2/r/blobs/uploads/u".to_owned(),
                 _ => "x".to_owned(),
             };
             quote!(#text)

@@ -8,9 +8,6 @@ use crate::ir::TypeRef;
 use crate::plan::ParamPlan;
 use crate::types::TypeTable;
 
-/// The runtime names that have `as_str()`.
-const NAMES_WITH_AS_STR: &[&str] = &["RepositoryName", "Reference", "Digest", "UploadLocation"];
-
 /// How an expression holds its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -80,7 +77,7 @@ pub fn text(ctx: &Context<'_>, ty: &TypeRef, expr: &TokenStream, mode: Mode) -> 
 pub fn str_ref(ctx: &Context<'_>, ty: &TypeRef, place: &TokenStream) -> TokenStream {
     match ty {
         TypeRef::String => quote!(&#place),
-        TypeRef::Runtime(name) if NAMES_WITH_AS_STR.contains(&name.as_str()) => {
+        TypeRef::Runtime(t) if t.has_as_str() => {
             quote!(#place.as_str())
         }
         _ if TypeTable::is_secret(ty) => quote!(#place.expose()),
@@ -124,7 +121,7 @@ pub fn param_text(ctx: &Context<'_>, param: &ParamPlan<'_>) -> TokenStream {
     } else {
         match ty {
             TypeRef::String => quote!(#place.as_str()),
-            TypeRef::Runtime(name) if NAMES_WITH_AS_STR.contains(&name.as_str()) => {
+            TypeRef::Runtime(t) if t.has_as_str() => {
                 quote!(#place.as_str())
             }
             _ => text(ctx, ty, &place, Mode::Place),

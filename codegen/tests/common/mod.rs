@@ -7,7 +7,7 @@ pub fn s() -> TypeRef {
     TypeRef::String
 }
 pub fn rt(name: &str) -> TypeRef {
-    TypeRef::Runtime(name.to_owned())
+    TypeRef::Runtime(acr_codegen::ir::RuntimeType::from_name(name).expect("a runtime type"))
 }
 pub fn named(name: &str) -> TypeRef {
     TypeRef::Named(name.to_owned())

@@ -3,8 +3,6 @@
 //!
 //! Same as GET, except only the headers are returned.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "check_blob_exists";
 
@@ -69,8 +67,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::HEAD,
                 format!(
-                    "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(digest.as_str())
+                    "/v2/{}/blobs/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(digest.as_str())
                 ),
             )
             .scope(format!("repository:{}:pull", name.as_str()))

@@ -5,8 +5,6 @@
 //!
 //! Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.transport().put_manifest(..)` computes the digest of the bytes and checks the answer against it.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "create_manifest";
 
@@ -83,8 +81,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::PUT,
                 format!(
-                    "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/v2/{}/manifests/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:pull,push", name.as_str()))

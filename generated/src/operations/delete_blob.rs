@@ -3,8 +3,6 @@
 //!
 //! Removes an already uploaded blob.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "delete_blob";
 
@@ -67,8 +65,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::DELETE,
                 format!(
-                    "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(digest.as_str())
+                    "/v2/{}/blobs/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(digest.as_str())
                 ),
             )
             .scope(format!("repository:{}:delete", name.as_str()))

@@ -3,8 +3,6 @@
 //!
 //! Delete the manifest identified by `name` and `reference`. Note that a manifest can \_only\_ be deleted by `digest`.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "delete_manifest";
 
@@ -67,8 +65,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::DELETE,
                 format!(
-                    "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/v2/{}/manifests/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:delete", name.as_str()))

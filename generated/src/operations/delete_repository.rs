@@ -3,8 +3,6 @@
 //!
 //! Delete the repository identified by `name`
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "delete_repository";
 
@@ -59,7 +57,7 @@ impl RequestBuilder {
         let request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::DELETE,
-                format!("/acr/v1/{}", support::encode_path(name.as_str())),
+                format!("/acr/v1/{}", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:delete", name.as_str()))
             .repository(name.as_str());

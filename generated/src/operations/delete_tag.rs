@@ -3,8 +3,6 @@
 //!
 //! Delete tag
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "delete_tag";
 
@@ -68,8 +66,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::DELETE,
                 format!(
-                    "/acr/v1/{}/_tags/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/acr/v1/{}/_tags/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:delete", name.as_str()))

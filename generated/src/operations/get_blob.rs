@@ -5,8 +5,6 @@
 //!
 //! Raw: the whole body in memory, not checked against the digest. For a streamed download verified against the digest that resumes a broken connection with `Range`, use `client.transport().download_blob(..)` or `download_blob_to(..)`.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "get_blob";
 
@@ -73,8 +71,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::GET,
                 format!(
-                    "/v2/{}/blobs/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(digest.as_str())
+                    "/v2/{}/blobs/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(digest.as_str())
                 ),
             )
             .scope(format!("repository:{}:pull", name.as_str()))

@@ -5,8 +5,6 @@
 //!
 //! Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.transport().get_manifest(..)`: a different method of the same name.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "get_manifest";
 
@@ -83,8 +81,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::GET,
                 format!(
-                    "/v2/{}/manifests/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/v2/{}/manifests/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:pull", name.as_str()))

@@ -95,7 +95,9 @@ impl RequestBuilder {
         let mut request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::GET,
-                format!("/acr/v1/{}/_manifests", support::encode_path(name.as_str())),
+                format!(
+                    "/acr/v1/{}/_manifests", acr_runtime::encode::path(name.as_str())
+                ),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
             .repository(name.as_str());

@@ -3,8 +3,6 @@
 //!
 //! Get repository attributes
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "get_properties";
 
@@ -60,7 +58,7 @@ impl RequestBuilder {
         let request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::GET,
-                format!("/acr/v1/{}", support::encode_path(name.as_str())),
+                format!("/acr/v1/{}", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
             .repository(name.as_str());

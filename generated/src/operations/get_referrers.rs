@@ -82,8 +82,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::GET,
                 format!(
-                    "/v2/{}/referrers/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(digest.as_str())
+                    "/v2/{}/referrers/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(digest.as_str())
                 ),
             )
             .scope(format!("repository:{}:pull", name.as_str()))

@@ -3,8 +3,6 @@
 //!
 //! Get tag attributes by tag
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "get_tag_properties";
 
@@ -67,8 +65,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::GET,
                 format!(
-                    "/acr/v1/{}/_tags/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/acr/v1/{}/_tags/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))

@@ -107,7 +107,7 @@ impl RequestBuilder {
         let mut request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::GET,
-                format!("/acr/v1/{}/_tags", support::encode_path(name.as_str())),
+                format!("/acr/v1/{}/_tags", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
             .repository(name.as_str());

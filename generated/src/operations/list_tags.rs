@@ -82,7 +82,7 @@ impl RequestBuilder {
         let mut request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::GET,
-                format!("/v2/{}/tags/list", support::encode_path(name.as_str())),
+                format!("/v2/{}/tags/list", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:pull", name.as_str()))
             .repository(name.as_str());

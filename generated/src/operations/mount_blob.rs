@@ -3,8 +3,6 @@
 //!
 //! Mount a blob identified by the `mount` parameter from another repository.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "mount_blob";
 
@@ -71,7 +69,9 @@ impl RequestBuilder {
         let request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::POST,
-                format!("/v2/{}/blobs/uploads/", support::encode_path(name.as_str())),
+                format!(
+                    "/v2/{}/blobs/uploads/", acr_runtime::encode::path(name.as_str())
+                ),
             )
             .scope(
                 format!(

@@ -3,8 +3,6 @@
 //!
 //! Update the attribute identified by `name` where `reference` is the name of the repository.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "set_properties";
 
@@ -76,7 +74,7 @@ impl RequestBuilder {
         let mut request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::PATCH,
-                format!("/acr/v1/{}", support::encode_path(name.as_str())),
+                format!("/acr/v1/{}", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_write", name.as_str()))
             .repository(name.as_str());

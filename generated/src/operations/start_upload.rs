@@ -5,8 +5,6 @@
 //!
 //! One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.transport().upload_blob(..)`.
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "start_upload";
 
@@ -66,7 +64,9 @@ impl RequestBuilder {
         let request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::POST,
-                format!("/v2/{}/blobs/uploads/", support::encode_path(name.as_str())),
+                format!(
+                    "/v2/{}/blobs/uploads/", acr_runtime::encode::path(name.as_str())
+                ),
             )
             .scope(format!("repository:{}:pull,push", name.as_str()))
             .repository(name.as_str());

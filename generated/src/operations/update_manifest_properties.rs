@@ -3,8 +3,6 @@
 //!
 //! Update attributes of a manifest
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "update_manifest_properties";
 
@@ -82,8 +80,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::PATCH,
                 format!(
-                    "/acr/v1/{}/_manifests/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/acr/v1/{}/_manifests/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:metadata_write", name.as_str()))

@@ -3,8 +3,6 @@
 //!
 //! Update tag attributes
 
-use crate::support;
-
 /// The operation's name, for errors and tracing.
 const OPERATION: &str = "update_tag_attributes";
 
@@ -83,8 +81,8 @@ impl RequestBuilder {
                 OPERATION,
                 acr_runtime::http::Method::PATCH,
                 format!(
-                    "/acr/v1/{}/_tags/{}", support::encode_path(name.as_str()),
-                    support::encode_segment(reference.as_str())
+                    "/acr/v1/{}/_tags/{}", acr_runtime::encode::path(name.as_str()),
+                    acr_runtime::encode::segment(reference.as_str())
                 ),
             )
             .scope(format!("repository:{}:metadata_write", name.as_str()))

@@ -3,22 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use acr_codegen::ir::{Field, NamedType, TypeKind as IrKind, TypeRef};
+use acr_codegen::ir::{Field, NamedType, RuntimeType, TypeKind as IrKind, TypeRef};
 
 use crate::lap::{self, TypeDefBody, TypeExpr, TypeKind};
 
 use super::LowerError;
-
-/// Types the runtime provides; an overlay names them directly.
-pub const RUNTIME_TYPES: &[&str] = &[
-    "RepositoryName",
-    "Reference",
-    "Digest",
-    "UploadLocation",
-    "UploadRange",
-    "Link",
-    "Secret",
-];
 
 /// The named types of an API being lowered.
 #[derive(Debug, Default)]
@@ -26,7 +15,7 @@ pub struct TypeTable {
     types: BTreeMap<String, NamedType>,
     /// Names declared by `@type` (spec or overlay), resolved as [`TypeRef::Named`].
     declared: BTreeMap<String, ()>,
-    /// Whether [`RUNTIME_TYPES`] names resolve to runtime types (overlay only).
+    /// Whether [`RuntimeType`] names resolve to runtime types (overlay only).
     pub runtime_names: bool,
 }
 
@@ -149,8 +138,8 @@ impl TypeTable {
                 _ => TypeRef::Json,
             },
             TypeKind::Named(name) => {
-                if self.runtime_names && RUNTIME_TYPES.contains(&name.as_str()) {
-                    TypeRef::Runtime(name.clone())
+                if let Some(t) = RuntimeType::from_name(name).filter(|_| self.runtime_names) {
+                    TypeRef::Runtime(t)
                 } else if self.declared.contains_key(name) {
                     TypeRef::Named(name.clone())
                 } else {

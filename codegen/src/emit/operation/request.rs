@@ -7,7 +7,7 @@ use quote::quote;
 use crate::context::Context;
 use crate::emit::operation::args;
 use crate::emit::wire::{self, Mode};
-use crate::ir::{ParamLocation, PathSegment, TypeRef};
+use crate::ir::{ParamLocation, PathSegment, RuntimeType, TypeRef};
 use crate::names::ident;
 use crate::plan::{BodyKind, Conv, OpPlan, ParamPlan};
 use crate::types::TypeTable;
@@ -49,7 +49,7 @@ fn method_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
 
 /// Whether `p` is an upload location: a whole path and query taken as is.
 fn is_location(p: &ParamPlan<'_>) -> bool {
-    matches!(&p.param.ty, TypeRef::Runtime(n) if n == "UploadLocation")
+    matches!(p.param.ty, TypeRef::Runtime(RuntimeType::UploadLocation))
 }
 
 /// The path expression: a literal, the upload location itself, or a `format!` of encoded
@@ -92,10 +92,16 @@ pub fn path_expr(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
                     } else {
                         quote!(#text)
                     }
-                } else if matches!(&p.param.ty, TypeRef::Runtime(n) if n == "RepositoryName") {
-                    quote!(support::encode_path(#text))
+                } else if matches!(p.param.ty, TypeRef::Runtime(RuntimeType::RepositoryName)) {
+                    {
+                        let rt = &ctx.rt;
+                        quote!(#rt::encode::path(#text))
+                    }
                 } else {
-                    quote!(support::encode_segment(#text))
+                    {
+                        let rt = &ctx.rt;
+                        quote!(#rt::encode::segment(#text))
+                    }
                 });
             }
         }
