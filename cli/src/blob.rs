@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use acr::blob::{ExpectedSize, UploadOptions, UploadSource};
+use acr::blob::{ExpectedSize, UploadSource};
 use acr::{Digest, RepositoryName};
 use clap::Subcommand;
 
@@ -112,9 +112,22 @@ pub(crate) fn digest(text: &str) -> Result<Digest, Failure> {
     Digest::new(text).map_err(|e| Failure::usage(format!("bad digest {text:?}: {e}")))
 }
 
+/// Whether `digest` is in `repo`: `Some` with the size the registry states (when it states
+/// one), `None` for a 404.
+async fn blob_exists(
+    client: &acr::Client,
+    repo: &acr::RepositoryName,
+    digest: &Digest,
+) -> acr::Result<Option<Option<u64>>> {
+    match client.check_blob_exists(repo, digest).await {
+        Ok(r) => Ok(Some(r.content_length)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs a blob command.
 pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
-    let transport = ctx.client.transport();
     match command {
         BlobCommand::Push {
             repo,
@@ -126,18 +139,21 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             let (known, size) = file_digest(&file).await.map_err(|e| {
                 Failure::failed(format!("blob push: cannot read {}: {e}", file.display()))
             })?;
-            let mut options = UploadOptions::default();
             // The digest up front lets the upload skip a blob the registry has and mount one.
-            options.digest = Some(known);
-            options.size = Some(size);
-            options.chunk_size = chunk_size;
-            options.mount_from = mount_from.as_deref().map(repo_name).transpose()?;
-            let uploaded = transport
-                .upload_blob(&name, UploadSource::path(file.clone()), options)
-                .await
-                .map_err(|e| {
-                    Failure::from_error(format!("blob push {} to {repo}", file.display()), &e)
-                })?;
+            let mut push = ctx
+                .client
+                .push_blob(&name, UploadSource::path(file.clone()))
+                .digest(known)
+                .size(size);
+            if let Some(n) = chunk_size {
+                push = push.chunk_size(n);
+            }
+            if let Some(from) = mount_from.as_deref().map(repo_name).transpose()? {
+                push = push.mount_from(from);
+            }
+            let uploaded = push.await.map_err(|e| {
+                Failure::from_error(format!("blob push {} to {repo}", file.display()), &e)
+            })?;
             let method = format!("{:?}", uploaded.method).to_ascii_lowercase();
             tracing::info!(method, "pushed {} bytes", uploaded.size);
             emit(
@@ -160,17 +176,19 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             let name = repo_name(&repo)?;
             let d = digest(&text)?;
             let what = format!("blob pull {repo}@{text}");
-            let info = transport
-                .blob_exists(&name, &d)
+            let info = blob_exists(&ctx.client, &name, &d)
                 .await
                 .map_err(|e| Failure::from_error(&what, &e))?
                 .ok_or_else(|| Failure::plain(format!("{what}: no such blob"), EXIT_NOT_FOUND))?;
-            let expected = match info.size {
+            let expected = match info {
                 Some(size) => ExpectedSize::Exactly(size),
                 None => ExpectedSize::AtMost(u64::MAX),
             };
-            let size = transport
-                .download_blob_to(&name, &d, expected, &output_file)
+            let size = ctx
+                .client
+                .pull_blob(&name, &d)
+                .expected_size(expected)
+                .to_file(&output_file)
                 .await
                 .map_err(|e| Failure::from_error(&what, &e))?;
             emit(
@@ -188,11 +206,10 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
         BlobCommand::Exists { repo, digest: text } => {
             let name = repo_name(&repo)?;
             let d = digest(&text)?;
-            let info = transport
-                .blob_exists(&name, &d)
+            let info = blob_exists(&ctx.client, &name, &d)
                 .await
                 .map_err(|e| Failure::from_error(format!("blob exists {repo}@{text}"), &e))?;
-            let size = info.as_ref().and_then(|i| i.size);
+            let size = info.flatten();
             emit(
                 ctx.format,
                 serde_json::json!({

@@ -199,8 +199,7 @@ pub async fn run(ctx: &Context, command: ManifestCommand) -> Result<(), Failure>
             let what = format!("manifest get {repo}:{text}");
             let manifest = ctx
                 .client
-                .transport()
-                .get_manifest(&name, &r)
+                .pull_manifest(&name, &r)
                 .await
                 .map_err(|e| Failure::from_error(&what, &e))?;
             let mut json = serde_json::json!({
@@ -260,8 +259,7 @@ pub async fn run(ctx: &Context, command: ManifestCommand) -> Result<(), Failure>
             let size = bytes.len();
             let digest = ctx
                 .client
-                .transport()
-                .put_manifest(&name, &r, bytes.into(), &media_type)
+                .push_manifest(&name, &r, bytes, media_type)
                 .await
                 .map_err(|e| Failure::from_error(&what, &e))?;
             emit(

@@ -135,7 +135,7 @@ async fn list(
         Ok(names) => (names, "acr"),
         Err(e) if no_acr_api(&e) => {
             tracing::info!(
-                "the registry has no ACR API (404 on /acr/v1/_catalog); using the OCI catalog /v2/_catalog"
+                "the registry has no ACR API (get_repositories answered 404); using the OCI catalog (list_repositories)"
             );
             let mut request = ctx.client.list_repositories();
             if let Some(n) = n {

@@ -171,7 +171,7 @@ async fn list(
                 tracing::warn!("--orderby and --digest need the ACR API; ignored");
             }
             tracing::info!(
-                "the registry has no ACR API (404 on /acr/v1/{repo}/_tags); using the OCI tag list /v2/{repo}/tags/list"
+                "the registry has no ACR API (get_tags answered 404 for {repo}); using the OCI tag list (list_tags)"
             );
             let mut request = ctx.client.list_tags(repo.as_str());
             if let Some(n) = n {

@@ -55,6 +55,19 @@ pub struct Operation {
     /// `#[doc(alias)]`es so rustdoc search finds the operation under them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Whether sending the request twice does no harm although its method is not idempotent
+    /// (`@repeatable`: opening an upload session, whose unused twin the registry expires), so
+    /// the runtime retries it like an idempotent one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeatable: bool,
+    /// Whether the success body is handed to the caller as a stream rather than read whole
+    /// (`@stream`: blob bytes).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub streamed: bool,
+    /// What the buffered response body holds (`@response_kind`), which sets the runtime's
+    /// limit on its size; `None` lets the runtime infer it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_kind: Option<ResponseKind>,
     /// Whether locations and types were inferred (no overlay described this operation).
     pub inferred: bool,
     /// The 1-based line of the `@endpoint` in the spec.
@@ -72,6 +85,37 @@ pub struct SpecSource {
     pub version: Option<String>,
     /// The spec's file name (`oci-distribution.lap`).
     pub file: String,
+}
+
+/// What a buffered response body holds, naming the runtime's size limit for it (the
+/// runtime's `BodyKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ResponseKind {
+    /// A manifest or index.
+    Manifest,
+    /// A token endpoint's answer.
+    Token,
+    /// A JSON document or listing.
+    Document,
+    /// Blob bytes read whole.
+    Blob,
+    /// The answer to a request that changes something.
+    Ack,
+}
+
+impl ResponseKind {
+    /// The kind an overlay's `@response_kind` names (`manifest`, `token`, `document`, `blob`,
+    /// `ack`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "manifest" => Self::Manifest,
+            "token" => Self::Token,
+            "document" => Self::Document,
+            "blob" => Self::Blob,
+            "ack" => Self::Ack,
+            _ => return None,
+        })
+    }
 }
 
 /// A path template such as `/v2/{name}/manifests/{reference}`.

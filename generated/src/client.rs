@@ -5,14 +5,9 @@
 ///
 /// Cheap to clone: clones share one transport (connections, tokens).
 ///
-/// # Raw operations and verified transfers
+/// # Raw operations and whole workflows
 ///
-/// Each method is one operation of the spec: one request, the response as it came, nothing checked beyond its status. The transfers that check digests and survive failures are methods of the client's [`Transport`](crate::Transport), reached with [`Client::transport`]:
-///
-/// * [`upload_blob`](crate::Transport::upload_blob): a blob from bytes, a file or any reader, in chunks, resumed from the registry's `Range` after a failure, its digest checked; skipped when the registry has it, mounted from another repository when asked.
-/// * [`download_blob`](crate::Transport::download_blob) and [`download_blob_to`](crate::Transport::download_blob_to): streamed, resumed with a `Range` request after a broken connection, verified against the digest.
-/// * [`blob_exists`](crate::Transport::blob_exists): whether a blob is there, and its size.
-/// * [`get_manifest`](crate::Transport::get_manifest) and [`put_manifest`](crate::Transport::put_manifest): a manifest verified against its digest. An operation of `Client` may bear the same name: that one is the raw request and checks nothing.
+/// Each operation method is one request of the spec: the response as it came, nothing checked beyond its status. The hand-written modules of this crate ([`blob`](crate::blob), [`discovery`](crate::discovery), [`image`](crate::image), [`manifest`](crate::manifest)) add methods composed only of these operations: transfers that check digests and survive failures, and whole-image workflows. An operation may bear a name users know from elsewhere (`get_manifest`): it is the raw request; the composed methods say what they check.
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: acr_runtime::Transport,

@@ -5,7 +5,7 @@
 //!
 //! Start with `Client::builder`; every operation is a method of `Client` that returns a request builder, which is awaited directly.
 //!
-//! This crate is the only dependency a user needs: it re-exports the credentials (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging (`Page`, `Continuation`), the verified blob and manifest transfers (`blob`, `manifest`, reached through `Client::transport`) and the `Stream` traits (`stream`) of the runtime it is built on.
+//! This crate is the only dependency a user needs: it re-exports the credentials (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging (`Page`, `Continuation`), progress (`progress`), the blob and manifest types (`blob`, `manifest`) and the `Stream` traits (`stream`) of the runtime it is built on.
 
 #![deny(missing_docs)]
 #![allow(
@@ -25,18 +25,20 @@ pub mod operations;
 
 #[rustfmt::skip]
 mod support;
+pub mod blob;
 pub mod discovery;
 pub mod image;
+pub mod manifest;
 
 #[rustfmt::skip]
 pub use client::Client;
 
 #[rustfmt::skip]
 pub use acr_runtime::{
-    AadToken, AadTokenFuture, AadTokenSource, ClientBuilder, Continuation, Credential,
-    Digest, Error, ErrorCode, ErrorInfo, Link, NameError, Page, Reference,
+    AadToken, AadTokenFuture, AadTokenSource, BodyStream, ClientBuilder, Continuation,
+    Credential, Digest, Error, ErrorCode, ErrorInfo, Link, NameError, Page, Reference,
     RepositoryName, Result, RetryPolicy, Secret, Transport, UploadLocation, UploadRange,
 };
 
 #[rustfmt::skip]
-pub use acr_runtime::{auth, blob, bytes, http, manifest, paging, stream};
+pub use acr_runtime::{auth, bytes, http, paging, progress, stream};

@@ -557,7 +557,7 @@ pub enum Error {
     /// A blob upload failed; the error says whether the session was cancelled.
     #[error("{operation} on repository {repository:?}: upload failed at byte {offset}: {message}{}{}", transport_cause(source), if *cancelled { " (the upload session was cancelled)" } else { "" })]
     Upload {
-        /// The operation (`upload_blob`).
+        /// The operation (`push_blob`).
         operation: &'static str,
         /// The repository.
         repository: String,

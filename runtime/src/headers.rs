@@ -67,7 +67,7 @@ impl fmt::Display for UploadRange {
 /// `(first, last, complete length)`; `None` when the value has another shape, `last` is below
 /// `first`, or the range does not fit in the complete length. The unit is optional (some
 /// registries write `<first>-<last>/<length>` only).
-pub(crate) fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+pub fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
     let spec = value.trim();
     let spec = spec
         .strip_prefix("bytes")

@@ -9,17 +9,16 @@
 //! response or to an [`Error`]. Everything about *how* a request travels (tokens, retries,
 //! redirects, tracing) stays behind `send`.
 //!
-//! The high-level blob and manifest operations live here too ([`blob`], [`manifest`]):
-//! resumable upload, verified download and digest-checked manifests cannot be separated
-//! from the OCI distribution protocol, so these modules speak its paths
-//! (`/v2/<name>/blobs/uploads/`, `/v2/<name>/manifests/<ref>`, …) themselves through
-//! [`Transport::send`]. They are methods of [`Transport`]; the generated client exposes its
-//! transport (`client.transport()`) so users reach them.
+//! The blob and manifest workflows (resumable push, verified pull, digest-checked manifests)
+//! live in the `acr` crate, composed of the generated operations, which alone know the wire
+//! (paths, scopes, operation names). This crate holds their pure parts: digests and their
+//! incremental state, the resume decisions, upload sources, size bounds ([`blob`]), manifest
+//! types and their verification ([`manifest`]), and the progress observer ([`progress`]).
 //!
 //! Public: the credentials ([`Credential`], [`auth`]), names ([`RepositoryName`],
 //! [`Reference`], [`Digest`], [`UploadLocation`]), errors ([`Error`], [`ErrorCode`]), the
-//! client's configuration ([`ClientBuilder`], [`RetryPolicy`]), the transfers ([`blob`],
-//! [`manifest`]), paging ([`paging`]) and the request/response seam the generated code uses.
+//! client's configuration ([`ClientBuilder`], [`RetryPolicy`]), the transfers' parts ([`blob`],
+//! [`manifest`], [`progress`]), paging ([`paging`]) and the request/response seam the generated code uses.
 //! Token parsing, challenges, retry decisions and header internals are not.
 
 pub mod auth;
@@ -31,6 +30,7 @@ pub mod json;
 pub mod manifest;
 mod names;
 pub mod paging;
+pub mod progress;
 mod request;
 mod response;
 mod retry;
@@ -42,11 +42,11 @@ pub use auth::{AadToken, AadTokenFuture, AadTokenSource, Credential, GenericCred
 pub use error::{
     Error, ErrorCode, ErrorInfo, ResponseParts, StatusError, TimeoutKind, TransportError,
 };
-pub use headers::{HeaderParseError, Link, UploadRange};
+pub use headers::{HeaderParseError, Link, UploadRange, parse_content_range};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use paging::{Continuation, ContinuationError, LinkValue, Page};
 pub use request::{Body, FormValue, Request};
-pub use response::{BodyKind, Response, ResponseLimits, StreamingResponse};
+pub use response::{BodyKind, BodyStream, Response, ResponseLimits, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use transport::{ClientBuilder, DEFAULT_CHUNK_SIZE, FromTransport, Transport};

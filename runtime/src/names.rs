@@ -112,6 +112,26 @@ impl Reference {
 }
 
 impl UploadLocation {
+    /// A `Location` value resolved against `base`, the URL that answered (RFC 9110 §10.2.2,
+    /// RFC 3986 §5: a relative reference such as `uploads/<id>` or `?_state=...` is relative
+    /// to the response's own URL, not to the registry's root), then checked: an absolute path
+    /// stays a path (sent to the registry's endpoint), anything else becomes an absolute URL.
+    ///
+    /// # Errors
+    ///
+    /// A [`NameError`] when the value is not a URL reference or the result is no valid
+    /// upload location (dot segments, spaces, control characters).
+    pub fn resolve(base: &url::Url, location: &str) -> Result<Self, NameError> {
+        let location = location.trim();
+        if location.starts_with('/') && !location.starts_with("//") {
+            return Self::new(location);
+        }
+        match base.join(location) {
+            Ok(url) => Self::new(url.to_string()),
+            Err(_) => Err(refuse("upload location", location, "not a URL reference")),
+        }
+    }
+
     /// The repository the upload session belongs to, read from a `/v2/<name>/blobs/uploads/...`
     /// location; `None` for a location of another shape.
     pub fn repository(&self) -> Option<&str> {

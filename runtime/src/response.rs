@@ -5,7 +5,7 @@ use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::Error;
+use crate::{Error, UploadLocation};
 
 /// What a response body holds; it decides the most bytes the transport reads of it (see
 /// [`ResponseLimits`]).
@@ -32,7 +32,7 @@ pub enum BodyKind {
     /// default).
     Document,
     /// Blob bytes read whole (the generated `get_blob`; 64 MiB by default: large blobs belong
-    /// in the streaming [`Transport::download_blob`](crate::Transport::download_blob)).
+    /// in the streaming, verified `Client::pull_blob` of the `acr` crate).
     Blob,
     /// The answer to a request that changes something (`POST`, `PUT`, `PATCH`, `DELETE`),
     /// whose body the client does not need (1 MiB by default).
@@ -131,6 +131,12 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Header `name` as an [`UploadLocation`], resolved against [`Response::url`] (see
+    /// [`UploadLocation::resolve`]); a present but unusable value is an error.
+    pub fn upload_location(&self, name: &str) -> crate::Result<Option<UploadLocation>> {
+        upload_location(self.operation, &self.url, &self.headers, name)
+    }
+
     /// Parses a header with `FromStr`; a present but unparsable header is an error.
     pub fn header<T>(&self, name: &str) -> crate::Result<Option<T>>
     where
@@ -195,6 +201,12 @@ impl StreamingResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Header `name` as an [`UploadLocation`], resolved against [`StreamingResponse::url`]
+    /// (see [`UploadLocation::resolve`]); a present but unusable value is an error.
+    pub fn upload_location(&self, name: &str) -> crate::Result<Option<UploadLocation>> {
+        upload_location(self.operation, &self.url, &self.headers, name)
+    }
+
     /// Parses a header with `FromStr`; a present but unparsable header is an error.
     pub fn header<T>(&self, name: &str) -> crate::Result<Option<T>>
     where
@@ -231,6 +243,83 @@ impl StreamingResponse {
         }
         Ok(buf.freeze())
     }
+}
+
+/// A response body handed over as a stream of chunks (a streamed operation's body: blob
+/// bytes); a broken connection is an `Err` item. Memory holds one chunk at a time.
+pub struct BodyStream {
+    operation: &'static str,
+    body: crate::paging::BoxStream<Bytes>,
+}
+
+impl BodyStream {
+    /// The stream of `body`, a response of `operation`.
+    pub fn new(operation: &'static str, body: crate::paging::BoxStream<Bytes>) -> Self {
+        Self { operation, body }
+    }
+
+    /// The boxed stream inside.
+    pub fn into_inner(self) -> crate::paging::BoxStream<Bytes> {
+        self.body
+    }
+
+    /// Reads the whole body into memory, refusing more than `limit` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] past `limit`; the stream's own errors (a broken connection).
+    pub async fn bytes(mut self, limit: u64) -> crate::Result<Bytes> {
+        use futures_util::StreamExt as _;
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = self.body.next().await {
+            let chunk = chunk?;
+            if (buf.len() + chunk.len()) as u64 > limit {
+                return Err(Error::TooLarge {
+                    operation: self.operation,
+                    limit,
+                });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("operation", &self.operation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl futures_core::Stream for BodyStream {
+    type Item = crate::Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.body.as_mut().poll_next(cx)
+    }
+}
+
+/// Header `name` of `headers` as an [`UploadLocation`] resolved against `base`.
+fn upload_location(
+    operation: &'static str,
+    base: &Url,
+    headers: &HeaderMap,
+    name: &str,
+) -> crate::Result<Option<UploadLocation>> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| Error::invalid_response(operation, format!("header {name} is not text")))?;
+    UploadLocation::resolve(base, text)
+        .map(Some)
+        .map_err(|e| Error::invalid_response(operation, format!("header {name}: {e}")))
 }
 
 /// Resolves `reference` against `base` (RFC 3986 §5.2); only http(s) results are accepted.

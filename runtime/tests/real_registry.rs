@@ -6,15 +6,18 @@
 
 #[path = "../../tests/src/skip.rs"]
 mod skip;
+#[path = "../../tests/src/transfers.rs"]
+mod transfers;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use acr_runtime::blob::{UploadMethod, UploadOptions, UploadSource, Uploaded};
+use acr_runtime::blob::{UploadMethod, UploadSource, Uploaded};
 use acr_runtime::manifest::types::OCI_MANIFEST;
 use acr_runtime::{ClientBuilder, Digest, Reference, RepositoryName, Transport};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
+use transfers::{Transfers as _, UploadOptions};
 
 const BINARY: &str = "/usr/bin/docker-registry";
 

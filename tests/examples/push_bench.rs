@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use acr::{Client, Digest, Reference, RepositoryName};
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::UploadSource;
 use acr_tests::registry::{Flavour, RealRegistry};
 use sha2::{Digest as _, Sha256};
 
@@ -56,26 +56,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo = RepositoryName::new("bench/ours")?;
     let rss_before = max_rss_kib();
     let start = Instant::now();
-    let t = client.transport();
-    t.upload_blob(
-        &repo,
-        UploadSource::path(&layer_path),
-        UploadOptions::default(),
-    )
-    .await?;
-    t.upload_blob(
-        &repo,
-        UploadSource::Bytes(config.clone().into()),
-        UploadOptions::default(),
-    )
-    .await?;
-    let pushed = t
-        .put_manifest(
-            &repo,
-            &Reference::new("v1")?,
-            manifest.clone().into(),
-            MANIFEST,
-        )
+    client
+        .push_blob(&repo, UploadSource::path(&layer_path))
+        .await?;
+    client
+        .push_blob(&repo, UploadSource::Bytes(config.clone().into()))
+        .await?;
+    let pushed = client
+        .push_manifest(&repo, &Reference::new("v1")?, manifest.clone(), MANIFEST)
         .await?;
     let ours = start.elapsed().as_secs_f64();
     assert_eq!(pushed, Digest::new(sha256(manifest.as_bytes()))?);

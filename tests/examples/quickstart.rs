@@ -8,7 +8,7 @@
 //! It depends on `acr` alone (and `tokio` to run): names, errors, the blob helpers, `bytes`
 //! and the stream traits all come from `acr`.
 
-use acr::blob::{UploadOptions, UploadSource};
+use acr::blob::UploadSource;
 use acr::stream::TryStreamExt as _;
 use acr::{Client, Credential, RepositoryName};
 
@@ -32,14 +32,8 @@ async fn main() -> acr::Result<()> {
     let repo = RepositoryName::new("samples/hello")?;
 
     // Push a blob: chunked, resumable, digest checked against the registry's.
-    let pushed = client
-        .transport()
-        .upload_blob(
-            &repo,
-            UploadSource::Bytes(acr::bytes::Bytes::from_static(b"hello, registry")),
-            UploadOptions::default(),
-        )
-        .await?;
+    let hello = acr::bytes::Bytes::from_static(b"hello, registry");
+    let pushed = client.push_blob(&repo, UploadSource::Bytes(hello)).await?;
     let digest = pushed.digest;
     println!(
         "pushed {digest} ({} bytes; {} bytes sent)",
@@ -48,7 +42,7 @@ async fn main() -> acr::Result<()> {
 
     // Required parameters are arguments (owned, borrowed or text); the builder is awaited.
     let blob = client.get_blob(&repo, &digest).await?;
-    assert_eq!(&blob.body[..], b"hello, registry");
+    assert_eq!(&blob.body.bytes(1024).await?[..], b"hello, registry");
 
     // Paged operations give a stream of items that follows the `Link` header (awaiting the
     // builder instead returns one page); `into_pages()` gives whole pages to resume from.

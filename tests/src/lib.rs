@@ -6,10 +6,12 @@
 //!   `/acr/v1`, `/oauth2`, ACR's token challenge and scopes, attribute locks, injected faults.
 //! * [`fault_proxy`]: a loopback TCP relay that cuts connections after N bytes, N times, to put
 //!   real network faults between a client and a real server.
+//! * [`transfers`]: the blob and manifest transfers as the guard tests call them.
 
 pub mod emulator;
 pub mod fault_proxy;
 pub mod registry;
 pub mod skip;
+pub mod transfers;
 
 pub use skip::skip;

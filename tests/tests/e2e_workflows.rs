@@ -13,10 +13,11 @@ mod common;
 
 use acr::Client;
 use acr::models::TagChangeableAttributes;
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::UploadSource;
 use acr_runtime::{Digest, Reference, RepositoryName};
 use acr_tests::emulator::{DEFAULT_PAGE_SIZE, Emulator, OCI_MANIFEST};
 use acr_tests::registry::Flavour;
+use acr_tests::transfers::{Transfers as _, UploadOptions};
 use common::image::TestImage;
 use common::status_and_code;
 use common::workflow::{assert_same_image, pull_image, push_image};

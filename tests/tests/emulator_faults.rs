@@ -328,8 +328,9 @@ async fn shutdown_stops_the_servers() {
 #[tokio::test]
 async fn one_request_in_ten_answered_503_surfaces_no_error() {
     use acr::models::TagChangeableAttributes;
-    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use acr_runtime::blob::UploadSource;
     use acr_runtime::{Credential, Reference, RepositoryName, RetryPolicy};
+    use acr_tests::transfers::{Transfers as _, UploadOptions};
 
     let emulator = start().await;
     emulator.put_image("a", "v1", "amd64", "linux").unwrap();
@@ -492,8 +493,7 @@ async fn a_cut_response_body_is_retried_for_manifests_and_metadata() {
         .unwrap();
     emulator.inject(Fault::on("GET", "/v2/a/manifests/*").drop_after(10));
     let manifest = client
-        .transport()
-        .get_manifest(
+        .pull_manifest(
             &RepositoryName::new("a").unwrap(),
             &Reference::new("v1").unwrap(),
         )

@@ -27,10 +27,11 @@ use acr::manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_V1_SIGNED, ImageIndex, ImageManifest, ManifestKind,
     OCI_EMPTY_CONTENT, OCI_INDEX, OCI_MANIFEST, v1_payload,
 };
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::UploadSource;
 use acr_runtime::http::Method;
 use acr_runtime::{Credential, Digest, Error, Reference, RepositoryName, Request};
 use acr_tests::registry::{Flavour, REQUIRE_ENV, RealRegistry, StartOptions};
+use acr_tests::transfers::{Transfers as _, UploadOptions};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
 use serde_json::{Value, json};

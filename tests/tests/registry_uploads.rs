@@ -17,10 +17,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use acr::Client;
-use acr_runtime::blob::{UploadMethod, UploadOptions, UploadSource};
+use acr_runtime::blob::{UploadMethod, UploadSource};
 use acr_runtime::{Credential, Digest, Error, RepositoryName, RetryPolicy};
 use acr_tests::fault_proxy::{Cut, FaultProxy};
 use acr_tests::registry::Flavour;
+use acr_tests::transfers::{Transfers as _, UploadOptions};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
 use sha2::Digest as _;

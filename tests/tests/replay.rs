@@ -573,15 +573,20 @@ async fn drive(client: &Client, call: &Call<'_>, ctx: &mut Context) -> Result<Ou
                 headers: r.headers,
                 ..Outcome::default()
             }),
-        (Route::Blob(name, digest), "GET") => client
-            .get_blob(name.as_str(), digest_or(digest, ctx.blob.as_ref()))
-            .await
-            .map(|r| Outcome {
-                status: r.status,
-                bytes: Some(r.body.clone()),
-                headers: r.headers,
-                ..Outcome::default()
-            }),
+        (Route::Blob(name, digest), "GET") => {
+            match client
+                .get_blob(name.as_str(), digest_or(digest, ctx.blob.as_ref()))
+                .await
+            {
+                Ok(r) => r.body.bytes(64 << 20).await.map(|body| Outcome {
+                    status: r.status,
+                    bytes: Some(body),
+                    headers: r.headers,
+                    ..Outcome::default()
+                }),
+                Err(e) => Err(e),
+            }
+        }
         (Route::Blob(name, digest), "HEAD") => client
             .check_blob_exists(name.as_str(), digest_or(digest, ctx.blob.as_ref()))
             .await
@@ -606,7 +611,10 @@ async fn drive(client: &Client, call: &Call<'_>, ctx: &mut Context) -> Result<Ou
                     .await
                     .map(|r| Outcome {
                         status: r.status,
-                        typed_headers: vec![("location", r.location.clone())],
+                        typed_headers: vec![(
+                            "location",
+                            r.location.as_ref().map(|l| l.as_str().to_owned()),
+                        )],
                         headers: r.headers,
                         ..Outcome::default()
                     }),

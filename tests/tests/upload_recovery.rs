@@ -9,9 +9,10 @@ mod common;
 use std::time::Duration;
 
 use acr::Client;
-use acr_runtime::blob::{UploadMethod, UploadOptions, UploadSource};
+use acr_runtime::blob::{UploadMethod, UploadSource};
 use acr_runtime::{Credential, Digest, Error, RepositoryName, RetryPolicy};
 use acr_tests::emulator::{Emulator, Fault};
+use acr_tests::transfers::{Transfers as _, UploadOptions};
 use bytes::Bytes;
 
 const CHUNK: usize = 100_000;

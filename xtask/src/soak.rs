@@ -63,7 +63,7 @@ mod workload {
     use std::time::{Duration, Instant};
 
     use acr::Client;
-    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use acr_runtime::blob::UploadSource;
     use acr_runtime::http::Method;
     use acr_runtime::{Digest, Reference, RepositoryName, Request};
     use sha2::Digest as _;
@@ -366,14 +366,11 @@ mod workload {
         // push
         let mut blobs: Vec<(Digest, &[u8])> = Vec::new();
         for data in std::iter::once(&config).chain(&layers) {
-            let acr_runtime::blob::Uploaded { digest, size, .. } = t
-                .upload_blob(
-                    repo,
-                    UploadSource::Bytes(data.clone().into()),
-                    UploadOptions::default(),
-                )
+            let uploaded = client
+                .push_blob(repo, UploadSource::Bytes(data.clone().into()))
                 .await
-                .map_err(|e| format!("upload_blob: {e}"))?;
+                .map_err(|e| format!("push_blob: {e}"))?;
+            let (digest, size) = (uploaded.digest, uploaded.size);
             if digest.as_str() != sha256(data) || size != data.len() as u64 {
                 return mismatch(format!(
                     "upload of {} bytes gave {digest} {size}",
@@ -399,32 +396,33 @@ mod workload {
         );
         let tag = format!("c{n}");
         let reference = Reference::new(tag.as_str()).map_err(|e| e.to_string())?;
-        let manifest_digest = t
-            .put_manifest(repo, &reference, manifest.clone().into(), OCI_MANIFEST)
+        let manifest_digest = client
+            .push_manifest(repo, &reference, manifest.clone(), OCI_MANIFEST)
             .await
-            .map_err(|e| format!("put_manifest: {e}"))?;
+            .map_err(|e| format!("push_manifest: {e}"))?;
         if manifest_digest.as_str() != sha256(manifest.as_bytes()) {
             return mismatch(format!("manifest digest {manifest_digest}"));
         }
         stats.pushes.fetch_add(1, Relaxed);
 
         // pull and verify every byte
-        let got = t
-            .get_manifest(repo, &reference)
+        let got = client
+            .pull_manifest(repo, &reference)
             .await
-            .map_err(|e| format!("get_manifest: {e}"))?;
+            .map_err(|e| format!("pull_manifest: {e}"))?;
         if got.bytes != manifest.as_bytes() || got.digest != manifest_digest {
             return mismatch(format!("pulled manifest {}", got.digest));
         }
         for (digest, data) in &blobs {
             let mut body = Vec::with_capacity(data.len());
-            t.download_blob(repo, digest)
+            client
+                .pull_blob(repo, digest)
                 .await
-                .map_err(|e| format!("download_blob: {e}"))?
+                .map_err(|e| format!("pull_blob: {e}"))?
                 .into_async_read()
                 .read_to_end(&mut body)
                 .await
-                .map_err(|e| format!("download_blob {digest}: {e}"))?;
+                .map_err(|e| format!("pull_blob {digest}: {e}"))?;
             if body != *data {
                 return mismatch(format!("pulled blob {digest}: {} bytes", body.len()));
             }

@@ -174,31 +174,28 @@ pub fn file(ctx: &Context<'_>) -> TokenStream {
         format!("A client of the {title} API: one method per operation."),
         String::new(),
         "Cheap to clone: clones share one transport (connections, tokens).".to_owned(),
-        String::new(),
-        "# Raw operations and verified transfers".to_owned(),
-        String::new(),
-        "Each method is one operation of the spec: one request, the response as it came, \
-         nothing checked beyond its status. The transfers that check digests and survive \
-         failures are methods of the client's [`Transport`](crate::Transport), reached with \
-         [`Client::transport`]:"
-            .to_owned(),
-        String::new(),
-        "* [`upload_blob`](crate::Transport::upload_blob): a blob from bytes, a file or any \
-         reader, in chunks, resumed from the registry's `Range` after a failure, its digest \
-         checked; skipped when the registry has it, mounted from another repository when asked."
-            .to_owned(),
-        "* [`download_blob`](crate::Transport::download_blob) and \
-         [`download_blob_to`](crate::Transport::download_blob_to): streamed, resumed with a \
-         `Range` request after a broken connection, verified against the digest."
-            .to_owned(),
-        "* [`blob_exists`](crate::Transport::blob_exists): whether a blob is there, and its size."
-            .to_owned(),
-        "* [`get_manifest`](crate::Transport::get_manifest) and \
-         [`put_manifest`](crate::Transport::put_manifest): a manifest verified against its \
-         digest. An operation of `Client` may bear the same name: that one is the raw request \
-         and checks nothing."
-            .to_owned(),
     ];
+    if !ctx.extra_modules.is_empty() {
+        let modules: Vec<String> = ctx
+            .extra_modules
+            .iter()
+            .map(|m| format!("[`{m}`](crate::{m})"))
+            .collect();
+        lines.extend([
+            String::new(),
+            "# Raw operations and whole workflows".to_owned(),
+            String::new(),
+            format!(
+                "Each operation method is one request of the spec: the response as it came, \
+                 nothing checked beyond its status. The hand-written modules of this crate \
+                 ({}) add methods composed only of these operations: transfers that check \
+                 digests and survive failures, and whole-image workflows. An operation may \
+                 bear a name users know from elsewhere (`get_manifest`): it is the raw \
+                 request; the composed methods say what they check.",
+                modules.join(", ")
+            ),
+        ]);
+    }
     if ctx.auth_constructors
         && let Some(auth) = ctx.api.auth.as_deref()
     {

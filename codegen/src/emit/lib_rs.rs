@@ -20,6 +20,7 @@ const ALWAYS: &[&str] = &[
     "AadToken",
     "AadTokenFuture",
     "AadTokenSource",
+    "BodyStream",
     "ClientBuilder",
     "Continuation",
     "Credential",
@@ -37,11 +38,12 @@ const ALWAYS: &[&str] = &[
     "Transport",
 ];
 
-/// The runtime modules and crates every generated crate re-exports: the verified, resumable
-/// transfers (`blob`, `manifest`), paging, the stream traits, the credential adapters, and
-/// the `bytes` and `http` crates its types use.
+/// The runtime modules and crates every generated crate re-exports: the parts of blob and
+/// manifest transfers (`blob`, `manifest`), progress, paging, the stream traits, the
+/// credential adapters, and the `bytes` and `http` crates its types use. A hand-written
+/// module of the same name takes a module's place (it re-exports what it keeps of it).
 const ALWAYS_MODULES: &[&str] = &[
-    "auth", "blob", "bytes", "http", "manifest", "paging", "stream",
+    "auth", "blob", "bytes", "http", "manifest", "paging", "progress", "stream",
 ];
 
 /// Collects the runtime types `ty` refers to.
@@ -104,10 +106,10 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         "This crate is the only dependency a user needs: it re-exports the credentials \
          (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, \
          `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging \
-         (`Page`, `Continuation`), the verified blob and manifest transfers (`blob`, \
-         `manifest`, reached through `Client::transport`) and the `Stream` traits (`stream`) \
-         of the runtime it is built on."
-            .to_owned(),
+         (`Page`, `Continuation`), progress (`progress`), the blob and manifest types \
+         (`blob`, `manifest`) and the `Stream` traits (`stream`) of the runtime it is built \
+         on."
+        .to_owned(),
     );
     let crate_docs = docs::inner_attrs(&lines);
     let support = if support {
@@ -123,7 +125,10 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     reexports.sort();
     reexports.dedup();
     let reexports = reexports.iter().map(|n| ident(n));
-    let modules = ALWAYS_MODULES.iter().map(|n| ident(n));
+    let modules = ALWAYS_MODULES
+        .iter()
+        .filter(|n| !ctx.extra_modules.iter().any(|m| m == *n))
+        .map(|n| ident(n));
     let extras = ctx.extra_modules.iter().map(|m| {
         let m = ident(m);
         quote! {

@@ -1,4 +1,4 @@
-//! Whole images (hand-written, over the runtime's verified, resumable transfers): an image's
+//! Whole images (hand-written, over the verified, resumable blob and manifest transfers): an image's
 //! manifest, or image index with all its child manifests, with their configs and layers,
 //! pushed from an OCI image layout folder ([`Client::push_image`]) or pulled into one
 //! ([`Client::pull_image`]).
@@ -14,7 +14,8 @@
 //! [`DEFAULT_PARALLEL_BLOBS`]); a blob the registry (push) or the layout (pull) already holds
 //! is skipped.
 //!
-//! Progress reporting and copying between registries are not offered here yet.
+//! Progress is reported per blob (`.progress(..)`); copying between registries is not offered
+//! here yet.
 
 pub mod layout;
 mod pull;

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use futures_util::TryStreamExt as _;
 
 use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, OciLayout, blobs_of, unsupported};
-use crate::blob::ExpectedSize;
 use crate::manifest::{Descriptor, Manifest, ManifestKind};
+use crate::progress::OnProgress;
 use crate::{Client, Error, Reference, RepositoryName};
 
 const OP: &str = "pull_image";
@@ -39,6 +39,7 @@ impl PullImage {
             dir: dir.into(),
             tag,
             parallel: DEFAULT_PARALLEL_BLOBS,
+            progress: None,
         }
     }
 }
@@ -51,9 +52,17 @@ pub struct PullImageToLayout {
     dir: PathBuf,
     tag: Option<String>,
     parallel: usize,
+    progress: Option<OnProgress>,
 }
 
 impl PullImageToLayout {
+    /// Observes the [`Progress`](crate::progress::Progress) of every blob downloaded (each
+    /// value once, with the blob's digest).
+    pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.progress = Some(observer.into());
+        self
+    }
+
     /// The name the image gets in the layout's `index.json`
     /// (`org.opencontainers.image.ref.name`, the `TAG` of `oci:DIR:TAG`). By default the
     /// pulled reference when it is a tag; a digest reference is recorded without a name.
@@ -79,8 +88,7 @@ impl PullImageToLayout {
     /// [`Error::InvalidInput`] for a bad repository name or reference, or a manifest that is
     /// not an image manifest or index (Docker schema 1, unknown types); the errors of
     /// [`OciLayout::create`] and the layout writes ([`Error::Io`]); those of
-    /// [`Transport::get_manifest`](crate::Transport::get_manifest) and
-    /// [`Transport::download_blob_to`](crate::Transport::download_blob_to) as they come
+    /// [`Client::pull_manifest`] and [`Client::pull_blob`] as they come
     /// ([`Error::DigestMismatch`] for bytes that are not their digest's, a size other than
     /// the descriptor's). Blobs already written stay in the layout after a failure (a retry
     /// skips them); no manifest naming a missing blob is written.
@@ -90,20 +98,18 @@ impl PullImageToLayout {
             dir,
             tag,
             parallel,
+            progress,
         } = self;
         let repository = image.repository.map_err(|e| Error::invalid_input(OP, e))?;
         let reference = image.reference.map_err(|e| Error::invalid_input(OP, e))?;
         let layout = OciLayout::create(&dir)?;
-        let manifest = image
-            .client
-            .transport()
-            .get_manifest(&repository, &reference)
-            .await?;
+        let manifest = image.client.pull_manifest(&repository, &reference).await?;
         let job = Job {
             client: &image.client,
             repository: &repository,
             layout: &layout,
             parallel,
+            progress: progress.as_ref(),
         };
         let result = job.pull_tree(manifest).await?;
         match &tag {
@@ -146,6 +152,7 @@ struct Job<'a> {
     repository: &'a RepositoryName,
     layout: &'a OciLayout,
     parallel: usize,
+    progress: Option<&'a OnProgress>,
 }
 
 impl Job<'_> {
@@ -159,7 +166,6 @@ impl Job<'_> {
             let kind = manifest.parse()?;
             match kind {
                 ManifestKind::Image(image) => {
-                    let transport = self.client.transport();
                     let downloads =
                         futures_util::stream::iter(blobs_of(&image).into_iter().map(|blob| {
                             Ok::<_, Error>(async move {
@@ -167,13 +173,14 @@ impl Job<'_> {
                                     return Ok(None);
                                 }
                                 self.layout.ensure_blob_dir(&blob.digest)?;
-                                transport
-                                    .download_blob_to(
-                                        self.repository,
-                                        &blob.digest,
-                                        ExpectedSize::Exactly(blob.size),
-                                        self.layout.blob_path(&blob.digest),
-                                    )
+                                let mut pull = self
+                                    .client
+                                    .pull_blob(self.repository, &blob.digest)
+                                    .size(blob.size);
+                                if let Some(p) = self.progress {
+                                    pull = pull.progress(p.clone());
+                                }
+                                pull.to_file(self.layout.blob_path(&blob.digest))
                                     .await
                                     .map(Some)
                             })
@@ -194,8 +201,7 @@ impl Job<'_> {
                     for child in &index.manifests {
                         let child_manifest = self
                             .client
-                            .transport()
-                            .get_manifest(self.repository, &Reference::from(&child.digest))
+                            .pull_manifest(self.repository, &child.digest)
                             .await?;
                         let pulled = self.pull_tree(child_manifest).await?;
                         result.add(&pulled);
@@ -213,9 +219,7 @@ impl Job<'_> {
 impl Client {
     /// Pulls a whole image, `reference` (a tag or digest) of `repository`: its manifest, or
     /// index with every child manifest, with their configs and layers, all verified
-    /// ([`Transport::get_manifest`](crate::Transport::get_manifest),
-    /// [`Transport::download_blob_to`](crate::Transport::download_blob_to)), a few blobs at
-    /// a time.
+    /// ([`Client::pull_manifest`], [`Client::pull_blob`]), a few blobs at a time.
     ///
     /// Say where with `.to_layout(dir)` (an OCI image layout folder), set options, then
     /// `.await` an [`ImageTransfer`]. See [`PullImageToLayout::send`] for the errors.

@@ -6,8 +6,9 @@ use std::pin::Pin;
 use futures_util::TryStreamExt as _;
 
 use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, OciLayout, blobs_of, unsupported};
-use crate::blob::{UploadMethod, UploadOptions, UploadSource};
+use crate::blob::{UploadMethod, UploadSource};
 use crate::manifest::{Descriptor, ManifestKind};
+use crate::progress::OnProgress;
 use crate::{Client, Error, Reference, RepositoryName};
 
 const OP: &str = "push_image";
@@ -24,9 +25,17 @@ pub struct PushImageRequest {
     layout: OciLayout,
     source_tag: Option<String>,
     parallel: usize,
+    progress: Option<OnProgress>,
 }
 
 impl PushImageRequest {
+    /// Observes the [`Progress`](crate::progress::Progress) of every blob pushed (each
+    /// value once, with the blob's digest; blobs the registry holds report their size once).
+    pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.progress = Some(observer.into());
+        self
+    }
+
     /// Which entry of the layout's `index.json` to push: the one tagged `tag` (its
     /// `org.opencontainers.image.ref.name`). By default the pushed reference when it is a tag,
     /// else the entry whose digest is the reference, else the only entry.
@@ -51,8 +60,7 @@ impl PushImageRequest {
     /// cannot be found, a manifest that is not an image manifest or index, or a reference
     /// digest that is not the manifest's; the errors of [`OciLayout::read_blob`] (a missing
     /// or corrupt blob in the layout); those of
-    /// [`Transport::upload_blob`](crate::Transport::upload_blob) and
-    /// [`Transport::put_manifest`](crate::Transport::put_manifest) as they come. Blobs
+    /// [`Client::push_blob`] and [`Client::push_manifest`] as they come. Blobs
     /// already uploaded stay in the registry after a failure (a retry skips them).
     pub async fn send(self) -> Result<ImageTransfer, Error> {
         let repository = self.repository.map_err(|e| Error::invalid_input(OP, e))?;
@@ -63,6 +71,7 @@ impl PushImageRequest {
             repository: &repository,
             layout: &self.layout,
             parallel: self.parallel,
+            progress: self.progress.as_ref(),
         };
         let result = job.push_tree(top, &reference).await?;
         tracing::info!(
@@ -130,6 +139,7 @@ struct Job<'a> {
     repository: &'a RepositoryName,
     layout: &'a OciLayout,
     parallel: usize,
+    progress: Option<&'a OnProgress>,
 }
 
 impl Job<'_> {
@@ -156,7 +166,6 @@ impl Job<'_> {
             match kind {
                 ManifestKind::Image(manifest) => {
                     let blobs = blobs_of(&manifest);
-                    let transport = self.client.transport();
                     let uploads = futures_util::stream::iter(blobs.into_iter().map(|blob| {
                         Ok::<_, Error>(async move {
                             let path = self.layout.blob_path(&blob.digest);
@@ -165,13 +174,15 @@ impl Job<'_> {
                                 // need not hold it, nor the registry.
                                 return Ok(None);
                             }
-                            let options = UploadOptions::default()
-                                .digest(blob.digest.clone())
+                            let mut push = self
+                                .client
+                                .push_blob(self.repository, UploadSource::Path(path))
+                                .digest(&blob.digest)
                                 .size(blob.size);
-                            transport
-                                .upload_blob(self.repository, UploadSource::Path(path), options)
-                                .await
-                                .map(Some)
+                            if let Some(p) = self.progress {
+                                push = push.progress(p.clone());
+                            }
+                            push.await.map(Some)
                         })
                     }))
                     .try_buffer_unordered(self.parallel);
@@ -194,8 +205,7 @@ impl Job<'_> {
                 _ => return Err(unsupported(OP, &media_type)),
             }
             self.client
-                .transport()
-                .put_manifest(self.repository, reference, bytes, &media_type)
+                .push_manifest(self.repository, reference, bytes, media_type)
                 .await?;
             result.manifests += 1;
             Ok(result)
@@ -208,9 +218,10 @@ impl Client {
     /// `reference` (a tag, or the manifest's digest): the manifest's config and layers (or an
     /// index's child manifests with theirs), then the manifest. Blobs the registry holds are
     /// skipped; the others are uploaded with the verified, resumable
-    /// [`Transport::upload_blob`](crate::Transport::upload_blob), a few at a time.
+    /// [`Client::push_blob`], a few at a time.
     ///
-    /// Set `.source_tag(..)` to choose the layout entry and `.blobs_in_parallel(..)`, then
+    /// Set `.source_tag(..)` to choose the layout entry, `.blobs_in_parallel(..)` and
+    /// `.progress(..)`, then
     /// `.await` an [`ImageTransfer`]. See [`PushImageRequest::send`] for the errors.
     pub fn push_image(
         &self,
@@ -225,6 +236,7 @@ impl Client {
             layout: layout.clone(),
             source_tag: None,
             parallel: DEFAULT_PARALLEL_BLOBS,
+            progress: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! Same as GET, except only the headers are returned.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "check_blob_exists";
+pub const OPERATION: &str = "check_blob_exists";
 
 impl crate::Client {
     /// Same as GET, except only the headers are returned.
@@ -55,8 +55,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, digest } = self;
@@ -103,7 +104,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

@@ -4,7 +4,7 @@
 //! Complete the upload, providing all the data in the body, if necessary. A request without a body will just complete the upload with previously uploaded content.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "complete_upload";
+pub const OPERATION: &str = "complete_upload";
 
 impl crate::Client {
     /// Complete the upload, providing all the data in the body, if necessary. A request without a body will just complete the upload with previously uploaded content.
@@ -70,8 +70,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, next_blob_uuid_link, digest, value } = self;
@@ -129,7 +130,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

@@ -3,15 +3,15 @@
 //!
 //! Put the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
 //!
-//! Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.transport().put_manifest(..)` computes the digest of the bytes and checks the answer against it.
+//! Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.push_manifest(..)` computes the digest of the bytes and checks the answer against it.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "create_manifest";
+pub const OPERATION: &str = "create_manifest";
 
 impl crate::Client {
     /// Put the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
     ///
-    /// Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.transport().put_manifest(..)` computes the digest of the bytes and checks the answer against it.
+    /// Raw: sends the bytes as given and does not compare them with the `Docker-Content-Digest` the registry answers. `client.push_manifest(..)` computes the digest of the bytes and checks the answer against it.
     ///
     /// Sends `PUT /v2/{name}/manifests/{reference}`.
     ///
@@ -69,8 +69,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, reference, payload, content_type } = self;
@@ -123,7 +124,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

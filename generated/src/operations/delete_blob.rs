@@ -4,7 +4,7 @@
 //! Removes an already uploaded blob.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "delete_blob";
+pub const OPERATION: &str = "delete_blob";
 
 impl crate::Client {
     /// Removes an already uploaded blob.
@@ -53,8 +53,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, digest } = self;
@@ -99,7 +100,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

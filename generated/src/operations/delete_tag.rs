@@ -4,7 +4,7 @@
 //! Delete tag
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "delete_tag";
+pub const OPERATION: &str = "delete_tag";
 
 impl crate::Client {
     /// Delete tag
@@ -54,8 +54,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, reference } = self;
@@ -98,7 +99,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

@@ -4,7 +4,7 @@
 //! Exchange AAD tokens for an ACR refresh Token
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "exchange_aad_access_token_for_acr_refresh_token";
+pub const OPERATION: &str = "exchange_aad_access_token_for_acr_refresh_token";
 
 impl crate::Client {
     /// Exchange AAD tokens for an ACR refresh Token
@@ -80,8 +80,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, grant_type, service, tenant, refresh_token, access_token } = self;
@@ -132,7 +133,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

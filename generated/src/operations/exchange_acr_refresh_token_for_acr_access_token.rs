@@ -4,7 +4,7 @@
 //! Exchange ACR Refresh token for an ACR Access Token
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "exchange_acr_refresh_token_for_acr_access_token";
+pub const OPERATION: &str = "exchange_acr_refresh_token_for_acr_access_token";
 
 impl crate::Client {
     /// Exchange ACR Refresh token for an ACR Access Token
@@ -59,8 +59,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, grant_type, service, scope, refresh_token } = self;
@@ -107,7 +108,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

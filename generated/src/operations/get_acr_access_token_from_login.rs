@@ -4,7 +4,7 @@
 //! Exchange Username, Password and Scope an ACR Access Token
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "get_acr_access_token_from_login";
+pub const OPERATION: &str = "get_acr_access_token_from_login";
 
 impl crate::Client {
     /// Exchange Username, Password and Scope an ACR Access Token
@@ -51,8 +51,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, service, scope } = self;
@@ -94,7 +95,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

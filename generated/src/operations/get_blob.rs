@@ -3,15 +3,15 @@
 //!
 //! Retrieve the blob from the registry identified by digest.
 //!
-//! Raw: the whole body in memory, not checked against the digest. For a streamed download verified against the digest that resumes a broken connection with `Range`, use `client.transport().download_blob(..)` or `download_blob_to(..)`.
+//! Raw: the body as a stream, not checked against the digest. For a download verified against the digest that resumes a broken connection with `Range`, into memory chunk by chunk or into a file, use `client.pull_blob(..)`.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "get_blob";
+pub const OPERATION: &str = "get_blob";
 
 impl crate::Client {
     /// Retrieve the blob from the registry identified by digest.
     ///
-    /// Raw: the whole body in memory, not checked against the digest. For a streamed download verified against the digest that resumes a broken connection with `Range`, use `client.transport().download_blob(..)` or `download_blob_to(..)`.
+    /// Raw: the body as a stream, not checked against the digest. For a download verified against the digest that resumes a broken connection with `Range`, into memory chunk by chunk or into a file, use `client.pull_blob(..)`.
     ///
     /// Sends `GET /v2/{name}/blobs/{digest}`.
     ///
@@ -22,7 +22,7 @@ impl crate::Client {
     /// * `name`: Name of the image (including the namespace)
     /// * `digest`: Digest of a BLOB
     ///
-    /// `.await` the returned builder to send the request.
+    /// Set optional parameters on the returned builder, then `.await` it.
     #[doc(alias = "download_blob")]
     #[doc(alias = "pull_blob")]
     pub fn get_blob(
@@ -36,11 +36,12 @@ impl crate::Client {
                 .map_err(|e| e.to_string()),
             digest: TryInto::<acr_runtime::Digest>::try_into(digest)
                 .map_err(|e| e.to_string()),
+            range: None,
         }
     }
 }
 
-/// The request of `get_blob`: `.await` it (or call `send`).
+/// The request of `get_blob`: set its optional parameters, then `.await` it (or call `send`).
 ///
 /// Made by `Client::get_blob`.
 #[derive(Debug, Clone)]
@@ -49,25 +50,35 @@ pub struct RequestBuilder {
     client: crate::Client,
     name: Result<acr_runtime::RepositoryName, String>,
     digest: Result<acr_runtime::Digest, String>,
+    range: Option<String>,
+}
+
+impl RequestBuilder {
+    /// The bytes wanted, `bytes=<first>-` (RFC 9110 §14.2); the registry answers `206` with them, or `200` with the whole blob when it ignores ranges
+    pub fn range(mut self, range: impl Into<String>) -> Self {
+        self.range = Some(range.into());
+        self
+    }
 }
 
 impl RequestBuilder {
     /// Sends the request and reads the response; awaiting the builder does the same.
     pub async fn send(self) -> Result<Response, acr_runtime::Error> {
         let (client, request) = self.into_request()?;
-        let response = client.transport().send(request).await?;
+        let response = client.transport().send_streaming(request).await?;
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
-        let Self { client, name, digest } = self;
+        let Self { client, name, digest, range } = self;
         let name = name.map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let digest = digest
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
-        let request = acr_runtime::Request::new(
+        let mut request = acr_runtime::Request::new(
                 OPERATION,
                 acr_runtime::http::Method::GET,
                 format!(
@@ -77,6 +88,9 @@ impl RequestBuilder {
             )
             .scope(format!("repository:{}:pull", name.as_str()))
             .repository(name.as_str());
+        if let Some(item) = range {
+            request = request.header("Range", &item)?;
+        }
         Ok((client, request))
     }
 }
@@ -92,7 +106,7 @@ impl std::future::IntoFuture for RequestBuilder {
 }
 
 /// The response of `get_blob`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct Response {
     /// The HTTP status code.
@@ -101,22 +115,27 @@ pub struct Response {
     pub docker_content_digest: Option<acr_runtime::Digest>,
     /// The `Content-Length` header, when present.
     pub content_length: Option<u64>,
+    /// The `Content-Range` header, when present.
+    pub content_range: Option<String>,
     /// The body.
-    pub body: bytes::Bytes,
+    pub body: acr_runtime::BodyStream,
     /// All response headers.
     pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::StreamingResponse,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,
             docker_content_digest: response
                 .header::<acr_runtime::Digest>("Docker-Content-Digest")?,
             content_length: response.header::<u64>("Content-Length")?,
-            body: response.body.clone(),
+            content_range: response.header::<String>("Content-Range")?,
+            body: acr_runtime::BodyStream::new(response.operation, response.body),
             headers: response.headers,
         })
     }

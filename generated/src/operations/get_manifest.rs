@@ -3,15 +3,15 @@
 //!
 //! Get the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
 //!
-//! Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.transport().get_manifest(..)`: a different method of the same name.
+//! Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.pull_manifest(..)`.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "get_manifest";
+pub const OPERATION: &str = "get_manifest";
 
 impl crate::Client {
     /// Get the manifest identified by `name` and `reference` where `reference` can be a tag or digest.
     ///
-    /// Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.transport().get_manifest(..)`: a different method of the same name.
+    /// Raw: the manifest bytes exactly as the registry sent them, not checked against any digest. For a manifest verified against its digest (the one in the reference, or `Docker-Content-Digest` for a tag), use `client.pull_manifest(..)`.
     ///
     /// Sends `GET /v2/{name}/manifests/{reference}`.
     ///
@@ -69,8 +69,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, reference, accept } = self;
@@ -86,7 +87,8 @@ impl RequestBuilder {
                 ),
             )
             .scope(format!("repository:{}:pull", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Manifest);
         if let Some(item) = accept
             .or_else(|| Some(
                 "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.cncf.oras.artifact.manifest.v1+json"
@@ -129,7 +131,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

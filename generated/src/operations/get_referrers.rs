@@ -6,7 +6,7 @@
 use crate::support;
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "get_referrers";
+pub const OPERATION: &str = "get_referrers";
 
 impl crate::Client {
     /// List the manifests whose `subject` is the manifest with this digest, as an image index of their descriptors. A registry without the referrers API answers 404; clients then read the index tagged by the referrers tag schema (`<alg>-<encoded>`, truncated to 32 and 64 characters).
@@ -70,8 +70,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, digest, artifact_type, continuation } = self;
@@ -189,7 +190,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

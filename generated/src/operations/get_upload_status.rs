@@ -4,7 +4,7 @@
 //! Retrieve status of upload identified by uuid. The primary purpose of this endpoint is to resolve the current status of a resumable upload.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "get_upload_status";
+pub const OPERATION: &str = "get_upload_status";
 
 impl crate::Client {
     /// Retrieve status of upload identified by uuid. The primary purpose of this endpoint is to resolve the current status of a resumable upload.
@@ -53,8 +53,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, next_blob_uuid_link } = self;
@@ -90,6 +91,8 @@ impl std::future::IntoFuture for RequestBuilder {
 pub struct Response {
     /// The HTTP status code.
     pub status: u16,
+    /// The `Location` header, when present.
+    pub location: Option<acr_runtime::UploadLocation>,
     /// The `Range` header, when present.
     pub range: Option<acr_runtime::UploadRange>,
     /// The `Docker-Upload-UUID` header, when present.
@@ -100,10 +103,13 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,
+            location: response.upload_location("Location")?,
             range: response.header::<acr_runtime::UploadRange>("Range")?,
             docker_upload_uuid: response.header::<String>("Docker-Upload-UUID")?,
             headers: response.headers,

@@ -6,7 +6,7 @@
 use crate::support;
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "list_repositories";
+pub const OPERATION: &str = "list_repositories";
 
 impl crate::Client {
     /// List the repositories of the registry in lexical order, in pages like the tag list (`n`, `last`, `Link`). Registries may refuse it or list only what the caller may read.
@@ -63,8 +63,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, n, last, continuation } = self;
@@ -176,7 +177,9 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,

@@ -4,7 +4,7 @@
 //! Mount a blob identified by the `mount` parameter from another repository.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "mount_blob";
+pub const OPERATION: &str = "mount_blob";
 
 impl crate::Client {
     /// Mount a blob identified by the `mount` parameter from another repository.
@@ -58,8 +58,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name, from, mount } = self;
@@ -103,28 +104,30 @@ pub struct Response {
     /// The HTTP status code.
     pub status: u16,
     /// The `Location` header, when present.
-    pub location: Option<String>,
+    pub location: Option<acr_runtime::UploadLocation>,
+    /// The `Range` header, when present.
+    pub range: Option<acr_runtime::UploadRange>,
     /// The `Docker-Upload-UUID` header, when present.
     pub docker_upload_uuid: Option<String>,
     /// The `Docker-Content-Digest` header, when present.
     pub docker_content_digest: Option<acr_runtime::Digest>,
-    /// The `Range` header, when present.
-    pub range: Option<acr_runtime::UploadRange>,
     /// All response headers.
     pub headers: acr_runtime::http::HeaderMap,
 }
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,
-            location: response.header::<String>("Location")?,
+            location: response.upload_location("Location")?,
+            range: response.header::<acr_runtime::UploadRange>("Range")?,
             docker_upload_uuid: response.header::<String>("Docker-Upload-UUID")?,
             docker_content_digest: response
                 .header::<acr_runtime::Digest>("Docker-Content-Digest")?,
-            range: response.header::<acr_runtime::UploadRange>("Range")?,
             headers: response.headers,
         })
     }

@@ -3,15 +3,15 @@
 //!
 //! Mount a blob identified by the `mount` parameter from another repository.
 //!
-//! One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.transport().upload_blob(..)`.
+//! One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.push_blob(..)`.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "start_upload";
+pub const OPERATION: &str = "start_upload";
 
 impl crate::Client {
     /// Mount a blob identified by the `mount` parameter from another repository.
     ///
-    /// One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.transport().upload_blob(..)`.
+    /// One step of an upload. For a whole blob (chunked, resumed from the registry's `Range`, digest checked, skipped when the registry has it, mounted from another repository when asked) use `client.push_blob(..)`.
     ///
     /// Sends `POST /v2/{name}/blobs/uploads/`.
     ///
@@ -55,8 +55,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, name } = self;
@@ -69,7 +70,8 @@ impl RequestBuilder {
                 ),
             )
             .scope(format!("repository:{}:pull,push", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .repeatable();
         Ok((client, request))
     }
 }
@@ -102,11 +104,13 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,
-            location: response.header::<acr_runtime::UploadLocation>("Location")?,
+            location: response.upload_location("Location")?,
             range: response.header::<acr_runtime::UploadRange>("Range")?,
             docker_upload_uuid: response.header::<String>("Docker-Upload-UUID")?,
             headers: response.headers,

@@ -4,7 +4,7 @@
 //! Upload a stream of data without completing the upload.
 
 /// The operation's name, for errors and tracing.
-const OPERATION: &str = "upload_chunk";
+pub const OPERATION: &str = "upload_chunk";
 
 impl crate::Client {
     /// Upload a stream of data without completing the upload.
@@ -67,8 +67,9 @@ impl RequestBuilder {
         Response::from_raw(response)
     }
 
-    /// Checks the parameters and builds the runtime request.
-    fn into_request(
+    /// Checks the parameters and builds the runtime request (for the hand-written
+    /// workflows of this crate, which send it their own way).
+    pub(crate) fn into_request(
         self,
     ) -> Result<(crate::Client, acr_runtime::Request), acr_runtime::Error> {
         let Self { client, next_blob_uuid_link, content_range, value } = self;
@@ -123,11 +124,13 @@ pub struct Response {
 
 impl Response {
     /// Reads the typed parts of the runtime's response.
-    fn from_raw(response: acr_runtime::Response) -> Result<Self, acr_runtime::Error> {
+    pub(crate) fn from_raw(
+        response: acr_runtime::Response,
+    ) -> Result<Self, acr_runtime::Error> {
         let status = response.status.as_u16();
         Ok(Self {
             status,
-            location: response.header::<acr_runtime::UploadLocation>("Location")?,
+            location: response.upload_location("Location")?,
             range: response.header::<acr_runtime::UploadRange>("Range")?,
             docker_upload_uuid: response.header::<String>("Docker-Upload-UUID")?,
             headers: response.headers,

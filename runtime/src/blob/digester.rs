@@ -7,9 +7,20 @@ use crate::Digest;
 
 /// An incremental hash for one digest algorithm.
 #[derive(Clone)]
-pub(crate) enum Digester {
+pub enum Digester {
+    /// `sha256`.
     Sha256(sha2::Sha256),
+    /// `sha512`.
     Sha512(sha2::Sha512),
+}
+
+impl std::fmt::Debug for Digester {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sha256(_) => "Digester(sha256)",
+            Self::Sha512(_) => "Digester(sha512)",
+        })
+    }
 }
 
 impl Digester {
@@ -27,6 +38,7 @@ impl Digester {
         }
     }
 
+    /// Feeds `data`.
     pub fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha256(h) => h.update(data),

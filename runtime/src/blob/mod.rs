@@ -1,48 +1,21 @@
-//! Blob upload and download, spoken in the OCI distribution protocol's own paths.
+//! The pure parts of blob transfers: what the `acr` crate's verified, resumable workflows
+//! (`Client::push_blob`, `Client::pull_blob`) are composed of besides the generated
+//! operations, which alone know the wire.
 //!
-//! These are methods of [`Transport`](crate::Transport) rather than compositions of the
-//! generated operations: resume and verification cannot be separated from the protocol
-//! (the `Location` that changes after every `PATCH`, the `Range` the registry reports, the
-//! hash state that must match the bytes the registry holds), so this module sends its
-//! requests through [`Transport::send`](crate::Transport::send) itself. The generated
-//! client exposes `client.transport()` so users reach them.
+//! - [`Digester`]: incremental digests whose state can be saved and restored;
+//! - [`resume`]: the decisions after a failed upload request (resume at the registry's
+//!   `Range`, rewind, start over, or fail), unit-tested without HTTP;
+//! - [`UploadSource`] and its reader [`Source`]: where an upload's bytes come from;
+//! - [`ExpectedSize`]: the bound a download is held to;
+//! - [`Uploaded`] and [`UploadMethod`]: what an upload gives back.
 
 mod digester;
-pub mod download;
-pub mod upload;
+mod expected;
+mod outcome;
+pub mod resume;
+mod source;
 
-pub use download::{BlobStream, ExpectedSize};
-pub use upload::{
-    AsyncReadSeek, BlobInfo, Progress, ProgressFn, UploadMethod, UploadOptions, UploadSource,
-    Uploaded,
-};
-
-#[cfg(test)]
-mod tests {
-    use crate::{Digest, Reference, RepositoryName, Transport};
-
-    /// The transfers' futures are `Send`, so they can be spawned and run in parallel (the
-    /// image workflows do). A `&Source` held across an `.await` once made `upload_blob`'s
-    /// future `!Send` (the boxed readers are `Send` but not `Sync`); this fails to compile
-    /// when any of them regresses.
-    #[allow(dead_code)]
-    fn transfer_futures_are_send(t: &Transport, repo: &RepositoryName, digest: &Digest) {
-        fn send<T: Send>(_: T) {}
-        let reference = Reference::from(digest);
-        send(t.upload_blob(
-            repo,
-            super::UploadSource::reader(tokio::io::empty()),
-            super::UploadOptions::default(),
-        ));
-        send(t.upload_blob(
-            repo,
-            super::UploadSource::path("blob"),
-            super::UploadOptions::default(),
-        ));
-        send(t.blob_exists(repo, digest));
-        send(t.download_blob(repo, digest));
-        send(t.download_blob_to(repo, digest, super::ExpectedSize::AtMost(1), "blob"));
-        send(t.get_manifest(repo, &reference));
-        send(t.put_manifest(repo, &reference, bytes::Bytes::new(), "x"));
-    }
-}
+pub use digester::Digester;
+pub use expected::ExpectedSize;
+pub use outcome::{DEFAULT_MAX_RESUMES, UploadMethod, Uploaded};
+pub use source::{AsyncReadSeek, Source, UploadSource};

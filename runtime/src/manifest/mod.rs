@@ -1,9 +1,8 @@
-//! Manifests by tag or digest, verified ([`Transport::get_manifest`],
-//! [`Transport::put_manifest`]), and the one family of manifest types ([`types`]: image
-//! manifest, index, descriptor, platform, schema 1; re-exported by `acr` as
-//! `acr::manifest`).
+//! Manifests: the one family of manifest types ([`types`]: image manifest, index, descriptor,
+//! platform, schema 1; re-exported by `acr` as `acr::manifest`), and their verification, which
+//! the `acr` crate's `Client::pull_manifest` and `Client::push_manifest` are composed of.
 //!
-//! A get sends an `Accept` list of the OCI and Docker manifest and index media types (OCI
+//! A pull sends an `Accept` list of the OCI and Docker manifest and index media types (OCI
 //! distribution spec, "Pulling manifests"), refuses bodies over 4 MiB, and checks the
 //! bytes against the digest (the reference when it is one, else `Docker-Content-Digest`) **in
 //! that digest's algorithm** (`sha256` or `sha512`, OCI image spec "Registered algorithms").
@@ -11,15 +10,12 @@
 //! `signatures` block, as the registry computes its digest ([`types::v1_payload`]): the
 //! distribution registry re-signs it on every GET, so its bytes change. A put sends the media
 //! type as `Content-Type` and checks the digest the registry reports.
-//! Like the blob functions, these speak the `/v2/<name>/manifests/<reference>` path
-//! themselves (see [`blob`](crate::blob) for why).
 
 pub mod types;
 
 use bytes::Bytes;
-use http::{Method, StatusCode};
 
-use crate::{Body, Digest, Error, Reference, RepositoryName, Request, Transport};
+use crate::{Digest, Error};
 pub use types::*;
 
 /// The largest manifest accepted, in bytes.
@@ -50,7 +46,7 @@ impl Manifest {
     pub fn parse(&self) -> crate::Result<ManifestKind> {
         ManifestKind::parse(&self.media_type, &self.bytes).map_err(|e| {
             Error::invalid_response(
-                "get_manifest",
+                "pull_manifest",
                 format!("the manifest is not valid JSON of its type: {e}"),
             )
         })
@@ -71,7 +67,7 @@ pub fn manifest_digest(algorithm: &str, bytes: &[u8]) -> Option<Digest> {
 /// a signed schema 1 manifest its JWS payload. Returns the matching digest, or the error of
 /// operation `op` ([`Error::DigestMismatch`], or [`Error::InvalidResponse`] for an
 /// algorithm this library cannot compute).
-fn verify(op: &'static str, expected: &Digest, bytes: &[u8]) -> crate::Result<Digest> {
+pub fn verify(op: &'static str, expected: &Digest, bytes: &[u8]) -> crate::Result<Digest> {
     let actual = expected.recompute(bytes).ok_or_else(|| {
         Error::invalid_response(
             op,
@@ -94,116 +90,4 @@ fn verify(op: &'static str, expected: &Digest, bytes: &[u8]) -> crate::Result<Di
         expected: expected.to_string(),
         actual: actual.to_string(),
     })
-}
-
-impl Transport {
-    /// Gets manifest `reference` (tag or digest) of `repo`, verified.
-    pub async fn get_manifest(
-        &self,
-        repo: &RepositoryName,
-        reference: &Reference,
-    ) -> crate::Result<Manifest> {
-        const OP: &str = "get_manifest";
-        let req = Request::new(OP, Method::GET, format!("/v2/{repo}/manifests/{reference}"))
-            .header("accept", MANIFEST_ACCEPT)?
-            .scope(format!("repository:{repo}:pull"))
-            .repository(repo.as_str())
-            .response_kind(crate::BodyKind::Manifest);
-        // Buffered by the transport, within the client's manifest limit (4 MiB unless raised):
-        // a connection cut while the body arrives is retried like any idempotent request.
-        let resp = self.send(req).await?;
-        let content_type = resp
-            .header_str("content-type")
-            .map(|s| s.split(';').next().unwrap_or_default().trim().to_owned());
-        let reported = resp.header_str("docker-content-digest").map(str::to_owned);
-        let bytes = resp.body;
-        let expected = match reference.as_digest() {
-            Some(d) => Some(d),
-            None => reported
-                .map(|r| {
-                    Digest::new(r).map_err(|e| {
-                        Error::invalid_response(OP, format!("Docker-Content-Digest: {e}"))
-                    })
-                })
-                .transpose()?,
-        };
-        let digest = match &expected {
-            Some(exp) => verify(OP, exp, &bytes)?,
-            None => manifest_digest("sha256", &bytes).unwrap_or_else(|| Digest::sha256(&bytes)),
-        };
-        let media_type = content_type
-            .filter(|c| !c.is_empty())
-            .or_else(|| {
-                serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("mediaType")
-                            .and_then(|m| m.as_str())
-                            .map(str::to_owned)
-                    })
-            })
-            .unwrap_or_default();
-        Ok(Manifest {
-            media_type,
-            digest,
-            bytes,
-        })
-    }
-
-    /// Puts `bytes` as manifest `reference` (tag or digest) of `repo` with `media_type`;
-    /// returns the digest, checked against the registry's.
-    pub async fn put_manifest(
-        &self,
-        repo: &RepositoryName,
-        reference: &Reference,
-        bytes: Bytes,
-        media_type: &str,
-    ) -> crate::Result<Digest> {
-        const OP: &str = "create_manifest";
-        if bytes.len() as u64 > MAX_MANIFEST_SIZE {
-            return Err(Error::invalid_input(
-                OP,
-                format!(
-                    "the manifest is larger than {MAX_MANIFEST_SIZE} bytes; registries refuse it"
-                ),
-            ));
-        }
-        // The digest in the reference's algorithm (sha256 for a tag).
-        let digest = match reference.as_digest() {
-            Some(d) => verify(OP, &d, &bytes)?,
-            None => manifest_digest("sha256", &bytes).unwrap_or_else(|| Digest::sha256(&bytes)),
-        };
-        let req = Request::new(OP, Method::PUT, format!("/v2/{repo}/manifests/{reference}"))
-            .body(Body::Bytes {
-                content_type: media_type.to_owned(),
-                data: bytes.clone(),
-            })
-            .scope(format!("repository:{repo}:pull,push"))
-            .repository(repo.as_str());
-        let resp = self.send(req).await?;
-        if resp.status != StatusCode::CREATED && !resp.status.is_success() {
-            return Err(Error::invalid_response(
-                OP,
-                format!("unexpected status {}", resp.status),
-            ));
-        }
-        // The registry may report another algorithm than the reference's: compare in its.
-        if let Some(reported) = resp.header_str("docker-content-digest") {
-            let reported = Digest::new(reported)
-                .map_err(|e| Error::invalid_response(OP, format!("Docker-Content-Digest: {e}")))?;
-            let ours = if reported.algorithm() == digest.algorithm() {
-                Some(digest.clone())
-            } else {
-                manifest_digest(reported.algorithm(), &bytes)
-            };
-            if ours.as_ref().is_some_and(|o| *o != reported) {
-                return Err(Error::DigestMismatch {
-                    operation: OP,
-                    expected: ours.map(|o| o.to_string()).unwrap_or_default(),
-                    actual: reported.to_string(),
-                });
-            }
-        }
-        Ok(digest)
-    }
 }

@@ -28,7 +28,7 @@ impl FromTransport for Transport {
 
 /// The default chunk size of blob uploads: 16 MiB.
 ///
-/// Measured with `runtime/examples/upload_bench.rs` against docker-registry 2.8 on loopback
+/// Measured with `generated/examples/upload_bench.rs` against docker-registry 2.8 on loopback
 /// (256 MiB, two shared cores): 1 MiB 35-37 MB/s, 4 MiB 40-64, 8 MiB 50-77, 16 MiB 70-90,
 /// 32 MiB 55-62. Larger chunks also mean fewer round trips to a remote registry; peak memory
 /// is about two chunks (a 1 GiB upload and download peaked at 41 MB RSS with 16 MiB chunks,
@@ -306,6 +306,7 @@ impl<C: FromTransport> ClientBuilder<C> {
                 page_size: self.page_size,
                 chunk_size: self.chunk_size,
             }),
+            token_scope: None,
         }))
     }
 }

@@ -76,6 +76,9 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Transport {
     inner: Arc<Inner>,
+    /// The scope every request that carries one asks a token for instead of its own (see
+    /// [`Transport::with_token_scope`]).
+    token_scope: Option<Arc<str>>,
 }
 
 enum Outcome {
@@ -95,6 +98,26 @@ impl Transport {
     /// A builder for a transport on `endpoint`.
     pub fn builder(endpoint: impl Into<String>) -> ClientBuilder<Transport> {
         ClientBuilder::new(endpoint)
+    }
+
+    /// A handle on the same connections, token cache and settings whose requests that carry
+    /// an auth scope ask a token for `scope` instead: a scope that covers each of theirs, so
+    /// that one token serves every step of a workflow (an upload's existence check, session
+    /// and chunks take the push scope of its session). Requests without a scope (the token
+    /// endpoints) are sent as they are.
+    pub fn with_token_scope(&self, scope: impl Into<String>) -> Transport {
+        Transport {
+            inner: Arc::clone(&self.inner),
+            token_scope: Some(Arc::from(scope.into())),
+        }
+    }
+
+    /// The request as this handle sends it (its token scope applied).
+    fn scoped(&self, request: Request) -> Request {
+        match (&self.token_scope, &request.scope) {
+            (Some(scope), Some(_)) => request.scope(scope.to_string()),
+            _ => request,
+        }
     }
 
     /// The registry endpoint.
@@ -127,6 +150,7 @@ impl Transport {
     /// [`Error::Status`]; a body over its limit [`Error::TooLarge`]; a stall
     /// [`Error::Timeout`].
     pub async fn send(&self, request: Request) -> crate::Result<Response> {
+        let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
         let run = self.execute(&request, true, deadline);
@@ -147,6 +171,7 @@ impl Transport {
     /// in the body (a cut connection, the read timeout, the caller's deadline) comes out of
     /// the stream.
     pub async fn send_streaming(&self, request: Request) -> crate::Result<StreamingResponse> {
+        let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
         let run = self.execute(&request, false, deadline);

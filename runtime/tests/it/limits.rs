@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use crate::transfers::{Transfers as _, UploadOptions};
+use acr_runtime::blob::UploadSource;
 use acr_runtime::{BodyKind, Credential, Error, RepositoryName, Request};
 use http::Method;
 

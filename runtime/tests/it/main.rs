@@ -13,6 +13,8 @@ mod redirects;
 mod retry;
 mod support;
 mod timeouts;
+#[path = "../../../tests/src/transfers.rs"]
+mod transfers;
 mod wire;
 
 use std::time::Duration;

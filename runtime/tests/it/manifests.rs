@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use crate::client;
 use crate::support::{self, AuthMode};
+use crate::transfers::Transfers as _;
 
 const IMAGE: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
 

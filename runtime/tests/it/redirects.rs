@@ -198,7 +198,8 @@ async fn relative_references_resolve_against_the_url_that_answered() {
 async fn uploads_and_manifests_work_through_a_front_that_answers_307() {
     // issue 9 §3: start_upload through a 307 returned OK with status 307 and put_manifest
     // failed with "unexpected status 307"; every request here is redirected once
-    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use crate::transfers::{Transfers as _, UploadOptions};
+    use acr_runtime::blob::UploadSource;
     use acr_runtime::{Reference, RepositoryName};
 
     let registry = crate::support::start().await;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::transfers::Transfers as _;
 use acr_runtime::{
     Body, ClientBuilder, Credential, Digest, Error, Reference, RepositoryName, Request,
     RetryPolicy, TimeoutKind, Transport,
@@ -341,7 +342,8 @@ async fn paced_proxy(upstream: &str, piece: usize, tick: Duration) -> String {
 #[ignore = "the literal field case takes about 3 minutes: run with --ignored"]
 async fn a_16_mib_chunk_at_100_kib_per_second_uploads_with_the_default_timeouts() {
     // issue 9 §2: each 16 MiB chunk took 164 s at 100 KiB/s and was killed after 120 s
-    use acr_runtime::blob::{UploadOptions, UploadSource};
+    use crate::transfers::UploadOptions;
+    use acr_runtime::blob::UploadSource;
     let registry = crate::support::start().await;
     let proxy = paced_proxy(&registry.url, 10 * 1024, Duration::from_millis(100)).await;
     let t: Transport = ClientBuilder::new(&proxy).build().unwrap();

@@ -2,9 +2,10 @@
 //! `put_manifest`, `get_manifest`, `download_blob`), reached through `client.transport()`.
 
 use acr::Client;
-use acr_runtime::blob::{UploadOptions, UploadSource};
+use acr_runtime::blob::UploadSource;
 use acr_runtime::manifest::{Manifest, ManifestKind};
 use acr_runtime::{Digest, Reference, RepositoryName};
+use acr_tests::transfers::{Transfers as _, UploadOptions};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 

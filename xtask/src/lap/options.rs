@@ -32,7 +32,8 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// The options for our overlay files: `@overlay`, `@name`, `@scope`, `@content_type`,
-    /// `@paged`, `@omit`, `@alias`, `@note`, `@doc` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
+    /// `@paged`, `@omit`, `@alias`, `@note`, `@doc`, `@repeatable`, `@stream`,
+    /// `@response_kind` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
     /// (params with an argument).
     pub fn overlay() -> Self {
         let mut options = ParseOptions::default();
@@ -46,6 +47,9 @@ impl ParseOptions {
             "alias",
             "note",
             "doc",
+            "repeatable",
+            "stream",
+            "response_kind",
         ] {
             options.add(kw, ExtensionKind::Text, false);
         }

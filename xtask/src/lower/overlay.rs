@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use acr_codegen::ir::{
     Header, Operation, Paging, Param, ParamLocation, PathSegment, PathTemplate, RequestBody,
-    Response, ResponseBody, Status, TypeKind, TypeRef,
+    Response, ResponseBody, ResponseKind, Status, TypeKind, TypeRef,
 };
 
 use crate::lap::{self, ExtBody, Extension, Pos, ReturnsBody};
@@ -100,9 +100,39 @@ fn lower_entry(
         auth: entry.auth.clone().or_else(|| spec_ep.auth.clone()),
         paging,
         aliases,
+        repeatable: flag(entry, "repeatable")?,
+        streamed: flag(entry, "stream")?,
+        response_kind: response_kind(entry)?,
         inferred: false,
         line: spec_ep.pos.line,
         source: None,
+    })
+}
+
+/// Whether the entry carries the bare directive `@keyword`; text after it is an error.
+fn flag(entry: &lap::Endpoint, keyword: &str) -> Result<bool, LowerError> {
+    match entry.extension(keyword) {
+        None => Ok(false),
+        Some(e) => match &e.body {
+            ExtBody::Text(t) if t.trim().is_empty() => Ok(true),
+            _ => Err(LowerError::new(
+                e.pos,
+                format!("@{keyword} takes no argument"),
+            )),
+        },
+    }
+}
+
+/// The entry's `@response_kind` (`manifest`, `token`, `document`, `blob`, `ack`), if any.
+fn response_kind(entry: &lap::Endpoint) -> Result<Option<ResponseKind>, LowerError> {
+    let Some((name, pos)) = text(entry, "response_kind") else {
+        return Ok(None);
+    };
+    ResponseKind::from_name(name).map(Some).ok_or_else(|| {
+        LowerError::new(
+            pos,
+            format!("@response_kind {name:?} is none of manifest, token, document, blob, ack"),
+        )
     })
 }
 

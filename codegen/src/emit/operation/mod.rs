@@ -69,7 +69,7 @@ pub fn file(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         #import
 
         /// The operation's name, for errors and tracing.
-        const OPERATION: &str = #name;
+        pub const OPERATION: &str = #name;
 
         #method
         #builder

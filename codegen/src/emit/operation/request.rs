@@ -7,7 +7,7 @@ use quote::quote;
 use crate::context::Context;
 use crate::emit::operation::args;
 use crate::emit::wire::{self, Mode};
-use crate::ir::{ParamLocation, PathSegment, RuntimeType, TypeRef};
+use crate::ir::{ParamLocation, PathSegment, ResponseKind, RuntimeType, TypeRef};
 use crate::names::ident;
 use crate::plan::{BodyKind, Conv, OpPlan, ParamPlan};
 use crate::types::TypeTable;
@@ -291,6 +291,19 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     if uses_basic_auth(plan) {
         chain.push(quote!(.basic_auth()));
     }
+    if plan.op.repeatable {
+        chain.push(quote!(.repeatable()));
+    }
+    if let Some(kind) = plan.op.response_kind {
+        let kind = match kind {
+            ResponseKind::Manifest => quote!(Manifest),
+            ResponseKind::Token => quote!(Token),
+            ResponseKind::Document => quote!(Document),
+            ResponseKind::Blob => quote!(Blob),
+            ResponseKind::Ack => quote!(Ack),
+        };
+        chain.push(quote!(.response_kind(#rt::BodyKind::#kind)));
+    }
     let mut form_required = Vec::new();
     let mut form_more = Vec::new();
     for p in plan
@@ -390,8 +403,9 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         quote!(let mut request)
     };
     quote! {
-        /// Checks the parameters and builds the runtime request.
-        fn into_request(self) -> Result<(crate::Client, #rt::Request), #rt::Error> {
+        /// Checks the parameters and builds the runtime request (for the hand-written
+        /// workflows of this crate, which send it their own way).
+        pub(crate) fn into_request(self) -> Result<(crate::Client, #rt::Request), #rt::Error> {
             let Self { client, #(#bound),* } = self;
             #(#checks)*
             #binding = #(#chain)*;

@@ -7,7 +7,7 @@ use quote::quote;
 
 use crate::context::Context;
 use crate::docs;
-use crate::ir::{Status, TypeRef};
+use crate::ir::{RuntimeType, Status, TypeRef};
 use crate::names::ident;
 use crate::plan::{BodyField, HeaderPlan, OpPlan};
 use crate::types::{Position, TypeTable};
@@ -23,14 +23,21 @@ fn header_type(ctx: &Context<'_>, h: &HeaderPlan<'_>) -> TokenStream {
     }
 }
 
-/// The Rust type of a body field's value.
-fn body_type(ctx: &Context<'_>, b: &BodyField<'_>) -> TokenStream {
-    ctx.types.rust(b.ty, Position::Wire)
+/// The Rust type of a body field's value: a stream of bytes for a streamed operation.
+fn body_type(ctx: &Context<'_>, plan: &OpPlan<'_>, b: &BodyField<'_>) -> TokenStream {
+    if plan.op.streamed {
+        let rt = &ctx.rt;
+        quote!(#rt::BodyStream)
+    } else {
+        ctx.types.rust(b.ty, Position::Wire)
+    }
 }
 
 /// The expression reading a body of type `ty` from `response`.
-fn read_body(ctx: &Context<'_>, ty: &TypeRef) -> TokenStream {
+fn read_body(ctx: &Context<'_>, plan: &OpPlan<'_>, ty: &TypeRef) -> TokenStream {
+    let rt = &ctx.rt;
     match ty {
+        _ if plan.op.streamed => quote!(#rt::BodyStream::new(response.operation, response.body)),
         TypeRef::Bytes => quote!(response.body.clone()),
         TypeRef::String => quote!(String::from_utf8_lossy(&response.body).into_owned()),
         TypeRef::Json => quote! {
@@ -92,7 +99,7 @@ pub fn response_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     });
     let bodies = plan.bodies.iter().map(|b| {
         let name = ident(&b.field);
-        let ty = body_type(ctx, b);
+        let ty = body_type(ctx, plan, b);
         let ty = if b.optional { quote!(Option<#ty>) } else { ty };
         let text = if b.statuses.is_empty() {
             "The body.".to_owned()
@@ -107,9 +114,15 @@ pub fn response_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         quote!(#doc pub #name: #ty)
     });
     let doc = docs::attrs(&[format!("The response of {}.", docs::code(&plan.op.name))]);
+    // a streamed body is read once: the response cannot be cloned
+    let derive = if plan.op.streamed {
+        quote!(#[derive(Debug)])
+    } else {
+        quote!(#[derive(Debug, Clone)])
+    };
     quote! {
         #doc
-        #[derive(Debug, Clone)]
+        #derive
         #[non_exhaustive]
         pub struct Response {
             /// The HTTP status code.
@@ -130,11 +143,21 @@ pub fn from_raw(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         let name = ident(&h.field);
         let ty = header_type(ctx, h);
         let wire = &h.header.name;
-        quote!(#name: response.header::<#ty>(#wire)?)
+        if matches!(h.header.ty, TypeRef::Runtime(RuntimeType::UploadLocation)) {
+            // a relative Location resolves against the URL that answered (RFC 9110 §10.2.2)
+            quote!(#name: response.upload_location(#wire)?)
+        } else {
+            quote!(#name: response.header::<#ty>(#wire)?)
+        }
     });
+    let raw = if plan.op.streamed {
+        quote!(StreamingResponse)
+    } else {
+        quote!(Response)
+    };
     let bodies = plan.bodies.iter().map(|b| {
         let name = ident(&b.field);
-        let read = read_body(ctx, b.ty);
+        let read = read_body(ctx, plan, b.ty);
         if b.optional {
             let cond = condition(&b.statuses);
             quote!(#name: if #cond { Some(#read) } else { None })
@@ -145,7 +168,7 @@ pub fn from_raw(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     quote! {
         impl Response {
             /// Reads the typed parts of the runtime's response.
-            fn from_raw(response: #rt::Response) -> Result<Self, #rt::Error> {
+            pub(crate) fn from_raw(response: #rt::#raw) -> Result<Self, #rt::Error> {
                 let status = response.status.as_u16();
                 Ok(Self {
                     status,

@@ -11,6 +11,11 @@ use crate::plan::OpPlan;
 pub fn send(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
     let into_request = request::into_request(ctx, plan);
+    let send = if plan.op.streamed {
+        quote!(send_streaming)
+    } else {
+        quote!(send)
+    };
     let doc = if plan.is_paged() {
         quote! {
             /// Sends **one** request and reads **one page**; awaiting the builder does the
@@ -26,7 +31,7 @@ pub fn send(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
             #doc
             pub async fn send(self) -> Result<Response, #rt::Error> {
                 let (client, request) = self.into_request()?;
-                let response = client.transport().send(request).await?;
+                let response = client.transport().#send(request).await?;
                 Response::from_raw(response)
             }
 

@@ -1,26 +1,27 @@
-//! One upload session on the wire (OCI distribution spec, "Pushing a blob in chunks"):
-//! `PATCH <Location>` per chunk with `Content-Range: <start>-<end>` (no `bytes ` prefix, as
-//! ACR's API reference writes it; docker-registry 2.8 ignores the header), each answered with a
-//! new `Location` the next request must use and `Range: 0-<last byte held>`; `GET <Location>`
-//! for the status; `PUT <Location>&digest=<digest>` to complete; `DELETE <Location>` to cancel.
+//! One upload session (OCI distribution spec, "Pushing a blob in chunks"): `upload_chunk` per
+//! chunk with its `Content-Range` (`<start>-<end>`), each answered with a new `Location` the
+//! next request must use and the `Range` held; `get_upload_status` for the status;
+//! `complete_upload` with the digest to complete; `cancel_upload` to cancel. All of them are
+//! the generated operations; this module knows no path.
 //!
-//! What to do when a request fails is decided by the pure functions of [`super::resume`]; this
+//! What to do when a request fails is decided by the pure functions of
+//! [`acr_runtime::blob::resume`]; this
 //! module sends the requests, keeps the hash state in step with the bytes the registry holds
 //! (saved states at chunk boundaries, re-reading a seekable source when the registry holds
 //! less than it confirmed), and counts what it sent.
 
-use bytes::Bytes;
-use http::Method;
-
-use super::OP;
-use super::options::{Progress, ProgressFn};
-use super::resume::{
+use acr_runtime::blob::resume::{
     self, Attempt, CompleteAnswer, Failure, Means, PatchAnswer, StatusAnswer, Step, after_complete,
     after_patch, after_status,
 };
-use super::source::Source;
-use crate::blob::digester::Digester;
-use crate::{Body, Digest, Error, RepositoryName, Request, Transport};
+use acr_runtime::blob::{Digester, Source};
+use acr_runtime::http::StatusCode;
+use acr_runtime::progress::Reporter;
+use bytes::Bytes;
+
+use super::push::{OP, exists};
+use crate::operations::{complete_upload, upload_chunk};
+use crate::{Client, Digest, Error, ErrorCode, RepositoryName, UploadLocation};
 
 /// What an upload has used so far, over all its sessions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,10 +81,10 @@ fn fatal(error: Error, message: impl Into<String>) -> SessionEnd {
 
 /// One upload session, from its first `Location` to `201 Created`.
 pub(crate) struct Session<'a> {
-    t: &'a Transport,
+    /// The client whose token scope covers the whole upload.
+    client: &'a Client,
     repo: &'a RepositoryName,
-    scope: &'a str,
-    location: String,
+    location: UploadLocation,
     digester: Digester,
     /// Bytes the registry confirmed.
     confirmed: u64,
@@ -91,31 +92,33 @@ pub(crate) struct Session<'a> {
     sent_any: bool,
     /// (offset, hash state) at confirmed chunk boundaries.
     checkpoints: Vec<(u64, Digester)>,
-    progress: Option<ProgressFn>,
+    reporter: &'a Reporter,
+    /// The blob's digest for progress values, when known up front.
+    digest: Option<&'a Digest>,
     total: Option<u64>,
 }
 
 impl<'a> Session<'a> {
     /// A session at `location` (from the `POST`), hashing with `digester` from byte 0.
     pub fn new(
-        t: &'a Transport,
+        client: &'a Client,
         repo: &'a RepositoryName,
-        scope: &'a str,
-        location: String,
+        location: UploadLocation,
         digester: Digester,
-        progress: Option<ProgressFn>,
+        reporter: &'a Reporter,
+        digest: Option<&'a Digest>,
         total: Option<u64>,
     ) -> Self {
         Self {
-            t,
+            client,
             repo,
-            scope,
             location,
             checkpoints: vec![(0, digester.clone())],
             digester,
             confirmed: 0,
             sent_any: false,
-            progress,
+            reporter,
+            digest,
             total,
         }
     }
@@ -125,21 +128,10 @@ impl<'a> Session<'a> {
         self.confirmed
     }
 
-    fn request(&self, op: &'static str, method: Method) -> Request {
-        Request::new(op, method, self.location.clone())
-            .scope(self.scope)
-            .repository(self.repo.as_str())
-    }
-
-    /// Takes the response's new `Location`, resolved against the URL that answered (a relative
-    /// reference is relative to it, RFC 3986 §5), when there is a valid one.
-    fn update_location(&mut self, resp: &crate::Response) {
-        if let Some(l) = resp
-            .headers
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|l| super::checked_location(&resp.url, l, "upload_chunk").ok())
-        {
+    /// Takes the response's new `Location` (already resolved against the URL that answered,
+    /// RFC 3986 §5, by the generated response), when there is one.
+    fn update_location(&mut self, location: Option<UploadLocation>) {
+        if let Some(l) = location {
             self.location = l;
         }
     }
@@ -154,12 +146,8 @@ impl<'a> Session<'a> {
     fn confirm(&mut self, data: &[u8]) {
         self.digester.update(data);
         self.confirmed += data.len() as u64;
-        if let Some(p) = &self.progress {
-            p(Progress {
-                confirmed: self.confirmed,
-                total: self.total,
-            });
-        }
+        self.reporter
+            .report(self.digest, self.confirmed, self.total);
     }
 
     /// Sends the blob from the source (after `carry`, if given) and completes the session.
@@ -236,34 +224,31 @@ impl<'a> Session<'a> {
                 confirmed: self.confirmed,
                 len: pending.len() as u64,
             };
-            let req = self
-                .request("upload_chunk", Method::PATCH)
-                .header(
-                    "content-range",
-                    &format!("{}-{}", attempt.confirmed, attempt.end() - 1),
-                )
-                .map_err(|e| fatal(e, "bad header"))?
-                .body(Body::Bytes {
-                    content_type: "application/octet-stream".into(),
-                    data: pending.clone(),
-                });
+            let request = self
+                .client
+                .upload_chunk(&self.location, pending.clone())
+                .content_range(format!("{}-{}", attempt.confirmed, attempt.end() - 1));
             tally.bytes_sent += attempt.len;
             self.sent_any = true;
-            let (answer, failure) = match self.t.send(req).await {
+            let (answer, failure) = match request.await {
                 Ok(resp) => {
-                    self.update_location(&resp);
-                    let h = resume::held(resp.header_str("range"), self.confirmed, true);
+                    self.update_location(resp.location);
+                    let h = resume::held_range(resp.range, self.confirmed, true);
                     (PatchAnswer::Accepted(h), None)
                 }
                 Err(e) => match e.status() {
                     Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
                     None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
+                    // accepted, but its Location or Range unusable: ask the registry
+                    None if matches!(e, Error::InvalidResponse { .. }) => {
+                        (PatchAnswer::Accepted(None), Some(e))
+                    }
                     None => return Err(fatal(e, "the chunk could not be sent")),
                 },
             };
             let failure = failure.unwrap_or_else(|| {
                 Error::invalid_response(
-                    "upload_chunk",
+                    upload_chunk::OPERATION,
                     "the registry's Range does not match the chunk sent",
                 )
             });
@@ -278,7 +263,8 @@ impl<'a> Session<'a> {
                 Step::AskStatus => {
                     tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
                     let backoff = tally.resumes + tally.restarts + 1;
-                    tokio::time::sleep(self.t.retry_policy().backoff(backoff)).await;
+                    tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff))
+                        .await;
                     let answer = self.status(attempt).await;
                     after_status(&attempt, answer, &self.means(src, tally))
                 }
@@ -329,20 +315,20 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Asks the registry how many bytes it holds (`GET <Location>`) after `attempt` failed.
+    /// Asks the registry how many bytes it holds (`get_upload_status`) after `attempt` failed.
     async fn status(&mut self, attempt: Attempt) -> StatusAnswer {
-        let req = self.request("get_upload_status", Method::GET);
-        match self.t.send(req).await {
+        match self.client.get_upload_status(&self.location).await {
             Ok(resp) => {
-                self.update_location(&resp);
+                self.update_location(resp.location);
                 let sent_any = self.sent_any || attempt.len > 0;
-                StatusAnswer::Held(resume::held(
-                    resp.header_str("range"),
-                    self.confirmed,
-                    sent_any,
-                ))
+                StatusAnswer::Held(resume::held_range(resp.range, self.confirmed, sent_any))
             }
-            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+            // an answer whose Location or Range is unusable says nothing of what is held
+            Err(e) if matches!(e, Error::InvalidResponse { .. }) => {
+                tracing::warn!(error = %e, "the upload status answer is unusable");
+                StatusAnswer::Held(None)
+            }
+            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => {
                 tracing::warn!(error = %e, "the registry no longer knows the upload session");
                 StatusAnswer::Gone
             }
@@ -419,33 +405,25 @@ impl<'a> Session<'a> {
                 "the source does not match the digest given",
             ));
         }
-        let body = if last.is_empty() {
-            Body::Empty
-        } else {
-            Body::Bytes {
-                content_type: "application/octet-stream".into(),
-                data: last.clone(),
-            }
-        };
-        let req = self
-            .request("complete_upload", Method::PUT)
-            .query("digest", digest.as_str())
-            .body(body);
+        let mut request = self.client.complete_upload(&self.location, &digest);
+        if !last.is_empty() {
+            request = request.value(last.clone());
+        }
         tally.bytes_sent += last.len() as u64;
         let attempt = Attempt {
             confirmed: self.confirmed,
             len: last.len() as u64,
         };
-        match self.t.send(req).await {
+        match request.await {
             Ok(resp) => {
-                if let Some(reported) = resp.header_str("docker-content-digest")
-                    && reported != digest.as_str()
+                if let Some(reported) = resp.docker_content_digest
+                    && reported != digest
                 {
                     return Err(fatal(
                         Error::DigestMismatch {
-                            operation: "complete_upload",
+                            operation: complete_upload::OPERATION,
                             expected: digest.to_string(),
-                            actual: reported.to_owned(),
+                            actual: reported.to_string(),
                         },
                         "the registry reports another digest than the bytes sent",
                     ));
@@ -455,22 +433,17 @@ impl<'a> Session<'a> {
             }
             Err(e) => {
                 // a retried PUT may find its first attempt already completed the blob
-                let gone_or_cut = e.status() == Some(http::StatusCode::NOT_FOUND)
+                let gone_or_cut = e.status() == Some(StatusCode::NOT_FOUND)
                     || e.status().is_none()
                     || e.is_retryable();
-                if gone_or_cut
-                    && let Ok(Some(_)) = self
-                        .t
-                        .blob_exists_in_scope(self.repo, &digest, self.scope.to_owned())
-                        .await
-                {
+                if gone_or_cut && let Ok(Some(_)) = exists(self.client, self.repo, &digest).await {
                     self.confirm(&last);
                     return Ok((digest, size));
                 }
                 let answer = match e.status() {
-                    Some(http::StatusCode::NOT_FOUND) => CompleteAnswer::Gone,
-                    Some(http::StatusCode::BAD_REQUEST)
-                        if e.code().is_some_and(|c| c == "DIGEST_INVALID") =>
+                    Some(StatusCode::NOT_FOUND) => CompleteAnswer::Gone,
+                    Some(StatusCode::BAD_REQUEST)
+                        if e.code() == Some(&ErrorCode::DigestInvalid) =>
                     {
                         CompleteAnswer::DigestRefused
                     }
@@ -491,8 +464,7 @@ impl<'a> Session<'a> {
 
     /// Cancels the session; whether the registry confirmed it.
     pub async fn cancel(&self) -> bool {
-        let req = self.request("cancel_upload", Method::DELETE);
-        match self.t.send(req).await {
+        match self.client.cancel_upload(&self.location).await {
             Ok(_) => true,
             Err(e) => {
                 tracing::warn!(error = %e, "cancelling the upload session failed");

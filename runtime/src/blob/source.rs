@@ -1,5 +1,5 @@
-//! Where an upload's bytes come from: [`UploadSource`] for the caller, and the reader the
-//! session protocol pulls chunks from (seeking back when the registry lost bytes and the
+//! Where an upload's bytes come from: [`UploadSource`] for the caller, and the reader ([`Source`])
+//! the session protocol pulls chunks from (seeking back when the registry lost bytes and the
 //! source allows it).
 
 use std::path::PathBuf;
@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeek, AsyncSeekExt as _};
 
-use super::OP;
 use crate::Error;
+
+/// The operation named in the errors of reading a source.
+const OP: &str = "push_blob";
 
 /// A readable and seekable source.
 pub trait AsyncReadSeek: AsyncRead + AsyncSeek + Send + Unpin {}
@@ -66,7 +68,7 @@ enum Reader {
 }
 
 /// An opened [`UploadSource`].
-pub(crate) struct Source {
+pub struct Source {
     reader: Reader,
     /// The length, when known up front (bytes, files).
     len: Option<u64>,
@@ -100,7 +102,7 @@ impl Source {
     }
 
     /// The length, when known without reading (bytes, files).
-    pub fn len(&self) -> Option<u64> {
+    pub fn known_len(&self) -> Option<u64> {
         self.len
     }
 

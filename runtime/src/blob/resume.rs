@@ -1,7 +1,7 @@
 //! The resume decisions of an upload, as pure functions: given what was sent and what the
 //! registry answered, go on, ask the registry, resume at byte N, rewind, start over, or fail.
 //!
-//! No HTTP here: the session protocol ([`super::session`]) turns responses into the
+//! No HTTP here: the session protocol (the `acr` crate's `Client::push_blob`) turns responses into the
 //! [`PatchAnswer`] and [`StatusAnswer`] facts below and carries out the [`Step`] it gets back.
 //!
 //! The facts these decisions rest on:
@@ -25,7 +25,7 @@ use crate::UploadRange;
 
 /// What a `Range: 0-<end>` header says the registry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Held {
+pub enum Held {
     /// Exactly this many bytes.
     Exactly(u64),
     /// `0-0` while the client cannot tell an empty session from one holding the first byte.
@@ -35,8 +35,13 @@ pub(crate) enum Held {
 /// Reads a `Range` value (`0-<end>`, a `bytes=` prefix tolerated). `surely_held`: bytes the
 /// registry is known to hold (confirmed earlier); `sent_any`: whether any byte was ever sent
 /// in this session. `None` for a missing, unparsable or not-from-zero range.
-pub(crate) fn held(range: Option<&str>, surely_held: u64, sent_any: bool) -> Option<Held> {
-    let r: UploadRange = range?.parse().ok()?;
+pub fn held(range: Option<&str>, surely_held: u64, sent_any: bool) -> Option<Held> {
+    held_range(range?.parse().ok(), surely_held, sent_any)
+}
+
+/// [`held`] of a `Range` already read as an [`UploadRange`] (a typed response header).
+pub fn held_range(range: Option<UploadRange>, surely_held: u64, sent_any: bool) -> Option<Held> {
+    let r = range?;
     if r.start != 0 {
         return None;
     }
@@ -52,7 +57,7 @@ pub(crate) fn held(range: Option<&str>, surely_held: u64, sent_any: bool) -> Opt
 
 /// One `PATCH`: the registry had confirmed `confirmed` bytes, and `len` more were sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Attempt {
+pub struct Attempt {
     /// Bytes held before this request (where its `Content-Range` starts).
     pub confirmed: u64,
     /// Bytes in this request's body.
@@ -68,7 +73,7 @@ impl Attempt {
 
 /// How the registry answered a `PATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PatchAnswer {
+pub enum PatchAnswer {
     /// A success status, with the `Range` it reported (`None`: none usable).
     Accepted(Option<Held>),
     /// An error status (after the transport's own handling).
@@ -79,7 +84,7 @@ pub(crate) enum PatchAnswer {
 
 /// How the registry answered the status request (`GET <Location>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum StatusAnswer {
+pub enum StatusAnswer {
     /// A success status, with the `Range` it reported (`None`: none usable).
     Held(Option<Held>),
     /// 404: the session is gone (`BLOB_UPLOAD_UNKNOWN`, or `BLOB_UPLOAD_INVALID` after the
@@ -91,7 +96,7 @@ pub(crate) enum StatusAnswer {
 
 /// What the upload can do to recover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Means {
+pub struct Means {
     /// Recoveries left in the caller's budget.
     pub budget_left: u32,
     /// Whether the source can be read again from an earlier offset.
@@ -107,7 +112,7 @@ impl Means {
 
 /// Why an upload gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// The registry refused the chunk with a status that no retry changes.
     Refused,
     /// The caller's recovery budget is spent.
@@ -144,7 +149,7 @@ impl Failure {
 
 /// The next thing to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
+pub enum Step {
     /// The chunk is held: go on with the next.
     Done,
     /// Ask the registry how much it holds (then [`after_status`]).
@@ -182,7 +187,7 @@ fn restart(a: &Attempt, m: &Means, cancel_old: bool) -> Step {
 }
 
 /// What to do after a `PATCH` of attempt `a` answered `answer`.
-pub(crate) fn after_patch(a: &Attempt, answer: PatchAnswer, m: &Means) -> Step {
+pub fn after_patch(a: &Attempt, answer: PatchAnswer, m: &Means) -> Step {
     let consistent = match answer {
         PatchAnswer::Accepted(Some(Held::Exactly(h))) => h == a.end(),
         // a success for a body that held the first byte: `0-0` is that byte
@@ -210,7 +215,7 @@ pub(crate) fn after_patch(a: &Attempt, answer: PatchAnswer, m: &Means) -> Step {
 }
 
 /// What to do after the status request following a failed attempt `a` answered `answer`.
-pub(crate) fn after_status(a: &Attempt, answer: StatusAnswer, m: &Means) -> Step {
+pub fn after_status(a: &Attempt, answer: StatusAnswer, m: &Means) -> Step {
     let h = match answer {
         StatusAnswer::Gone => return restart(a, m, false),
         StatusAnswer::Failed => return Step::Fail(Failure::StatusUnavailable),
@@ -235,7 +240,7 @@ pub(crate) fn after_status(a: &Attempt, answer: StatusAnswer, m: &Means) -> Step
 
 /// How the registry answered a completing `PUT` that did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CompleteAnswer {
+pub enum CompleteAnswer {
     /// 404: the session is gone.
     Gone,
     /// No answer: the connection broke or timed out.
@@ -250,7 +255,7 @@ pub(crate) enum CompleteAnswer {
 /// What to do after the completing `PUT` of a session holding `a.confirmed` bytes, with `a.len`
 /// more in its body, was answered `answer` and the blob is not in the repository (a retried
 /// `PUT` may have completed it: the caller checks that first).
-pub(crate) fn after_complete(a: &Attempt, answer: CompleteAnswer, m: &Means) -> Step {
+pub fn after_complete(a: &Attempt, answer: CompleteAnswer, m: &Means) -> Step {
     match answer {
         // the session is gone, or the body may have been cut (and the registry kept part of
         // it), or the registry's bytes are not ours: only a new session goes on
