@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 
-use crate::ir::Api;
+use crate::ir::{Api, ParamLocation, PathSegment, RuntimeType, TypeRef};
 use crate::names::{Namer, Style, shorten_snake, snake};
 
 /// The longest operation module name: it names a file, and file names have limits.
@@ -29,6 +29,10 @@ pub struct Context<'a> {
     pub extra_modules: Vec<String>,
     /// [`Options::auth_constructors`].
     pub auth_constructors: bool,
+    /// Where an upload location names its repository, from the spec: the literal text around
+    /// the repository parameter in the path of the operation that answers with an upload
+    /// `Location` (`/v2/` and `/blobs/uploads` of `POST /v2/{name}/blobs/uploads/`).
+    pub location_shape: Option<(String, String)>,
 }
 
 impl<'a> Context<'a> {
@@ -54,6 +58,7 @@ impl<'a> Context<'a> {
             http,
             extra_modules: opts.extra_modules.clone(),
             auth_constructors: opts.auth_constructors,
+            location_shape: location_shape(api),
         })
     }
 
@@ -71,4 +76,35 @@ fn parse_path(option: &'static str, value: &str) -> Result<TokenStream, CodegenE
             option,
             message: format!("{value:?} is not a Rust path: {e}"),
         })
+}
+
+/// The text before and after the repository in an upload location, read from the first
+/// operation whose path is `<literal>{repository}<literal>` (a `RepositoryName` path
+/// parameter) and whose response has a `Location` of type `UploadLocation`: the session a
+/// `POST` opens lives under that path. The trailing `/` of the suffix is dropped, so both
+/// `…/uploads/<id>` and `…/uploads?…` match.
+fn location_shape(api: &Api) -> Option<(String, String)> {
+    api.operations.iter().find_map(|op| {
+        let answers_location = op.responses.iter().any(|r| {
+            r.headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("location")
+                    && h.ty == TypeRef::Runtime(RuntimeType::UploadLocation)
+            })
+        });
+        let [
+            PathSegment::Literal(prefix),
+            PathSegment::Param(name),
+            PathSegment::Literal(suffix),
+        ] = op.path.segments.as_slice()
+        else {
+            return None;
+        };
+        let is_repository = op.params.iter().any(|p| {
+            &p.name == name
+                && p.location == ParamLocation::Path
+                && p.ty == TypeRef::Runtime(RuntimeType::RepositoryName)
+        });
+        (answers_location && is_repository && prefix.starts_with('/'))
+            .then(|| (prefix.clone(), suffix.trim_end_matches('/').to_owned()))
+    })
 }

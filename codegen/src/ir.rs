@@ -68,6 +68,10 @@ pub struct Operation {
     /// limit on its size; `None` lets the runtime infer it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_kind: Option<ResponseKind>,
+    /// The part the operation plays in the registry's token service (`@token_role`), which
+    /// tells the runtime where tokens are fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_role: Option<TokenRole>,
     /// Whether locations and types were inferred (no overlay described this operation).
     pub inferred: bool,
     /// The 1-based line of the `@endpoint` in the spec.
@@ -115,6 +119,27 @@ impl ResponseKind {
             "ack" => Self::Ack,
             _ => return None,
         })
+    }
+}
+
+/// The part an operation plays in the registry's token service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TokenRole {
+    /// It answers access tokens (`POST`/`GET /oauth2/token` of ACR): the realm a client asks
+    /// up front.
+    AccessToken,
+    /// It exchanges an Azure AD token for a refresh token (`POST /oauth2/exchange` of ACR).
+    RefreshToken,
+}
+
+impl TokenRole {
+    /// The role an overlay's `@token_role` names (`access_token`, `refresh_token`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "access_token" => Some(Self::AccessToken),
+            "refresh_token" => Some(Self::RefreshToken),
+            _ => None,
+        }
     }
 }
 

@@ -122,7 +122,7 @@ fn upload_location_is_the_whole_path_and_names_the_scope() {
     assert!(text.contains("next_blob_uuid_link.as_str(),"), "{text}");
     assert!(!text.contains("encode"), "{text}");
     assert!(
-        text.contains("if let Some(repository) = next_blob_uuid_link.repository() {"),
+        text.contains("repository_between(\"/v2/\", \"/blobs/uploads\")"),
         "{text}"
     );
     assert!(
@@ -135,7 +135,7 @@ fn upload_location_is_the_whole_path_and_names_the_scope() {
 fn scope_placeholder_naming_the_location_means_its_repository() {
     let text = fragment(&common::acr_like(), "complete_upload", send::send);
     assert!(
-        text.contains("if let Some(repository) = next_blob_uuid_link.repository() {"),
+        text.contains("repository_between(\"/v2/\", \"/blobs/uploads\")"),
         "{text}"
     );
     assert!(

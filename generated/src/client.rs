@@ -26,6 +26,10 @@ impl Client {
 }
 
 impl acr_runtime::FromTransport for Client {
+    const TOKEN_SERVICE: Option<acr_runtime::TokenService> = Some(acr_runtime::TokenService {
+        access_token: "/oauth2/token",
+        refresh_token: Some("/oauth2/exchange"),
+    });
     fn from_transport(transport: acr_runtime::Transport) -> Self {
         Self { transport }
     }

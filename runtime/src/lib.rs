@@ -38,7 +38,9 @@ mod secret;
 pub mod stream;
 mod transport;
 
-pub use auth::{AadToken, AadTokenFuture, AadTokenSource, Credential, GenericCredential};
+pub use auth::{
+    AadToken, AadTokenFuture, AadTokenSource, Credential, GenericCredential, TokenService,
+};
 pub use error::{
     Error, ErrorCode, ErrorInfo, ResponseParts, StatusError, TimeoutKind, TransportError,
 };

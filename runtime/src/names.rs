@@ -132,16 +132,18 @@ impl UploadLocation {
         }
     }
 
-    /// The repository the upload session belongs to, read from a `/v2/<name>/blobs/uploads/...`
-    /// location; `None` for a location of another shape.
-    pub fn repository(&self) -> Option<&str> {
+    /// The repository the upload session belongs to, read from a location whose path is
+    /// `<prefix><repository><suffix>…` (the generated operations pass the text around the
+    /// repository in the spec's path of the operation that opens a session); `None` for a
+    /// location of another shape.
+    pub fn repository_between(&self, prefix: &str, suffix: &str) -> Option<&str> {
         let path = self.0.split('?').next().unwrap_or_default();
         let path = match path.split_once("://") {
             Some((_, rest)) => &rest[rest.find('/')?..],
             None => path,
         };
-        let rest = path.strip_prefix("/v2/")?;
-        let end = rest.find("/blobs/uploads")?;
+        let rest = path.strip_prefix(prefix)?;
+        let end = rest.find(suffix)?;
         Some(&rest[..end]).filter(|n| !n.is_empty())
     }
 }
@@ -362,6 +364,48 @@ impl From<&Digest> for Reference {
 #[cfg(test)]
 mod borrowed_tests {
     use super::*;
+
+    #[test]
+    fn an_upload_location_names_its_repository_where_the_spec_says() {
+        let at = |l: &str| {
+            UploadLocation::new(l)
+                .unwrap()
+                .repository_between("/v2/", "/blobs/uploads")
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            at("/v2/library/hello/blobs/uploads/u1?_state=x").as_deref(),
+            Some("library/hello")
+        );
+        assert_eq!(
+            at("https://r.example/v2/a/blobs/uploads/u").as_deref(),
+            Some("a")
+        );
+        assert_eq!(at("/upload/u"), None);
+        assert_eq!(at("/v2//blobs/uploads/u"), None);
+    }
+
+    /// (Moved with `checked_location` of the upload, now [`UploadLocation::resolve`].)
+    #[test]
+    fn locations_are_validated_and_resolved_against_the_answering_url() {
+        let base = url::Url::parse("https://r.example/v2/a/blobs/uploads/").unwrap();
+        let at = |l: &str| UploadLocation::resolve(&base, l).map(|l| l.as_str().to_owned());
+        assert_eq!(
+            at("/v2/a/blobs/uploads/u?_state=x%3D").unwrap(),
+            "/v2/a/blobs/uploads/u?_state=x%3D"
+        );
+        // Relative references are relative to the URL that answered, not the root.
+        assert_eq!(
+            at("u1?_state=y").unwrap(),
+            "https://r.example/v2/a/blobs/uploads/u1?_state=y"
+        );
+        assert_eq!(
+            at("?_state=z").unwrap(),
+            "https://r.example/v2/a/blobs/uploads/?_state=z"
+        );
+        assert!(at("/v2/../x").is_err());
+        assert!(at("/v2/a b").is_err());
+    }
 
     fn takes<T: TryInto<RepositoryName, Error: fmt::Display>>(value: T) -> String {
         value.try_into().map(|n| n.to_string()).unwrap_or_default()

@@ -49,7 +49,7 @@ async fn v2_suite(client: &Client, server: &Server, prefix: &str) {
     assert!(!uuid.is_empty());
     let location = started.location.clone().expect("Location");
     assert_eq!(
-        location.repository(),
+        location.repository_between("/v2/", "/blobs/uploads"),
         Some(source.as_str()),
         "{label}: the upload location names its repository: {location}"
     );

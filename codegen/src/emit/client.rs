@@ -7,6 +7,7 @@ use quote::{format_ident, quote};
 
 use crate::context::Context;
 use crate::docs;
+use crate::ir::TokenRole;
 use crate::names::snake;
 
 /// One scheme of a LAP `@auth` line (alternatives are separated by `|`).
@@ -164,6 +165,7 @@ fn credential_items(ctx: &Context<'_>) -> TokenStream {
 /// The whole `client.rs`.
 pub fn file(ctx: &Context<'_>) -> TokenStream {
     let rt = &ctx.rt;
+    let token_service = token_service(ctx);
     let title = docs::lines(&ctx.api.title).join(" ");
     let title = if title.is_empty() {
         "this".to_owned()
@@ -244,10 +246,37 @@ pub fn file(ctx: &Context<'_>) -> TokenStream {
         }
 
         impl #rt::FromTransport for Client {
+            #token_service
             fn from_transport(transport: #rt::Transport) -> Self {
                 Self { transport }
             }
         }
+    }
+}
+
+/// `const TOKEN_SERVICE` of `FromTransport`: the paths of the operations that play a part in
+/// the token service (`@token_role`), so the runtime fetches tokens where the spec says.
+fn token_service(ctx: &Context<'_>) -> TokenStream {
+    let rt = &ctx.rt;
+    let path_of = |role: TokenRole| {
+        ctx.api
+            .operations
+            .iter()
+            .find(|op| op.token_role == Some(role))
+            .map(|op| op.path.raw.clone())
+    };
+    let Some(access) = path_of(TokenRole::AccessToken) else {
+        return quote!();
+    };
+    let refresh = match path_of(TokenRole::RefreshToken) {
+        Some(p) => quote!(Some(#p)),
+        None => quote!(None),
+    };
+    quote! {
+        const TOKEN_SERVICE: Option<#rt::TokenService> = Some(#rt::TokenService {
+            access_token: #access,
+            refresh_token: #refresh,
+        });
     }
 }
 

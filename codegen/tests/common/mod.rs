@@ -108,6 +108,7 @@ pub fn op(name: &str, method: &str, raw_path: &str) -> Operation {
         repeatable: false,
         streamed: false,
         response_kind: None,
+        token_role: None,
         inferred: false,
         line: 1,
         source: None,
@@ -263,6 +264,20 @@ pub fn acr_like() -> Api {
     ];
     get_blob.scope = Some("repository:{name}:pull".to_owned());
 
+    // opens the upload session: where a location names its repository comes from its path
+    let mut start_upload = op("start_upload", "POST", "/v2/{name}/blobs/uploads/");
+    start_upload.params = vec![path("name", rt("RepositoryName"))];
+    start_upload.scope = Some("repository:{name}:pull,push".to_owned());
+    start_upload.repeatable = true;
+    start_upload.responses = vec![resp(
+        202,
+        None,
+        vec![
+            hdr("Location", rt("UploadLocation")),
+            hdr("Range", rt("UploadRange")),
+        ],
+    )];
+
     let mut upload_chunk = op("upload_chunk", "PATCH", "/{nextBlobUuidLink}");
     upload_chunk.docs = Some("Upload a stream of data without completing the upload.".to_owned());
     upload_chunk.params = vec![
@@ -327,6 +342,7 @@ pub fn acr_like() -> Api {
         form("grant_type", named("TokenGrantType"), true),
     ];
     token.responses = vec![resp(200, Some(named("AccessToken")), vec![])];
+    token.token_role = Some(acr_codegen::ir::TokenRole::AccessToken);
 
     let mut update = op(
         "update_manifest_properties",
@@ -458,6 +474,7 @@ pub fn acr_like() -> Api {
             get_manifest,
             create_manifest,
             get_blob,
+            start_upload,
             upload_chunk,
             complete_upload,
             get_tags,

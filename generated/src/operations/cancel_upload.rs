@@ -67,7 +67,9 @@ impl RequestBuilder {
             acr_runtime::http::Method::DELETE,
             next_blob_uuid_link.as_str(),
         );
-        if let Some(repository) = next_blob_uuid_link.repository() {
+        if let Some(repository) = next_blob_uuid_link
+            .repository_between("/v2/", "/blobs/uploads")
+        {
             request = request
                 .scope(format!("repository:{repository}:pull,push"))
                 .repository(repository);

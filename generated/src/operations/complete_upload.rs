@@ -86,7 +86,9 @@ impl RequestBuilder {
                 next_blob_uuid_link.as_str(),
             )
             .query("digest", digest.to_string());
-        if let Some(repository) = next_blob_uuid_link.repository() {
+        if let Some(repository) = next_blob_uuid_link
+            .repository_between("/v2/", "/blobs/uploads")
+        {
             request = request
                 .scope(format!("repository:{repository}:pull,push"))
                 .repository(repository);

@@ -84,7 +84,9 @@ impl RequestBuilder {
                 content_type: "application/octet-stream".to_owned(),
                 data: value,
             });
-        if let Some(repository) = next_blob_uuid_link.repository() {
+        if let Some(repository) = next_blob_uuid_link
+            .repository_between("/v2/", "/blobs/uploads")
+        {
             request = request
                 .scope(format!("repository:{repository}:pull,push"))
                 .repository(repository);

@@ -33,16 +33,30 @@ pub(crate) fn by_default(credential: &Credential, endpoint: &Url) -> bool {
     ) || is_acr_host(endpoint)
 }
 
-/// The realm (`<origin>/oauth2/token`) and service (host, with the port when it is not the
-/// scheme's default) of the ACR at `endpoint`.
-pub fn token_endpoint(endpoint: &Url) -> Option<(Url, String)> {
+/// Where a registry's token service answers, as the spec of its API states it (the generated
+/// client passes it; [`FromTransport::TOKEN_SERVICE`](crate::FromTransport::TOKEN_SERVICE)):
+/// the paths, on the registry's origin, of the access-token endpoint (ACR: `POST` and `GET
+/// /oauth2/token`, Azure Container Registry REST reference, "Access Tokens") and of the
+/// exchange of an Azure AD token for a refresh token (ACR: `POST /oauth2/exchange`, "Refresh
+/// Tokens - Get From Exchange"). The runtime itself knows no path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenService {
+    /// The path of the access-token endpoint: the realm a client in ACR mode asks up front.
+    pub access_token: &'static str,
+    /// The path of the AAD exchange, when the API has one.
+    pub refresh_token: Option<&'static str>,
+}
+
+/// The realm (`<origin><access token path>`) and service (host, with the port when it is not
+/// the scheme's default) of the ACR at `endpoint` whose token service is `service`.
+pub fn token_endpoint(endpoint: &Url, service: &TokenService) -> Option<(Url, String)> {
     let host = endpoint.host_str()?;
-    let service = match endpoint.port() {
+    let name = match endpoint.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     };
-    let realm = endpoint.join("/oauth2/token").ok()?;
-    Some((realm, service))
+    let realm = endpoint.join(service.access_token).ok()?;
+    Some((realm, name))
 }
 
 #[cfg(test)]
@@ -54,18 +68,24 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
+    const ACR: TokenService = TokenService {
+        access_token: "/oauth2/token",
+        refresh_token: Some("/oauth2/exchange"),
+    };
+
     #[test]
     fn realm_and_service_come_from_the_endpoint() {
-        let (realm, service) = token_endpoint(&url("https://MyReg.azurecr.io/some/path")).unwrap();
+        let (realm, service) =
+            token_endpoint(&url("https://MyReg.azurecr.io/some/path"), &ACR).unwrap();
         assert_eq!(realm.as_str(), "https://myreg.azurecr.io/oauth2/token");
         assert_eq!(service, "myreg.azurecr.io");
-        let (realm, service) = token_endpoint(&url("http://127.0.0.1:5000")).unwrap();
+        let (realm, service) = token_endpoint(&url("http://127.0.0.1:5000"), &ACR).unwrap();
         assert_eq!(realm.as_str(), "http://127.0.0.1:5000/oauth2/token");
         assert_eq!(service, "127.0.0.1:5000");
         // the scheme's default port is not part of the service
-        let (_, service) = token_endpoint(&url("https://r.azurecr.io:443/")).unwrap();
+        let (_, service) = token_endpoint(&url("https://r.azurecr.io:443/"), &ACR).unwrap();
         assert_eq!(service, "r.azurecr.io");
-        let (realm, service) = token_endpoint(&url("https://[::1]:8443")).unwrap();
+        let (realm, service) = token_endpoint(&url("https://[::1]:8443"), &ACR).unwrap();
         assert_eq!(realm.as_str(), "https://[::1]:8443/oauth2/token");
         assert_eq!(service, "[::1]:8443");
     }

@@ -70,6 +70,7 @@ use url::Url;
 use crate::retry::RetryPolicy;
 use crate::transport::body::Timeouts;
 use crate::{Error, Request, Secret};
+pub use acr::TokenService;
 use cache::{Key, Kind, TokenCache};
 pub use credential::{AadToken, AadTokenFuture, AadTokenSource, Credential};
 pub use generic::{GenericCredential, KeyPlace};
@@ -93,6 +94,8 @@ pub(crate) struct AuthOptions {
     pub token_limit: u64,
     /// Whether the registry is taken for an ACR, whose token endpoint is known up front.
     pub acr: bool,
+    /// Where the registry's token service answers, from the spec (none: only challenges say).
+    pub token_service: Option<acr::TokenService>,
 }
 
 /// How the registry wants to be authenticated to, once it has said so.
@@ -171,10 +174,10 @@ impl Auth {
         http: reqwest::Client,
         endpoint: Url,
     ) -> Self {
-        let mode = if options.acr {
-            acr::token_endpoint(&endpoint).map(|(realm, service)| Mode::Bearer { realm, service })
-        } else {
-            None
+        let mode = match &options.token_service {
+            Some(ts) if options.acr => acr::token_endpoint(&endpoint, ts)
+                .map(|(realm, service)| Mode::Bearer { realm, service }),
+            _ => None,
         };
         Self {
             credential,

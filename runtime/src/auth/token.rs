@@ -23,12 +23,15 @@ struct TokenAnswer {
     expires_in: Option<u64>,
 }
 
-/// Whether a realm is ACR's token endpoint (`…/oauth2/token`).
-fn is_acr_realm(realm: &Url) -> bool {
-    realm
-        .path()
-        .trim_end_matches('/')
-        .ends_with("/oauth2/token")
+/// Whether a realm is the access-token endpoint of the registry's token service (ACR's
+/// `…/oauth2/token`), as the spec states its path.
+fn is_acr_realm(realm: &Url, service: Option<&super::acr::TokenService>) -> bool {
+    service.is_some_and(|s| {
+        realm
+            .path()
+            .trim_end_matches('/')
+            .ends_with(s.access_token.trim_end_matches('/'))
+    })
 }
 
 /// How long `token` may be used: until its JWT `exp`, capped by `expires_in`, else
@@ -72,7 +75,9 @@ impl Auth {
         let span = tracing::debug_span!("acr.token", operation = op, service, scope = %scopes.join(" "), status = tracing::field::Empty);
         async {
             let answer = match &self.credential {
-                Credential::Anonymous if is_acr_realm(realm) => {
+                Credential::Anonymous
+                    if is_acr_realm(realm, self.options.token_service.as_ref()) =>
+                {
                     self.post_token(op, realm, service, scopes, "password", &Secret::new(""))
                         .await?
                 }
@@ -203,7 +208,8 @@ impl Auth {
         .await
     }
 
-    /// Exchanges an AAD token for an ACR refresh token at `<realm origin>/oauth2/exchange`.
+    /// Exchanges an AAD token for an ACR refresh token at `<realm origin><exchange path>` (ACR:
+    /// `/oauth2/exchange`; the path from [`TokenService`](super::acr::TokenService)).
     async fn exchange_aad(
         &self,
         op: &'static str,
@@ -224,8 +230,19 @@ impl Auth {
             message: format!("cannot get an Azure AD token for {scope}; check the Azure identity"),
             source: Some(Box::new(e)),
         })?;
+        let path = self
+            .options
+            .token_service
+            .and_then(|s| s.refresh_token)
+            .ok_or_else(|| {
+                Error::Config(
+                    "an Azure AD credential needs the API's token exchange, and this client's \
+                     API names none"
+                        .into(),
+                )
+            })?;
         let url = realm
-            .join("/oauth2/exchange")
+            .join(path)
             .map_err(|e| Error::Config(format!("bad realm: {e}")))?;
         let mut form: Vec<(&str, &str)> = vec![
             ("grant_type", "access_token"),
@@ -255,7 +272,7 @@ impl Auth {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Auth {
                 operation: op,
-                message: "/oauth2/exchange answered without a refresh_token".into(),
+                message: "the token exchange answered without a refresh_token".into(),
                 source: None,
             })?;
         // ACR refresh tokens live about 3 hours; read `exp` when it is a JWT
@@ -390,11 +407,22 @@ mod tests {
             Duration::from_secs(100)
         );
         assert_eq!(lifetime(&jwt::make(now - 10), None, d), Duration::ZERO);
+        let acr = super::super::acr::TokenService {
+            access_token: "/oauth2/token",
+            refresh_token: Some("/oauth2/exchange"),
+        };
         assert!(is_acr_realm(
-            &Url::parse("https://r.azurecr.io/oauth2/token").unwrap()
+            &Url::parse("https://r.azurecr.io/oauth2/token").unwrap(),
+            Some(&acr)
         ));
         assert!(!is_acr_realm(
-            &Url::parse("https://auth.docker.io/token").unwrap()
+            &Url::parse("https://auth.docker.io/token").unwrap(),
+            Some(&acr)
+        ));
+        // a client whose API names no token service knows no ACR realm
+        assert!(!is_acr_realm(
+            &Url::parse("https://r.azurecr.io/oauth2/token").unwrap(),
+            None
         ));
     }
 }

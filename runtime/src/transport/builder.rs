@@ -10,12 +10,17 @@ use url::Url;
 use super::body::Timeouts;
 use super::{Inner, Transport};
 use crate::Error;
-use crate::auth::{Auth, AuthOptions, Credential, acr, is_loopback};
+use crate::auth::{Auth, AuthOptions, Credential, TokenService, acr, is_loopback};
 use crate::response::{BodyKind, ResponseLimits};
 use crate::retry::RetryPolicy;
 
 /// A client type that can be made from a [`Transport`] (the generated `Client` is one).
 pub trait FromTransport {
+    /// Where the registry's token service answers, as the client's API states it (the
+    /// generated `Client` says; a bare [`Transport`] knows none, so it learns the realm only
+    /// from a challenge unless [`ClientBuilder::token_service`] sets it).
+    const TOKEN_SERVICE: Option<TokenService> = None;
+
     /// Wraps the transport.
     fn from_transport(transport: Transport) -> Self;
 }
@@ -65,6 +70,7 @@ pub struct ClientBuilder<C = Transport> {
     page_size: Option<u32>,
     chunk_size: usize,
     acr: Option<bool>,
+    token_service: Option<TokenService>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -89,6 +95,7 @@ impl<C: FromTransport> ClientBuilder<C> {
             page_size: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
             acr: None,
+            token_service: None,
             _client: PhantomData,
         }
     }
@@ -113,7 +120,9 @@ impl<C: FromTransport> ClientBuilder<C> {
     /// Whether the registry is an Azure Container Registry ("ACR mode").
     ///
     /// In ACR mode the token endpoint is known without a challenge: realm
-    /// `<endpoint origin>/oauth2/token`, service the endpoint's host (with its port, if any).
+    /// `<endpoint origin>/oauth2/token` (the access-token path of the
+    /// [`token_service`](Self::token_service) the client's API states), service the endpoint's
+    /// host (with its port, if any).
     /// The first request of each scope fetches its token up front (an ACR refresh token or
     /// AAD credential by `POST /oauth2/token`, username/password by `GET /oauth2/token` with
     /// Basic, anonymous by `POST` with `grant_type=password`), so no request gets a 401 unless
@@ -128,6 +137,14 @@ impl<C: FromTransport> ClientBuilder<C> {
     /// whose token endpoint is elsewhere.
     pub fn acr(mut self, acr: bool) -> Self {
         self.acr = Some(acr);
+        self
+    }
+
+    /// Where the registry's token service answers (the paths of its access-token endpoint and
+    /// AAD exchange). The generated `Client` knows them from its spec
+    /// ([`FromTransport::TOKEN_SERVICE`]); set them for a bare [`Transport`].
+    pub fn token_service(mut self, service: TokenService) -> Self {
+        self.token_service = Some(service);
         self
     }
 
@@ -290,6 +307,7 @@ impl<C: FromTransport> ClientBuilder<C> {
                 timeouts: self.timeouts,
                 token_limit: self.limits.token,
                 acr,
+                token_service: self.token_service.or(C::TOKEN_SERVICE),
             },
             http.clone(),
             endpoint.clone(),

@@ -19,7 +19,14 @@ mod wire;
 
 use std::time::Duration;
 
-use acr_runtime::{ClientBuilder, Credential, Request, RetryPolicy, Transport};
+use acr_runtime::{ClientBuilder, Credential, Request, RetryPolicy, TokenService, Transport};
+
+/// ACR's token service, as its spec states it (the generated `Client` carries it; a bare
+/// transport is told).
+pub const ACR_TOKENS: TokenService = TokenService {
+    access_token: "/oauth2/token",
+    refresh_token: Some("/oauth2/exchange"),
+};
 use http::Method;
 
 /// A transport on `url` with fast retries.
@@ -28,11 +35,14 @@ pub fn client(url: &str, credential: Credential) -> Transport {
 }
 
 pub fn builder(url: &str, credential: Credential) -> ClientBuilder<Transport> {
-    ClientBuilder::new(url).credential(credential).retry(
-        RetryPolicy::default()
-            .with_max_attempts(4)
-            .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-    )
+    ClientBuilder::new(url)
+        .credential(credential)
+        .token_service(ACR_TOKENS)
+        .retry(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
 }
 
 /// A manifest GET with its scope.

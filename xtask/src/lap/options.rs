@@ -33,7 +33,7 @@ pub struct ParseOptions {
 impl ParseOptions {
     /// The options for our overlay files: `@overlay`, `@name`, `@scope`, `@content_type`,
     /// `@paged`, `@omit`, `@alias`, `@note`, `@doc`, `@repeatable`, `@stream`,
-    /// `@response_kind` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
+    /// `@response_kind`, `@token_role` (text), `@path`, `@query`, `@header`, `@form` (params) and `@headers(CODE)`
     /// (params with an argument).
     pub fn overlay() -> Self {
         let mut options = ParseOptions::default();
@@ -50,6 +50,7 @@ impl ParseOptions {
             "repeatable",
             "stream",
             "response_kind",
+            "token_role",
         ] {
             options.add(kw, ExtensionKind::Text, false);
         }

@@ -185,6 +185,7 @@ pub fn lower_endpoint(
         repeatable: false,
         streamed: false,
         response_kind: None,
+        token_role: None,
         inferred: true,
         line: ep.pos.line,
         source: None,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use acr_codegen::ir::{
     Header, Operation, Paging, Param, ParamLocation, PathSegment, PathTemplate, RequestBody,
-    Response, ResponseBody, ResponseKind, Status, TypeKind, TypeRef,
+    Response, ResponseBody, ResponseKind, Status, TokenRole, TypeKind, TypeRef,
 };
 
 use crate::lap::{self, ExtBody, Extension, Pos, ReturnsBody};
@@ -103,6 +103,7 @@ fn lower_entry(
         repeatable: flag(entry, "repeatable")?,
         streamed: flag(entry, "stream")?,
         response_kind: response_kind(entry)?,
+        token_role: token_role(entry)?,
         inferred: false,
         line: spec_ep.pos.line,
         source: None,
@@ -132,6 +133,19 @@ fn response_kind(entry: &lap::Endpoint) -> Result<Option<ResponseKind>, LowerErr
         LowerError::new(
             pos,
             format!("@response_kind {name:?} is none of manifest, token, document, blob, ack"),
+        )
+    })
+}
+
+/// The entry's `@token_role` (`access_token`, `refresh_token`), if any.
+fn token_role(entry: &lap::Endpoint) -> Result<Option<TokenRole>, LowerError> {
+    let Some((name, pos)) = text(entry, "token_role") else {
+        return Ok(None);
+    };
+    TokenRole::from_name(name).map(Some).ok_or_else(|| {
+        LowerError::new(
+            pos,
+            format!("@token_role {name:?} is neither access_token nor refresh_token"),
         )
     })
 }

@@ -277,11 +277,16 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let mut statements = Vec::new();
     match scope(ctx, plan) {
         Some(Scope::Fixed(scope)) => chain.push(quote!(.scope(#scope))),
-        Some(Scope::FromLocation { format, location }) => statements.push(quote! {
-            if let Some(repository) = #location.repository() {
-                request = request.scope(#format).repository(repository);
+        // the location's repository, where the spec says a session lives (`location_shape`)
+        Some(Scope::FromLocation { format, location }) => {
+            if let Some((prefix, suffix)) = &ctx.location_shape {
+                statements.push(quote! {
+                    if let Some(repository) = #location.repository_between(#prefix, #suffix) {
+                        request = request.scope(#format).repository(repository);
+                    }
+                });
             }
-        }),
+        }
         None => {}
     }
     if let Some(p) = plan.repository_param() {
