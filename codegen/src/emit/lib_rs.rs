@@ -7,15 +7,24 @@ use quote::quote;
 
 use crate::context::Context;
 use crate::docs;
-use crate::ir::{Api, TypeKind, TypeRef};
+use crate::ir::{Api, RuntimeType, TypeKind, TypeRef};
 use crate::names::ident;
 
 /// Names `lib.rs` defines or re-exports itself; a runtime type of the same name is not
 /// re-exported.
 const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
 
-/// The runtime items every generated crate re-exports, so a user depends on the generated
-/// crate alone: credentials, names, errors, configuration, paging, `Result`.
+/// The runtime types of the IR every generated crate re-exports, used by its operations or
+/// not: the names a user passes (`RepositoryName`, `Reference`, `Digest`) and `Secret`.
+const ALWAYS_TYPES: [RuntimeType; 4] = [
+    RuntimeType::Digest,
+    RuntimeType::Reference,
+    RuntimeType::RepositoryName,
+    RuntimeType::Secret,
+];
+
+/// The other runtime items every generated crate re-exports, so a user depends on the
+/// generated crate alone: credentials, errors, configuration, paging, `Result`.
 const ALWAYS: &[&str] = &[
     "AadToken",
     "AadTokenFuture",
@@ -24,17 +33,13 @@ const ALWAYS: &[&str] = &[
     "ClientBuilder",
     "Continuation",
     "Credential",
-    "Digest",
     "Error",
     "ErrorCode",
     "ErrorInfo",
     "NameError",
     "Page",
-    "Reference",
-    "RepositoryName",
     "Result",
     "RetryPolicy",
-    "Secret",
     "Transport",
 ];
 
@@ -121,6 +126,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         quote!()
     };
     let mut reexports: Vec<String> = runtime_types(api);
+    reexports.extend(ALWAYS_TYPES.iter().map(|t| t.name().to_owned()));
     reexports.extend(ALWAYS.iter().map(|s| (*s).to_owned()));
     reexports.sort();
     reexports.dedup();
