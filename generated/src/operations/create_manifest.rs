@@ -28,7 +28,6 @@ impl crate::Client {
     #[doc(alias = "upload_manifest")]
     #[doc(alias = "set_manifest")]
     #[doc(alias = "put_manifest")]
-    #[doc(alias = "push_manifest")]
     pub fn create_manifest(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

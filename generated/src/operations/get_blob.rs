@@ -24,7 +24,6 @@ impl crate::Client {
     ///
     /// Set optional parameters on the returned builder, then `.await` it.
     #[doc(alias = "download_blob")]
-    #[doc(alias = "pull_blob")]
     pub fn get_blob(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,
@@ -54,7 +53,7 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    /// The bytes wanted, `bytes=<first>-` (RFC 9110 §14.2); the registry answers `206` with them, or `200` with the whole blob when it ignores ranges
+    /// The bytes wanted, `bytes=<first>-` (RFC 9110 §14.2): the registry answers `206` with them, or `200` with the whole blob when it ignores ranges.
     pub fn range(mut self, range: impl Into<String>) -> Self {
         self.range = Some(range.into());
         self

@@ -24,7 +24,6 @@ impl crate::Client {
     ///
     /// Set optional parameters on the returned builder, then `.await` it.
     #[doc(alias = "download_manifest")]
-    #[doc(alias = "pull_manifest")]
     pub fn get_manifest(
         &self,
         name: impl TryInto<acr_runtime::RepositoryName, Error: std::fmt::Display>,

@@ -23,7 +23,6 @@ impl crate::Client {
     ///
     /// `.await` the returned builder to send the request.
     #[doc(alias = "upload_blob")]
-    #[doc(alias = "push_blob")]
     #[doc(alias = "begin_upload")]
     pub fn start_upload(
         &self,
