@@ -210,6 +210,8 @@ impl Transport {
         let mut authz = self.inner.auth.authorize(req).await?;
         let mut challenged = false;
         let mut attempt = 0u32;
+        // An earlier attempt may have done its work and lost its answer.
+        let mut answer_lost = false;
         let span = tracing::Span::current();
         loop {
             attempt += 1;
@@ -217,6 +219,7 @@ impl Transport {
             let (error, retry_after, may_retry) = match self.send_once(req, &authz).await {
                 Err(Once::Fatal(e)) => return Err(e),
                 Err(Once::Failure(f)) => {
+                    answer_lost |= f.may_have_reached_server();
                     let may = self.may_retry_failure(req, &f);
                     (f.into_error(op, req.repository.clone(), attempt), None, may)
                 }
@@ -245,13 +248,27 @@ impl Transport {
                             }
                         }
                     }
-                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                    let gone_after_lost_answer = status == StatusCode::NOT_FOUND
+                        && answer_lost
+                        && req.done_when_gone
+                        && req.method == http::Method::DELETE;
+                    if gone_after_lost_answer {
+                        tracing::info!(
+                            attempt,
+                            "the resent DELETE found nothing: the attempt whose answer was lost did it"
+                        );
+                    }
+                    if status.is_success()
+                        || status == StatusCode::NOT_MODIFIED
+                        || gone_after_lost_answer
+                    {
                         match self
                             .finish(req, resp, url, buffered, attempt, deadline)
                             .await
                         {
                             Ok(outcome) => return Ok(outcome),
                             Err(f) => {
+                                answer_lost |= f.may_have_reached_server();
                                 let may = self.may_retry_failure(req, &f);
                                 (f.into_error(op, req.repository.clone(), attempt), None, may)
                             }
