@@ -432,6 +432,14 @@ pub fn call(ctx: &Context<'_>, plan: &OpPlan<'_>, base: &str, auth: &Auth) -> Ca
         .extend(template_query.into_iter().map(|(k, v)| (k, text(v))));
     // A spec that names its own `Content-Type` header parameter sets the media type itself.
     expected.content_type_param = expected.headers.iter().any(|(n, _)| n == "content-type");
+    // A header the request sets itself (a spec's own `Authorization` parameter) wins over
+    // the credential's of the same name: the runtime sends it once, the request's value.
+    let set_by_request = |name: &str| expected.headers.iter().any(|(n, _)| n == name);
+    let auth = match auth {
+        Auth::Bearer | Auth::Basic if set_by_request("authorization") => &Auth::None,
+        Auth::Header(name) if set_by_request(name) => &Auth::None,
+        other => other,
+    };
     match auth {
         Auth::Bearer => expected
             .headers
@@ -535,7 +543,11 @@ mod tests {
         assert_eq!(e.segments[0], "items");
         assert!(!e.segments[1].contains("kind"), "{:?}", e.segments);
         let keys: Vec<&str> = e.query.iter().map(|(k, _)| k.as_str()).collect();
-        assert!(keys.contains(&"kind") && keys.contains(&"tag"), "{:?}", e.query);
+        assert!(
+            keys.contains(&"kind") && keys.contains(&"tag"),
+            "{:?}",
+            e.query
+        );
         assert!(e.query.contains(&("kind".into(), Wire::Text("all".into()))));
     }
 }
