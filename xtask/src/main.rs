@@ -29,8 +29,9 @@ enum Command {
     /// Generate a crate (no overlay) for LAP files drawn at random from a folder, build each,
     /// and check every operation's request on a loopback server.
     CodegenSample(xtask::sample::Args),
-    /// Time the LAP parser on a folder beside the reference Python parser (`pip install
-    /// lapsh`); use `cargo run --release -p xtask -- bench`.
+    /// Measure speed and memory beside peers (codegen; blob push and pull against
+    /// docker-registry with curl and skopeo; the LAP parser beside the Python one) and print
+    /// a markdown table: `cargo xtask bench [--quick] [codegen|blob|lap]...`.
     Bench(xtask::bench::Args),
     /// Check that no locked package needs a newer Rust than the declared rust-version
     /// and that this toolchain is that version.
