@@ -96,6 +96,9 @@ pub enum Command {
     /// Blobs (layers, configs).
     #[command(subcommand)]
     Blob(crate::blob::BlobCommand),
+    /// Whole images: push from and pull into OCI image layout folders.
+    #[command(subcommand)]
+    Image(crate::image::ImageCommand),
     /// Prints a shell completion script.
     ///
     /// Example: `acr completions bash > /etc/bash_completion.d/acr`

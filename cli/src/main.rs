@@ -46,12 +46,16 @@
 
 mod args;
 mod blob;
+mod cancel;
 mod failure;
+mod image;
 mod manifest;
 mod output;
+mod progress;
 mod registry;
 mod repo;
 mod tag;
+mod transfer;
 
 use clap::Parser;
 
@@ -77,7 +81,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let format = cli.global.output;
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(interruptible(run(cli))) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
             failure.print(format);
@@ -106,6 +110,35 @@ fn init_logging(cli: &Cli) {
         .try_init();
 }
 
+/// Runs `work` until it ends or Ctrl-C: the first Ctrl-C lets a running upload stop after its
+/// chunk and cancel its session (see [`cancel`]); otherwise, or at a second Ctrl-C, `work` is
+/// dropped (temporary files and folders go with it) and the command fails with exit 130.
+async fn interruptible(
+    work: impl std::future::Future<Output = Result<(), Failure>>,
+) -> Result<(), Failure> {
+    let interrupted = || Failure::plain(cancel::MESSAGE.to_owned(), cancel::EXIT_INTERRUPTED);
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        signal = tokio::signal::ctrl_c() => {
+            if signal.is_err() {
+                // No signal handler could be installed: run without one.
+                return work.await;
+            }
+        }
+    }
+    if !cancel::interrupt() {
+        return Err(interrupted());
+    }
+    eprintln!(
+        "interrupted: stopping the upload and cancelling its session (Ctrl-C again to quit now)"
+    );
+    tokio::select! {
+        result = &mut work => result,
+        _ = tokio::signal::ctrl_c() => Err(interrupted()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -123,6 +156,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Manifest(c) => manifest::run(&ctx, c).await,
         Command::Referrers(c) => manifest::referrers(&ctx, c).await,
         Command::Blob(c) => blob::run(&ctx, c).await,
+        Command::Image(c) => image::run(&ctx, c).await,
         Command::Completions { .. } => Ok(()),
     }
 }

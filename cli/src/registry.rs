@@ -27,6 +27,8 @@ pub struct Context {
     pub registry: String,
     /// The output format.
     pub format: OutputFormat,
+    /// Whether progress bars are drawn (stderr is a terminal, table output, no `-q`).
+    pub progress: bool,
 }
 
 impl Context {
@@ -49,6 +51,7 @@ impl Context {
             client,
             registry,
             format: global.output,
+            progress: crate::progress::enabled(global.output, global.quiet),
         })
     }
 }

@@ -730,3 +730,262 @@ async fn emulator_paging_mount_and_repo_delete() {
     assert!(run.stderr.is_empty(), "{run:?}");
     emu.shutdown().await;
 }
+
+/// Writes an OCI image layout at `dir` holding one image tagged `tag`: a config and layers of
+/// the given sizes (deterministic bytes). Returns the manifest's digest.
+fn write_layout(dir: &std::path::Path, tag: &str, layers: &[usize]) -> String {
+    use acr::image::OciLayout;
+    use acr::manifest::{Descriptor, ImageManifest};
+    let layout = OciLayout::create(dir).unwrap();
+    let config = layout
+        .add_blob(
+            "application/vnd.oci.image.config.v1+json",
+            format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[]}},"tag":"{tag}"}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+    let layers: Vec<Descriptor> = layers
+        .iter()
+        .enumerate()
+        .map(|(n, size)| {
+            let bytes: Vec<u8> = (0..*size).map(|i| ((i * 31 + n * 7) % 251) as u8).collect();
+            layout
+                .add_blob("application/vnd.oci.image.layer.v1.tar", &bytes)
+                .unwrap()
+        })
+        .collect();
+    let manifest = ImageManifest::new(config, layers);
+    let bytes = manifest.to_bytes();
+    let descriptor = layout.add_blob(manifest.media_type(), &bytes).unwrap();
+    let digest = descriptor.digest.as_str().to_owned();
+    layout.tag(tag, descriptor).unwrap();
+    digest
+}
+
+/// Every file under `dir` (relative path, bytes), sorted.
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_image_push_then_pull_gives_the_same_layout() {
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let digest = write_layout(&src, "v1", &[300_000, 1_000]);
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "push", src.to_str().unwrap(), "team/img:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], digest.as_str(), "{json}");
+    assert_eq!(json["manifests"], 1);
+    assert_eq!(json["blobsTransferred"], 3);
+    assert_eq!(json["blobsSkipped"], 0);
+    assert!(
+        run.stderr.is_empty(),
+        "no progress bar into a pipe: {run:?}"
+    );
+    assert_eq!(emu.tags("team/img"), vec!["v1".to_owned()]);
+
+    // Again: every blob is there already.
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "push", src.to_str().unwrap(), "team/img:v2"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["blobsSkipped"], 3);
+    assert_eq!(run.json()["blobsTransferred"], 0);
+
+    // Pull into a new folder, under the same tag: the same files, byte for byte.
+    let dst = work.path().join("dst");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "pull", "team/img:v1", dst.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], digest.as_str());
+    assert_eq!(json["blobsTransferred"], 3);
+    assert_eq!(json["tag"], "v1");
+    assert_eq!(files_under(&src), files_under(&dst));
+
+    // Pulling into the existing layout again downloads nothing.
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "pull", "team/img:v2", dst.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["blobsTransferred"], 0);
+
+    // A pull that fails leaves no folder and no temporary folder beside it.
+    let missing = work.path().join("missing");
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "pull", "team/img:nope", missing.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(!missing.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".acr-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A missing repository is not found either.
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "pull", "team/none:v1", missing.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 3, "{run:?}");
+
+    // Usage: not a layout, a layout without the tag, a destination that is some other folder.
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "image",
+            "push",
+            work.path().to_str().unwrap(),
+            "team/img:v1",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "image",
+            "push",
+            src.to_str().unwrap(),
+            "team/img:v3",
+            "--source-tag",
+            "nope",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.error_json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("v1")
+    );
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "image",
+            "pull",
+            "team/img:v1",
+            work.path().to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_image_push_of_a_skopeo_layout_then_pull_gives_the_same_bytes() {
+    let Some(registry) = RealRegistry::start(Flavour::Open)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry not installed)
+    };
+    if Command::new("skopeo").arg("--version").output().is_err() {
+        acr_tests::skip::skip("skopeo is not installed");
+        return;
+    }
+    let reg = registry.endpoint();
+    let work = tempfile::tempdir().unwrap();
+    let ours = work.path().join("ours");
+    write_layout(&ours, "v1", &[200_000, 3_000]);
+    // skopeo writes the layout the CLI pushes.
+    let skopeo_dir = work.path().join("skopeo");
+    let status = Command::new("skopeo")
+        .args(["copy", "--quiet"])
+        .arg(format!("oci:{}:v1", ours.display()))
+        .arg(format!("oci:{}:app", skopeo_dir.display()))
+        .status()
+        .unwrap();
+    assert!(status.success(), "skopeo copy oci to oci");
+
+    let run = acr(args(
+        &reg,
+        None,
+        &["image", "push", skopeo_dir.to_str().unwrap(), "real/img:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let digest = run.json()["digest"].as_str().unwrap().to_owned();
+
+    let back = work.path().join("back");
+    let run = acr(args(
+        &reg,
+        None,
+        &[
+            "image",
+            "pull",
+            "real/img:v1",
+            back.to_str().unwrap(),
+            "--tag",
+            "app",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["digest"], digest.as_str());
+    // The same blobs (manifest, config, layers) byte for byte; index.json names the same image.
+    let blobs = |dir: &std::path::Path| files_under(&dir.join("blobs"));
+    assert_eq!(blobs(&skopeo_dir), blobs(&back));
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(back.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], digest.as_str());
+
+    // And skopeo reads what the CLI pushed: the same manifest digest.
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/real/img:v1", registry.host()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        acr_tests::emulator::sha256_digest(&out.stdout),
+        digest,
+        "skopeo sees the pushed manifest"
+    );
+}
