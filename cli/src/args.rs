@@ -99,6 +99,18 @@ pub enum Command {
     /// Whole images: push from and pull into OCI image layout folders.
     #[command(subcommand)]
     Image(crate::image::ImageCommand),
+    /// Checks credentials against the registry and stores them in the Docker config file.
+    ///
+    /// As `docker login` does, with --username and --password (or --password-stdin); later
+    /// commands given no credential use them. The file is `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; it is written
+    /// atomically with mode 0600, other entries kept.
+    ///
+    /// Example: `echo "$PASSWORD" | acr --registry myregistry.azurecr.io -u admin --password-stdin login`
+    Login,
+    /// Removes the registry's credentials from the Docker config file.
+    ///
+    /// Example: `acr --registry myregistry.azurecr.io logout`
+    Logout,
     /// Prints a shell completion script.
     ///
     /// Example: `acr completions bash > /etc/bash_completion.d/acr`

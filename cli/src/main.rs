@@ -47,8 +47,10 @@
 mod args;
 mod blob;
 mod cancel;
+mod docker_config;
 mod failure;
 mod image;
+mod login;
 mod manifest;
 mod output;
 mod progress;
@@ -157,6 +159,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Referrers(c) => manifest::referrers(&ctx, c).await,
         Command::Blob(c) => blob::run(&ctx, c).await,
         Command::Image(c) => image::run(&ctx, c).await,
+        Command::Login => login::login(&ctx).await,
+        Command::Logout => login::logout(&ctx),
         Command::Completions { .. } => Ok(()),
     }
 }

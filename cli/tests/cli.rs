@@ -52,6 +52,8 @@ async fn acr_with(
             .env_remove("ACR_PASSWORD")
             .env_remove("ACR_REFRESH_TOKEN")
             .env_remove("ACR_LOG")
+            // No Docker config of the machine's: tests that want one set DOCKER_CONFIG.
+            .env("DOCKER_CONFIG", "/nonexistent/acr-cli-tests")
             .envs(env)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -988,4 +990,71 @@ async fn real_registry_image_push_of_a_skopeo_layout_then_pull_gives_the_same_by
         digest,
         "skopeo sees the pushed manifest"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_stores_credentials_in_the_docker_config_and_logout_removes_them() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let emu = emulator().await;
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config = config_dir.join("config.json");
+    let other = r#"{"auths":{"other.example":{"auth":"dTpw"}},"credsStore":"","psFormat":"x"}"#;
+    std::fs::write(&config, other).unwrap();
+    let env = || vec![("DOCKER_CONFIG", config_dir.display().to_string())];
+
+    // A wrong password: nothing is written.
+    let run = acr_with(args(&reg, Some((USER, "wrong")), &["login"]), env(), None).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), other);
+    // No credential given is a usage error.
+    let run = acr_with(args(&reg, None, &["login"]), env(), None).await;
+    assert_eq!(run.code, 2, "{run:?}");
+
+    let run = acr_with(
+        args(
+            &reg,
+            None,
+            &["--username", USER, "--password-stdin", "login"],
+        ),
+        env(),
+        Some(format!("{PASSWORD}\n")),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["registry"], emu.host());
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    assert_eq!(written["auths"][emu.host()]["auth"], auth.as_str());
+    assert_eq!(
+        written["auths"]["other.example"]["auth"], "dTpw",
+        "other entries kept"
+    );
+    assert_eq!(written["psFormat"], "x", "other fields kept");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Commands given no credential use the stored one.
+    let run = acr_with(args(&reg, None, &["tag", "list", "team/app"]), env(), None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["tags"][0]["name"], "v1");
+
+    let run = acr_with(args(&reg, None, &["logout"]), env(), None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["removed"], true);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert!(written["auths"].get(emu.host()).is_none(), "{written}");
+    assert_eq!(written["auths"]["other.example"]["auth"], "dTpw");
+    let run = acr_with(args(&reg, None, &["logout"]), env(), None).await;
+    assert_eq!(run.json()["removed"], false);
+    let run = acr_with(args(&reg, None, &["tag", "list", "team/app"]), env(), None).await;
+    assert_eq!(run.code, 4, "logged out: {run:?}");
+    emu.shutdown().await;
 }
