@@ -99,6 +99,16 @@ pub enum Command {
     /// Whole images: push from and pull into OCI image layout folders.
     #[command(subcommand)]
     Image(crate::image::ImageCommand),
+    /// Deletes old tags (and untagged manifests) as ACR's `acr purge` does, from the client.
+    ///
+    /// Tags of the repositories --filter names, matching its expression and last updated
+    /// longer than --ago ago, are deleted, except the --keep most recent of them and locked
+    /// ones (deleteEnabled or writeEnabled false), which are reported. --untagged also
+    /// deletes manifests left without tags (older than --ago; not those a kept index lists
+    /// or whose subject stays). Needs ACR's /acr/v1 API.
+    ///
+    /// Example: `acr purge --filter 'hello:^dev-.*' --ago 7d --keep 3 --untagged --dry-run`
+    Purge(crate::purge::PurgeArgs),
     /// Checks credentials against the registry and stores them in the Docker config file.
     ///
     /// As `docker login` does, with --username and --password (or --password-stdin); later

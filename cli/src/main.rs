@@ -54,6 +54,7 @@ mod login;
 mod manifest;
 mod output;
 mod progress;
+mod purge;
 mod registry;
 mod repo;
 mod tag;
@@ -159,6 +160,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Referrers(c) => manifest::referrers(&ctx, c).await,
         Command::Blob(c) => blob::run(&ctx, c).await,
         Command::Image(c) => image::run(&ctx, c).await,
+        Command::Purge(a) => purge::run(&ctx, a).await,
         Command::Login => login::login(&ctx).await,
         Command::Logout => login::logout(&ctx),
         Command::Completions { .. } => Ok(()),

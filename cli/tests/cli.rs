@@ -1058,3 +1058,135 @@ async fn login_stores_credentials_in_the_docker_config_and_logout_removes_them()
     assert_eq!(run.code, 4, "logged out: {run:?}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_purge_dry_run_then_purge_keeps_locked_recent_and_referenced() {
+    let emu = emulator().await;
+    let mut digests = std::collections::BTreeMap::new();
+    for tag in ["v1", "v2", "v3", "v4", "latest"] {
+        let image = emu.put_image("team/app", tag, "amd64", "linux").unwrap();
+        digests.insert(tag, image.manifest_digest);
+    }
+    emu.put_image("other/app", "v1", "amd64", "linux").unwrap();
+    // v2 is locked; an untagged manifest that is locked; a referrer (untagged) of v4.
+    emu.set_tag_attributes(
+        "team/app",
+        "v2",
+        acr_tests::emulator::AttributesUpdate {
+            delete_enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let tmp = emu.put_image("team/app", "tmp", "arm64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let run = acr(args(&reg, admin, &["tag", "delete", "team/app", "tmp"])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    emu.set_manifest_attributes(
+        "team/app",
+        &tmp.manifest_digest,
+        acr_tests::emulator::AttributesUpdate::locked(),
+    )
+    .unwrap();
+    let v4 = emu.manifest("team/app", "v4").unwrap().1;
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.sig",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2},
+        "layers": [],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digests["v4"], "size": v4.len()},
+    })
+    .to_string();
+    let referrer_digest = acr_tests::emulator::sha256_digest(referrer.as_bytes());
+    emu.put_manifest(
+        "team/app",
+        &referrer_digest,
+        "application/vnd.oci.image.manifest.v1+json",
+        referrer,
+    )
+    .unwrap();
+    let filter = ["--filter", "team/.*:v.*"];
+
+    // Nothing is a day old.
+    let mut rest = vec!["purge", "--ago", "1d", "--untagged"];
+    rest.extend(filter);
+    let run = acr(args(&reg, admin, &rest)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["summary"]["tagsDeleted"], 0, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["manifestsDeleted"], 0);
+
+    // Dry run with --ago 0 --keep 1: v4 (most recent) kept, v2 locked, v3 and v1 would go,
+    // with their manifests; the locked untagged manifest and v4's referrer stay.
+    let mut rest = vec![
+        "purge",
+        "--ago",
+        "0",
+        "--keep",
+        "1",
+        "--untagged",
+        "--dry-run",
+    ];
+    rest.extend(filter);
+    let run = acr(args(&reg, admin, &rest)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    let names = |v: &serde_json::Value, field: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[field].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(json["dryRun"], true);
+    assert_eq!(names(&json["tags"], "tag"), ["v3", "v1"], "{json}");
+    let mut expected = vec![digests["v1"].clone(), digests["v3"].clone()];
+    expected.sort();
+    let mut manifests = names(&json["manifests"], "digest");
+    manifests.sort();
+    assert_eq!(manifests, expected, "{json}");
+    let skipped = json["skipped"].as_array().unwrap();
+    let reason_of = |key: &str, value: &str| {
+        skipped
+            .iter()
+            .find(|s| s[key] == value)
+            .map(|s| s["reason"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(reason_of("tag", "v2").as_deref(), Some("locked"));
+    assert_eq!(
+        reason_of("digest", &tmp.manifest_digest).as_deref(),
+        Some("locked")
+    );
+    assert_eq!(
+        reason_of("digest", &referrer_digest).as_deref(),
+        Some("refers to a kept manifest")
+    );
+    assert_eq!(emu.tags("team/app").len(), 5, "a dry run deletes nothing");
+
+    // The real run does what the dry run said.
+    let mut rest = vec!["purge", "--ago", "0", "--keep", "1", "--untagged"];
+    rest.extend(filter);
+    let run = acr(args(&reg, admin, &rest)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["summary"]["tagsDeleted"], 2);
+    assert_eq!(run.json()["summary"]["manifestsDeleted"], 2);
+    assert_eq!(emu.tags("team/app"), ["latest", "v2", "v4"]);
+    assert!(emu.manifest("team/app", &digests["v1"]).is_none());
+    assert!(emu.manifest("team/app", &digests["v3"]).is_none());
+    assert!(emu.manifest("team/app", &referrer_digest).is_some());
+    assert!(emu.manifest("team/app", &tmp.manifest_digest).is_some());
+    assert_eq!(emu.tags("other/app"), ["v1"], "not matched by the filter");
+
+    // Usage errors: a filter without ':', a bad expression, a bad duration, no --ago.
+    for bad in [
+        vec!["purge", "--ago", "1d", "--filter", "team"],
+        vec!["purge", "--ago", "1d", "--filter", "team:("],
+        vec!["purge", "--ago", "1w", "--filter", "team:.*"],
+        vec!["purge", "--filter", "team:.*"],
+    ] {
+        let run = acr(args(&reg, admin, &bad)).await;
+        assert_eq!(run.code, 2, "{bad:?}: {run:?}");
+    }
+    emu.shutdown().await;
+}
