@@ -96,6 +96,14 @@ pub enum Command {
     /// Blobs (layers, configs).
     #[command(subcommand)]
     Blob(crate::blob::BlobCommand),
+    /// One blob upload session, step by step across invocations.
+    ///
+    /// `start` prints a location; pass the location each step prints to the next one.
+    /// For a whole file in one go use `acr blob push`.
+    ///
+    /// Example: `LOC=$(acr upload start hello)`
+    #[command(subcommand)]
+    Upload(crate::upload::UploadCommand),
     /// Whole images: push from and pull into OCI image layout folders.
     #[command(subcommand)]
     Image(crate::image::ImageCommand),

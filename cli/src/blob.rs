@@ -83,7 +83,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// The sha256 digest and size of a file, read in 64 KiB blocks.
-async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
+pub(crate) async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
     use sha2::Digest as _;
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await?;

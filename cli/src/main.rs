@@ -59,6 +59,7 @@ mod registry;
 mod repo;
 mod tag;
 mod transfer;
+mod upload;
 
 use clap::Parser;
 
@@ -161,6 +162,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Blob(c) => blob::run(&ctx, c).await,
         Command::Image(c) => image::run(&ctx, c).await,
         Command::Purge(a) => purge::run(&ctx, a).await,
+        Command::Upload(c) => upload::run(&ctx, c).await,
         Command::Login => login::login(&ctx).await,
         Command::Logout => login::logout(&ctx),
         Command::Completions { .. } => Ok(()),

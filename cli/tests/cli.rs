@@ -1190,3 +1190,99 @@ async fn emulator_purge_dry_run_then_purge_keeps_locked_recent_and_referenced() 
     }
     emu.shutdown().await;
 }
+
+/// start, chunk, status, chunk, complete, then the blob is there with the file's bytes; and a
+/// cancelled session is gone. `creds` for the registry at `reg`.
+async fn upload_steps(reg: &str, creds: Option<(&str, &str)>, repo: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob.bin");
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let f = file.to_str().unwrap();
+
+    let run = acr(args(reg, creds, &["upload", "start", repo])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let loc = run.json()["location"].as_str().unwrap().to_owned();
+    let run = acr(args(
+        reg,
+        creds,
+        &[
+            "upload", "chunk", &loc, f, "--offset", "0", "--length", "100000",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["sent"], 100_000);
+    assert_eq!(run.json()["range"], "0-99999");
+    let loc = run.json()["location"].as_str().unwrap().to_owned();
+    let run = acr(args(reg, creds, &["upload", "status", &loc])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["range"], "0-99999");
+    let run = acr(args(
+        reg,
+        creds,
+        &["upload", "chunk", &loc, f, "--offset", "100000"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["sent"], 50_000);
+    let loc = run.json()["location"].as_str().unwrap().to_owned();
+    let run = acr(args(reg, creds, &["upload", "complete", &loc, "--file", f])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let digest = run.json()["digest"].as_str().unwrap().to_owned();
+    assert_eq!(digest, acr_tests::emulator::sha256_digest(&data));
+    let out = dir.path().join("back.bin");
+    let run = acr(args(
+        reg,
+        creds,
+        &["blob", "pull", repo, &digest, "-o", out.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+
+    // A cancelled session is unknown afterwards (exit 3).
+    let run = acr(args(reg, creds, &["upload", "start", repo])).await;
+    let loc = run.json()["location"].as_str().unwrap().to_owned();
+    let run = acr(args(reg, creds, &["upload", "cancel", &loc])).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["cancelled"], true);
+    let run = acr(args(reg, creds, &["upload", "status", &loc])).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    // Bad input: an offset past the end, a location that is not one.
+    let run = acr(args(
+        reg,
+        creds,
+        &[
+            "upload",
+            "chunk",
+            "/v2/x/blobs/uploads/u",
+            f,
+            "--offset",
+            "999999",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    let run = acr(args(reg, creds, &["upload", "status", "not a location"])).await;
+    assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_upload_session_step_by_step() {
+    let emu = emulator().await;
+    upload_steps(&emu.endpoint(), Some((USER, PASSWORD)), "team/steps").await;
+    assert_eq!(emu.upload_sessions(), 0, "no session left open");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_upload_session_step_by_step() {
+    let Some(registry) = RealRegistry::start(Flavour::Open)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry not installed)
+    };
+    upload_steps(&registry.endpoint(), None, "real/steps").await;
+}
