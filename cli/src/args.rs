@@ -104,6 +104,10 @@ pub enum Command {
     /// Example: `LOC=$(acr upload start hello)`
     #[command(subcommand)]
     Upload(crate::upload::UploadCommand),
+    /// ACR's token exchange (`/oauth2`): refresh and access tokens, printed only with
+    /// --show-secret.
+    #[command(subcommand)]
+    Token(crate::token::TokenCommand),
     /// Whole images: push from and pull into OCI image layout folders.
     #[command(subcommand)]
     Image(crate::image::ImageCommand),

@@ -58,6 +58,7 @@ mod purge;
 mod registry;
 mod repo;
 mod tag;
+mod token;
 mod transfer;
 mod upload;
 
@@ -163,6 +164,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Image(c) => image::run(&ctx, c).await,
         Command::Purge(a) => purge::run(&ctx, a).await,
         Command::Upload(c) => upload::run(&ctx, c).await,
+        Command::Token(c) => token::run(&ctx, c).await,
         Command::Login => login::login(&ctx).await,
         Command::Logout => login::logout(&ctx),
         Command::Completions { .. } => Ok(()),

@@ -1286,3 +1286,89 @@ async fn real_registry_upload_session_step_by_step() {
     };
     upload_steps(&registry.endpoint(), None, "real/steps").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_token_refresh_access_and_login_redact_unless_asked() {
+    let emu = Emulator::builder()
+        .admin(USER, PASSWORD)
+        .aad_token("aad-token-for-cli-tests")
+        .start()
+        .await
+        .unwrap();
+    emu.put_image("team/app", "v1", "amd64", "linux").unwrap();
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let scope = ["--scope", "repository:team/app:pull"];
+
+    // login: user and password for an access token; redacted unless --show-secret.
+    let mut rest = vec!["token", "login"];
+    rest.extend(scope);
+    let run = acr(args(&reg, admin, &rest)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["accessToken"], "<redacted>");
+    assert_eq!(json["redacted"], true);
+    assert!(json["expiresOn"].is_string(), "{json}");
+    assert_eq!(json["access"][0]["name"], "team/app", "{json}");
+    rest.push("--show-secret");
+    let run = acr(args(&reg, admin, &rest)).await;
+    let token = run.json()["accessToken"].as_str().unwrap().to_owned();
+    let claims = acr_tests::emulator::decode_claims(&token).expect("a JWT");
+    assert_eq!(claims["access"][0]["actions"][0], "pull", "{claims}");
+    let run = acr(args(&reg, Some((USER, "wrong")), &rest)).await;
+    assert_eq!(run.code, 4, "{run:?}");
+
+    // refresh: an AAD token for a refresh token, then access with it.
+    let run = acr(args(
+        &reg,
+        None,
+        &[
+            "token",
+            "refresh",
+            "--aad-access-token",
+            "aad-token-for-cli-tests",
+            "--show-secret",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let refresh = run.json()["refreshToken"].as_str().unwrap().to_owned();
+    let mut rest = vec!["--refresh-token", refresh.as_str(), "token", "access"];
+    rest.extend(scope);
+    let run = acr(args(&reg, None, &rest)).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["accessToken"], "<redacted>");
+    assert!(!run.stdout.contains(&refresh) && !run.stderr.contains(&refresh));
+    // In table form the redacted output names what the token grants.
+    let mut table = vec![
+        "--registry".to_owned(),
+        reg.clone(),
+        "--refresh-token".into(),
+        refresh.clone(),
+        "token".into(),
+        "access".into(),
+    ];
+    table.extend(scope.iter().map(|s| (*s).to_owned()));
+    let run = acr(table).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("<redacted>"), "{run:?}");
+    assert!(run.stdout.contains("repository:team/app:pull"), "{run:?}");
+
+    // Bad tokens are refused (exit 4); a credential of the wrong kind is a usage error.
+    let run = acr(args(
+        &reg,
+        None,
+        &["token", "refresh", "--aad-access-token", "forged"],
+    ))
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let mut rest = vec!["--refresh-token", "forged", "token", "access"];
+    rest.extend(scope);
+    let run = acr(args(&reg, None, &rest)).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    let mut rest = vec!["token", "access"];
+    rest.extend(scope);
+    let run = acr(args(&reg, admin, &rest)).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    emu.shutdown().await;
+}
