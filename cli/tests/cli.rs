@@ -1372,3 +1372,132 @@ async fn emulator_token_refresh_access_and_login_redact_unless_asked() {
     assert_eq!(run.code, 2, "{run:?}");
     emu.shutdown().await;
 }
+
+/// Starts `acr` with `args` in the background (stdout and stderr piped).
+fn spawn_acr(args: Vec<String>) -> std::process::Child {
+    use std::process::Stdio;
+    Command::new(env!("CARGO_BIN_EXE_acr"))
+        .args(&args)
+        .env_remove("ACR_LOG")
+        .env("DOCKER_CONFIG", "/nonexistent/acr-cli-tests")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// Waits (bounded) until the emulator has logged a request for which `seen` holds, then sends
+/// SIGINT to `child` and returns its outcome.
+async fn interrupt_when(
+    emu: &Emulator,
+    child: std::process::Child,
+    seen: impl Fn(&acr_tests::emulator::LoggedRequest) -> bool,
+) -> Run {
+    let mut reached = false;
+    for _ in 0..600 {
+        if emu.log().iter().any(&seen) {
+            reached = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(reached, "the transfer started: {:?}", emu.log());
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: output.status.code().expect("an exit code: the signal was handled"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_upload_session_and_leaves_no_partial_pull() {
+    use acr_tests::emulator::Fault;
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    // Every chunk is slow, so the upload is still running when Ctrl-C comes.
+    emu.inject(
+        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
+            .always()
+            .delay(std::time::Duration::from_millis(100)),
+    );
+    let child = spawn_acr(args(
+        &reg,
+        admin,
+        &[
+            "blob",
+            "push",
+            "team/big",
+            file.to_str().unwrap(),
+            "--chunk-size",
+            "16KiB",
+        ],
+    ));
+    let run = interrupt_when(&emu, child, |r| r.method == "PATCH").await;
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(
+        run.stderr.contains("the upload session was cancelled"),
+        "{run:?}"
+    );
+    assert!(
+        emu.log()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.contains("/blobs/uploads/")),
+        "the session was cancelled with DELETE"
+    );
+    assert_eq!(emu.upload_sessions(), 0);
+    let digest = acr_tests::emulator::sha256_digest(&data);
+    assert!(emu.blob("team/big", &digest).is_none());
+    emu.clear_faults();
+
+    // An interrupted image pull leaves no destination and no temporary folder.
+    let src = dir.path().join("layout");
+    write_layout(&src, "v1", &[1_000_000]);
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "push", src.to_str().unwrap(), "team/big:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    emu.clear_log();
+    emu.inject(
+        Fault::on("GET", "/v2/*/blobs/*")
+            .always()
+            .delay(std::time::Duration::from_secs(30)),
+    );
+    let dest = dir.path().join("pulled");
+    let child = spawn_acr(args(
+        &reg,
+        admin,
+        &["image", "pull", "team/big:v1", dest.to_str().unwrap()],
+    ));
+    // The blob GETs are held by the fault (and logged only when answered): interrupt once the
+    // manifest is in.
+    let run = interrupt_when(&emu, child, |r| {
+        r.method == "GET" && r.path.contains("/manifests/") && r.status == 200
+    })
+    .await;
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(!dest.exists(), "no partial destination");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".acr-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    emu.shutdown().await;
+}
