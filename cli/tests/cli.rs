@@ -1412,7 +1412,10 @@ async fn interrupt_when(
         .await
         .unwrap();
     Run {
-        code: output.status.code().expect("an exit code: the signal was handled"),
+        code: output
+            .status
+            .code()
+            .expect("an exit code: the signal was handled"),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
@@ -1499,5 +1502,44 @@ async fn ctrl_c_cancels_the_upload_session_and_leaves_no_partial_pull() {
         .filter(|n| n.starts_with(".acr-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_bars_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        acr_tests::skip::skip("script (util-linux) is not installed: no pseudo-terminal");
+        return;
+    }
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blob.bin");
+    std::fs::write(&file, vec![7u8; 2_000_000]).unwrap();
+    // Under `script`, stdout and stderr are a pseudo-terminal.
+    let on_tty = |output: &str, repo: &str| {
+        let line = format!(
+            "{} --registry {reg} -u {USER} -p {PASSWORD} --output {output} blob push {repo} {} --chunk-size 64KiB",
+            env!("CARGO_BIN_EXE_acr"),
+            file.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .env("DOCKER_CONFIG", "/nonexistent/acr-cli-tests")
+            .env_remove("ACR_LOG")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = on_tty("table", "team/tty");
+    assert!(table.contains("\u{1b}["), "a bar is drawn: {table:?}");
+    assert!(table.contains("MiB"), "{table:?}");
+    let json = on_tty("json", "team/tty2");
+    assert!(
+        !json.contains('\u{1b}'),
+        "no escape codes with --output json: {json:?}"
+    );
+    assert!(json.trim().starts_with('{'), "{json:?}");
     emu.shutdown().await;
 }
