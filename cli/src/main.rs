@@ -10,6 +10,7 @@
 //! | 2 | usage error (bad arguments, bad `--registry`) |
 //! | 3 | not found (HTTP 404 or a `*_UNKNOWN` registry error code) |
 //! | 4 | authentication or authorization failed (HTTP 401/403, `UNAUTHORIZED`, `DENIED`, a failed token request) |
+//! | 130 | interrupted by Ctrl-C (a running upload's session was cancelled first; see below) |
 //!
 //! # JSON output (`--output json`)
 //!
@@ -37,6 +38,33 @@
 //! * `blob exists`: `{"repository", "digest", "exists": BOOL, "size": N?}` (exit 3 when
 //!   absent).
 //! * `referrers`: `{"repository", "subject", "source": "api" | "tag-schema" | "none", "manifests": [DESCRIPTOR...]}`.
+//!
+//! * `image push`: `{"repository", "reference", "digest", "mediaType", "size", "manifests",
+//!   "blobsTransferred", "blobsSkipped", "blobBytes"}` (the top manifest's descriptor; blobs
+//!   sent, blobs the registry had, bytes sent).
+//! * `image pull`: the same fields plus `"dir"` and `"tag"` (the name in the layout's
+//!   `index.json`, or `null`); `blobsSkipped` counts blobs the layout had.
+//! * `purge`: `{"dryRun", "ago": SECONDS, "cutoff": TIME, "tags": [{"repository", "tag",
+//!   "digest", "lastUpdateTime"}], "manifests": [{"repository", "digest"}], "skipped":
+//!   [{"repository", "tag"?, "digest", "reason": "locked" | "listed by a kept index" |
+//!   "refers to a kept manifest"}], "errors": [{..., "error", "status"?, "code"?}],
+//!   "summary": {"tagsDeleted", "manifestsDeleted", "skipped", "errors"}}`; `tags` and
+//!   `manifests` list what was (or, dry, would be) deleted. Exit 1 when any deletion failed.
+//! * `upload start`: `{"repository", "location", "uuid"}`; `upload status`: `{"location",
+//!   "range", "uuid"}`; `upload chunk`: `{"location" (the next step's), "range", "sent",
+//!   "uuid"}`; `upload complete`: `{"digest", "location"}`; `upload cancel`: `{"location",
+//!   "cancelled": true}`.
+//! * `token refresh`: `{"refreshToken", "redacted", "expiresOn", "access"}`; `token access` and
+//!   `token login`: `{"accessToken", "redacted", "expiresOn", "access"}`. The token is
+//!   `"<redacted>"` unless `--show-secret`; `expiresOn` and `access` are read from its JWT
+//!   claims (not verified), `null` when it has none.
+//! * `login`: `{"registry", "username", "config", "loggedIn": true}`; `logout`: `{"registry",
+//!   "config", "removed": BOOL}`.
+//!
+//! Progress bars are drawn on stderr only when it is a terminal, with table output and without
+//! `-q`. Ctrl-C during an upload (`blob push`, `image push`) stops it after the chunk in flight
+//! and cancels the upload session (`DELETE`); a second Ctrl-C, or one during anything else,
+//! quits at once. Either way the exit code is 130 and no partial file or folder is left.
 //!
 //! `completions SHELL` prints a completion script (bash, elvish, fish, powershell, zsh) and
 //! needs no registry.
