@@ -44,6 +44,9 @@ pub enum ImageCommand {
         /// How many blobs are uploaded at once.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallel: u16,
+        /// Upload in chunks of this size (bytes, or with a KiB/MiB/GiB suffix).
+        #[arg(long, value_parser = crate::blob::parse_size)]
+        chunk_size: Option<usize>,
     },
     /// Pulls an image (or multi-platform index, all platforms) into an OCI image layout folder.
     ///
@@ -89,7 +92,15 @@ pub async fn run(ctx: &Context, command: ImageCommand) -> Result<(), Failure> {
             target,
             source_tag,
             parallel,
-        } => push(ctx, &dir, &target, source_tag, usize::from(parallel)).await,
+            chunk_size,
+        } => {
+            let options = PushOptions {
+                source_tag,
+                parallel: usize::from(parallel),
+                chunk_size,
+            };
+            push(ctx, &dir, &target, options).await
+        }
         ImageCommand::Pull {
             source,
             dir,
@@ -198,13 +209,19 @@ fn layout_entry(
     })
 }
 
-async fn push(
-    ctx: &Context,
-    dir: &Path,
-    target: &str,
+/// The options of `image push`.
+struct PushOptions {
     source_tag: Option<String>,
     parallel: usize,
-) -> Result<(), Failure> {
+    chunk_size: Option<usize>,
+}
+
+async fn push(ctx: &Context, dir: &Path, target: &str, o: PushOptions) -> Result<(), Failure> {
+    let PushOptions {
+        source_tag,
+        parallel,
+        chunk_size,
+    } = o;
     let (repo, reference) = parse_image(target)?;
     let what = format!("image push {} to {target}", dir.display());
     let layout = OciLayout::open(dir)
@@ -229,15 +246,18 @@ async fn push(
     let bar = progress::bytes(ctx.progress, target, tree.total());
     let transport = ctx.client.transport();
     let uploads = futures_util::stream::iter(tree.blobs.iter().map(|(digest, size)| {
-        let options = UploadOptions::default().digest(digest.clone()).size(*size);
+        let mut options = UploadOptions::default().digest(digest.clone()).size(*size);
+        options.chunk_size = chunk_size;
         let path = layout.blob_path(digest);
         let (transport, repo, bar) = (&transport, &repo, &bar);
         async move { transfer::push_blob(transport, repo, &path, options, bar).await }
     }))
     .buffer_unordered(parallel)
-    .try_collect::<Vec<_>>()
+    // Every upload runs to its end, even after one failed: after Ctrl-C each one stops at its
+    // next read and cancels its own session, where dropping them would leave sessions open.
+    .collect::<Vec<_>>()
     .await;
-    let uploaded = match uploads {
+    let uploaded = match uploads.into_iter().collect::<Result<Vec<_>, _>>() {
         Ok(u) => u,
         Err(e) => {
             bar.abandon();

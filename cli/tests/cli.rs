@@ -1466,6 +1466,33 @@ async fn ctrl_c_cancels_the_upload_session_and_leaves_no_partial_pull() {
     assert!(emu.blob("team/big", &digest).is_none());
     emu.clear_faults();
 
+    // An interrupted image push: every parallel upload stops and cancels its session.
+    let many = dir.path().join("many");
+    write_layout(&many, "v1", &[400_000, 400_000, 400_000, 400_000]);
+    emu.clear_log();
+    emu.inject(
+        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
+            .always()
+            .delay(std::time::Duration::from_millis(100)),
+    );
+    let child = spawn_acr(args(
+        &reg,
+        admin,
+        &[
+            "image",
+            "push",
+            many.to_str().unwrap(),
+            "team/many:v1",
+            "--chunk-size",
+            "32KiB",
+        ],
+    ));
+    let run = interrupt_when(&emu, child, |r| r.method == "PATCH").await;
+    assert_eq!(run.code, 130, "{run:?}");
+    assert_eq!(emu.upload_sessions(), 0, "every session was cancelled");
+    assert!(emu.tags("team/many").is_empty());
+    emu.clear_faults();
+
     // An interrupted image pull leaves no destination and no temporary folder.
     let src = dir.path().join("layout");
     write_layout(&src, "v1", &[1_000_000]);
@@ -1542,4 +1569,121 @@ async fn progress_bars_on_a_terminal_only() {
     );
     assert!(json.trim().starts_with('{'), "{json:?}");
     emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_image_push_and_pull_of_a_multi_platform_index() {
+    use acr::image::OciLayout;
+    use acr::manifest::{ImageIndex, ImageManifest, Platform};
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("multi");
+    let layout = OciLayout::create(&src).unwrap();
+    let mut children = Vec::new();
+    for (os, arch) in [("linux", "amd64"), ("linux", "arm64")] {
+        let config = layout
+            .add_blob(
+                "application/vnd.oci.image.config.v1+json",
+                format!(r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#).as_bytes(),
+            )
+            .unwrap();
+        let layer = layout
+            .add_blob(
+                "application/vnd.oci.image.layer.v1.tar",
+                format!("layer for {arch}").repeat(5000).as_bytes(),
+            )
+            .unwrap();
+        let manifest = ImageManifest::new(config, vec![layer]);
+        let d = layout
+            .add_blob(manifest.media_type(), &manifest.to_bytes())
+            .unwrap();
+        children.push(d.with_platform(Platform::new(os, arch)));
+    }
+    let index = ImageIndex::new(children);
+    let top = layout
+        .add_blob(index.media_type(), &index.to_bytes())
+        .unwrap();
+    let top_digest = top.digest.as_str().to_owned();
+    layout.tag("multi", top).unwrap();
+
+    let run = acr(args(
+        &reg,
+        admin,
+        &["image", "push", src.to_str().unwrap(), "team/multi:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], top_digest.as_str());
+    assert_eq!(json["manifests"], 3, "the index and its two images");
+    assert_eq!(json["blobsTransferred"], 4);
+
+    let dst = work.path().join("back");
+    let run = acr(args(
+        &reg,
+        admin,
+        &[
+            "image",
+            "pull",
+            "team/multi:v1",
+            dst.to_str().unwrap(),
+            "--tag",
+            "multi",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["manifests"], 3);
+    assert_eq!(run.json()["blobsTransferred"], 4);
+    assert_eq!(files_under(&src), files_under(&dst));
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registry_with_htpasswd_login_then_commands_without_credentials() {
+    let flavour = Flavour::htpasswd("cli-user", "cli-Passw0rd");
+    let Some(registry) = RealRegistry::start(flavour)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry or htpasswd not installed)
+    };
+    let reg = registry.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let env = || vec![("DOCKER_CONFIG", dir.path().display().to_string())];
+    let run = acr_with(
+        args(&reg, Some(("cli-user", "nope")), &["login"]),
+        env(),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(!dir.path().join("config.json").exists(), "nothing written");
+    let run = acr_with(
+        args(&reg, Some(("cli-user", "cli-Passw0rd")), &["login"]),
+        env(),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let layout = dir.path().join("layout");
+    let digest = write_layout(&layout, "v1", &[5_000]);
+    let run = acr_with(
+        args(
+            &reg,
+            None,
+            &["image", "push", layout.to_str().unwrap(), "real/app:v1"],
+        ),
+        env(),
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["digest"], digest.as_str());
+    let run = acr_with(args(&reg, None, &["logout"]), env(), None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = acr_with(args(&reg, None, &["tag", "list", "real/app"]), env(), None).await;
+    assert_eq!(run.code, 4, "{run:?}");
 }
