@@ -21,7 +21,7 @@ pub const DROPPED: u16 = 0;
 /// Which server saw a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Server {
-    /// The registry endpoint ([`crate::emulator::Emulator::endpoint`]).
+    /// The registry endpoint ([`crate::Emulator::endpoint`]).
     Registry,
     /// The blob storage server that redirected blob GETs go to.
     Storage,

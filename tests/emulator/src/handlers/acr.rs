@@ -6,9 +6,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Call, empty};
-use crate::emulator::errors::{AcrError, json_response};
-use crate::emulator::model::{self, AttributesUpdate};
-use crate::emulator::paging::{self, Item, PageRequest};
+use crate::errors::{AcrError, json_response};
+use crate::model::{self, AttributesUpdate};
+use crate::paging::{self, Item, PageRequest};
 
 /// A 200 JSON response with a `Link` header when there is a next page.
 fn listing(value: &Value, link: Option<String>) -> Response {
@@ -171,7 +171,7 @@ pub(crate) async fn tags(call: Call, name: &str) -> Result<Response, AcrError> {
 
 /// `GET|PATCH|DELETE /acr/v1/<name>/_tags/<tag>`.
 pub(crate) async fn tag(mut call: Call, name: &str, tag: &str) -> Result<Response, AcrError> {
-    let tag_body = |registry: &str, record: &crate::emulator::store::TagRecord| json!({ "registry": registry, "imageName": name, "tag": model::tag_json(tag, record) });
+    let tag_body = |registry: &str, record: &crate::store::TagRecord| json!({ "registry": registry, "imageName": name, "tag": model::tag_json(tag, record) });
     let registry = call.shared.host.clone();
     match call.method {
         Method::GET => {

@@ -462,7 +462,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::model::AttributesUpdate;
+    use crate::model::AttributesUpdate;
 
     fn seeded() -> (Store, String) {
         let mut store = Store::new();
