@@ -70,7 +70,9 @@
 //!   `references`. Repository attributes also carry `teleportEnabled: false` (as the live service).
 //! * Paging: `Link: </acr/v1/...?last=<urlenc>&n=<n>&orderby=<v>>;
 //!   rel="next"` only when more items exist; default order is by name (tags, repositories) or by
-//!   digest (manifests, as the recordings show).
+//!   digest (manifests, as the recordings show). A page is a range read from `last` over the
+//!   ordered maps (or over a `(lastUpdateTime, key)` index for `orderby=timeasc|timedesc`), so
+//!   walking a listing of 100,000 tags page by page costs time linear in its length.
 //!
 //! # Assumptions where those sources are silent (OCI / distribution 2.8 behaviour, or a choice)
 //!

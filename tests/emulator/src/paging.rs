@@ -9,6 +9,9 @@
 //! * `Link: </path?last=<urlenc>&n=<n>&orderby=<v>>; rel="next"` only when more items exist;
 //!   `orderby=` is always present (empty when unset), extra filters (`digest`) are appended.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound::{Excluded, Unbounded};
+
 use jiff::Timestamp;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -63,51 +66,93 @@ impl PageRequest {
     }
 }
 
-/// One listable item: its key (name or digest), its `lastUpdateTime` and its JSON.
-pub(crate) struct Item<T> {
-    pub key: String,
-    pub time: Timestamp,
-    pub value: T,
-}
-
 /// One page: the items and, when more exist, the key to continue after.
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
     pub next_last: Option<String>,
 }
 
-/// Orders `items` and cuts the page `request` asks for.
-pub(crate) fn page<T>(mut items: Vec<Item<T>>, request: &PageRequest) -> Page<T> {
-    let by_time = match request.orderby.as_str() {
-        "timedesc" => Some(true),
-        "timeasc" => Some(false),
-        _ => None,
+/// A listing kept in key order, with its `(lastUpdateTime, key)` index for the time orders.
+pub(crate) struct Listing<'a, V> {
+    /// Every item by key.
+    pub by_key: &'a BTreeMap<String, V>,
+    /// `(updated, key)` of every item in `by_key`.
+    pub by_time: &'a BTreeSet<(Timestamp, String)>,
+    /// An item's `lastUpdateTime`.
+    pub time: fn(&V) -> Timestamp,
+}
+
+/// Cuts the page `request` asks for from `listing`, keeping only items `keep` accepts, and
+/// renders those on the page. Walks the key order (or the time index) from `last` on, so a page
+/// costs O(log n + page size + skipped items), never a sort of the whole listing.
+pub(crate) fn page<V, T>(
+    listing: &Listing<'_, V>,
+    request: &PageRequest,
+    keep: impl Fn(&str, &V) -> bool,
+    mut render: impl FnMut(&str, &V) -> T,
+) -> Page<T> {
+    let wanted = request.n.saturating_add(1);
+    let chosen: Vec<(&str, &V)> = match request.orderby.as_str() {
+        order @ ("timedesc" | "timeasc") => {
+            let desc = order == "timedesc";
+            // `last` names the last item of the previous page; an unknown or hidden one gives
+            // an empty page.
+            let after = match &request.last {
+                None => None,
+                Some(last) => match listing.by_key.get_key_value(last.as_str()) {
+                    Some((key, value)) if keep(key, value) => {
+                        Some(((listing.time)(value), key.clone()))
+                    }
+                    _ => {
+                        return Page {
+                            items: Vec::new(),
+                            next_last: None,
+                        };
+                    }
+                },
+            };
+            let keys: Box<dyn Iterator<Item = &(Timestamp, String)>> = match (after, desc) {
+                (None, false) => Box::new(listing.by_time.iter()),
+                (None, true) => Box::new(listing.by_time.iter().rev()),
+                (Some(after), false) => {
+                    Box::new(listing.by_time.range((Excluded(after), Unbounded)))
+                }
+                (Some(after), true) => {
+                    Box::new(listing.by_time.range((Unbounded, Excluded(after))).rev())
+                }
+            };
+            keys.filter_map(|(_, key)| listing.by_key.get_key_value(key.as_str()))
+                .map(|(key, value)| (key.as_str(), value))
+                .filter(|(key, value)| keep(key, value))
+                .take(wanted)
+                .collect()
+        }
+        _ => {
+            let from = match &request.last {
+                None => Unbounded,
+                Some(last) => Excluded(last.as_str()),
+            };
+            listing
+                .by_key
+                .range::<str, _>((from, Unbounded))
+                .map(|(key, value)| (key.as_str(), value))
+                .filter(|(key, value)| keep(key, value))
+                .take(wanted)
+                .collect()
+        }
     };
-    match by_time {
-        Some(desc) => items.sort_by(|a, b| {
-            let order = a.time.cmp(&b.time).then_with(|| a.key.cmp(&b.key));
-            if desc { order.reverse() } else { order }
-        }),
-        None => items.sort_by(|a, b| a.key.cmp(&b.key)),
-    }
-    let start = match (&request.last, by_time) {
-        (None, _) => 0,
-        (Some(last), None) => items.partition_point(|i| i.key.as_str() <= last.as_str()),
-        (Some(last), Some(_)) => items
-            .iter()
-            .position(|i| &i.key == last)
-            .map_or(items.len(), |p| p + 1),
-    };
-    let rest: Vec<Item<T>> = items.into_iter().skip(start).collect();
-    let more = rest.len() > request.n;
-    let page: Vec<Item<T>> = rest.into_iter().take(request.n).collect();
+    let more = chosen.len() > request.n;
+    let on_page = &chosen[..chosen.len().min(request.n)];
     let next_last = if more {
-        page.last().map(|i| i.key.clone())
+        on_page.last().map(|(key, _)| (*key).to_owned())
     } else {
         None
     };
     Page {
-        items: page.into_iter().map(|i| i.value).collect(),
+        items: on_page
+            .iter()
+            .map(|(key, value)| render(key, value))
+            .collect(),
         next_last,
     }
 }
@@ -135,14 +180,30 @@ pub(crate) fn link(
 mod tests {
     use super::*;
 
-    fn items(n: usize) -> Vec<Item<String>> {
-        (0..n)
-            .map(|i| Item {
-                key: format!("t{i:02}"),
-                time: Timestamp::from_second(1_000 + (n - i) as i64).unwrap(),
-                value: format!("t{i:02}"),
+    /// `t00`..: `t00` is the newest.
+    fn items(n: usize) -> (BTreeMap<String, Timestamp>, BTreeSet<(Timestamp, String)>) {
+        let by_key: BTreeMap<String, Timestamp> = (0..n)
+            .map(|i| {
+                let time = Timestamp::from_second(1_000 + (n - i) as i64).unwrap();
+                (format!("t{i:02}"), time)
             })
-            .collect()
+            .collect();
+        let by_time = by_key.iter().map(|(k, t)| (*t, k.clone())).collect();
+        (by_key, by_time)
+    }
+
+    fn cut(n: usize, request: &PageRequest) -> Page<String> {
+        cut_keeping(n, request, |_| true)
+    }
+
+    fn cut_keeping(n: usize, request: &PageRequest, keep: fn(&str) -> bool) -> Page<String> {
+        let (by_key, by_time) = items(n);
+        let listing = Listing {
+            by_key: &by_key,
+            by_time: &by_time,
+            time: |t| *t,
+        };
+        page(&listing, request, |k, _| keep(k), |k, _| k.to_owned())
     }
 
     fn req(n: usize, last: Option<&str>, orderby: &str) -> PageRequest {
@@ -155,13 +216,13 @@ mod tests {
 
     #[test]
     fn pages_by_key_with_a_next_marker_only_when_more_exist() {
-        let first = page(items(25), &req(10, None, ""));
+        let first = cut(25, &req(10, None, ""));
         assert_eq!(first.items.first().unwrap(), "t00");
         assert_eq!(first.next_last.as_deref(), Some("t09"));
-        let third = page(items(25), &req(10, Some("t19"), ""));
+        let third = cut(25, &req(10, Some("t19"), ""));
         assert_eq!(third.items.len(), 5);
         assert_eq!(third.next_last, None);
-        let exact = page(items(20), &req(10, Some("t09"), ""));
+        let exact = cut(20, &req(10, Some("t09"), ""));
         assert_eq!(exact.items.len(), 10);
         assert_eq!(exact.next_last, None);
     }
@@ -169,12 +230,27 @@ mod tests {
     #[test]
     fn pages_by_time() {
         // t00 is the newest.
-        let desc = page(items(25), &req(3, None, "timedesc"));
+        let desc = cut(25, &req(3, None, "timedesc"));
         assert_eq!(desc.items, ["t00", "t01", "t02"].map(String::from));
-        let asc = page(items(25), &req(3, None, "timeasc"));
+        let asc = cut(25, &req(3, None, "timeasc"));
         assert_eq!(asc.items, ["t24", "t23", "t22"].map(String::from));
-        let next = page(items(25), &req(3, Some("t22"), "timeasc"));
+        let next = cut(25, &req(3, Some("t22"), "timeasc"));
         assert_eq!(next.items, ["t21", "t20", "t19"].map(String::from));
+    }
+
+    #[test]
+    fn hidden_items_are_skipped_and_a_hidden_or_unknown_last_ends_a_time_order() {
+        let odd = |k: &str| k.ends_with(['1', '3', '5', '7', '9']);
+        let first = cut_keeping(10, &req(2, None, ""), odd);
+        assert_eq!(first.items, ["t01", "t03"].map(String::from));
+        assert_eq!(first.next_last.as_deref(), Some("t03"));
+        let next = cut_keeping(10, &req(2, Some("t04"), "timedesc"), odd);
+        assert!(next.items.is_empty());
+        let unknown = cut(10, &req(2, Some("nope"), "timeasc"));
+        assert!(unknown.items.is_empty() && unknown.next_last.is_none());
+        // by key, `last` need not exist: the page starts after it
+        let after = cut(10, &req(2, Some("t045"), ""));
+        assert_eq!(after.items, ["t05", "t06"].map(String::from));
     }
 
     #[test]
