@@ -78,7 +78,6 @@ pub struct State {
     pub blobs: Mutex<HashMap<String, Bytes>>,
     uploads: Mutex<HashMap<String, Vec<u8>>>,
     pub patch_faults: Mutex<VecDeque<PatchFault>>,
-    status_faults: AtomicUsize,
     pub patches: AtomicUsize,
     pub content_ranges: Mutex<Vec<String>>,
     pub cancelled: AtomicUsize,
@@ -92,7 +91,6 @@ pub struct State {
     pub relative_locations: std::sync::atomic::AtomicBool,
     /// Cut blob GET bodies after this many bytes, once per entry.
     pub download_cuts: Mutex<VecDeque<usize>>,
-    pub range_requests: Mutex<Vec<String>>,
     pub manifests: Mutex<HashMap<(String, String), (String, Bytes)>>,
     /// Serve this body instead of the stored manifest.
     pub manifest_override: Mutex<Option<Bytes>>,
@@ -123,7 +121,6 @@ impl State {
             blobs: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             patch_faults: Mutex::new(VecDeque::new()),
-            status_faults: AtomicUsize::new(0),
             patches: AtomicUsize::new(0),
             content_ranges: Mutex::new(Vec::new()),
             cancelled: AtomicUsize::new(0),
@@ -133,7 +130,6 @@ impl State {
             redirect_to: Mutex::new(None),
             relative_locations: std::sync::atomic::AtomicBool::new(false),
             download_cuts: Mutex::new(VecDeque::new()),
-            range_requests: Mutex::new(Vec::new()),
             manifests: Mutex::new(HashMap::new()),
             manifest_override: Mutex::new(None),
         }
@@ -259,9 +255,6 @@ async fn handle(
             return StatusCode::UNAUTHORIZED.into_response();
         }
         return axum::Json(serde_json::json!({"refresh_token": st.refresh_token})).into_response();
-    }
-    if path == "/acr/v1/_catalog" {
-        return catalog(&uri);
     }
     let Some(rest) = path.strip_prefix("/v2/") else {
         return (StatusCode::NOT_FOUND, "404 page not found").into_response();
@@ -492,13 +485,6 @@ fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
 
 async fn storage(st: &State, path: &str, headers: &HeaderMap) -> Response {
     let digest = path.trim_start_matches("/storage/");
-    st.range_requests.lock().unwrap().push(
-        headers
-            .get("range")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned(),
-    );
     let Some(data) = st.blobs.lock().unwrap().get(digest).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -538,13 +524,6 @@ async fn blob(
             .body(Body::empty())
             .unwrap();
     }
-    st.range_requests.lock().unwrap().push(
-        headers
-            .get("range")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned(),
-    );
     let cut = st.download_cuts.lock().unwrap().pop_front();
     let mut r = ranged(data, headers, cut);
     r.headers_mut()
@@ -623,10 +602,6 @@ fn upload(
     };
     match *method {
         Method::GET => {
-            if st.status_faults.load(Ordering::SeqCst) > 0 {
-                st.status_faults.fetch_sub(1, Ordering::SeqCst);
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
             let size = data.len();
             upload_response(
                 st.relative_locations.load(Ordering::SeqCst),
@@ -770,26 +745,4 @@ fn manifest(
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
-}
-
-/// `/acr/v1/_catalog` over 7 fixed repositories, `Link`-paged.
-fn catalog(uri: &Uri) -> Response {
-    let all: Vec<String> = (0..7).map(|i| format!("repo{i}")).collect();
-    let query = q(uri);
-    let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
-    let n: usize = get("n").and_then(|n| n.parse().ok()).unwrap_or(100);
-    let last = get("last").unwrap_or_default();
-    let page: Vec<String> = all.iter().filter(|r| **r > last).take(n).cloned().collect();
-    let mut r = axum::Json(serde_json::json!({ "repositories": page })).into_response();
-    if let Some(l) = page.last()
-        && l != all.last().unwrap()
-    {
-        r.headers_mut().insert(
-            "link",
-            format!("</acr/v1/_catalog?last={l}&n={n}&orderby=>; rel=\"next\"")
-                .parse()
-                .unwrap(),
-        );
-    }
-    r
 }
