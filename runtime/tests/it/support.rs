@@ -135,11 +135,6 @@ impl State {
         }
     }
 
-    /// Revokes every token issued so far.
-    pub fn revoke_tokens(&self) {
-        self.tokens.lock().unwrap().clear();
-    }
-
     pub fn set_mode(&self, mode: AuthMode) {
         *self.mode.lock().unwrap() = mode;
     }

@@ -152,7 +152,7 @@ pub use auth::TOKEN_USER;
 pub use errors::{AcrError, DISALLOWED_MESSAGE};
 pub use faults::{Fault, FaultAction};
 pub use jwt::decode_claims;
-pub use log::{DROPPED, LOGGED_HEADERS, LoggedRequest, Server};
+pub use log::{DROPPED, LOGGED_HEADERS, LoggedRequest, SECRET_LOGGED_AS, Server};
 pub use manifest::{
     DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
 };

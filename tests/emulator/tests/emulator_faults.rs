@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use acr_emulator::{DROPPED, Emulator, Fault, Server};
+use acr_emulator::{DROPPED, Emulator, Fault, SECRET_LOGGED_AS, Server};
 use support::*;
 
 #[tokio::test]
@@ -302,6 +302,56 @@ async fn the_log_records_requests_without_secrets() {
     assert!(!format!("{log:?}").contains(ADMIN_PASSWORD));
     emulator.clear_log();
     assert!(emulator.log().is_empty());
+}
+
+#[tokio::test]
+async fn the_log_shows_token_forms_with_their_secrets_replaced() {
+    let emulator = start().await;
+    emulator.set_anonymous_pull(true);
+    let refresh = refresh_token(&emulator).await;
+    access_token_from_refresh(&emulator, &refresh, "repository:a:pull").await;
+    let anonymous = http()
+        .post(url(&emulator, "/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("service", &emulator.host()),
+            ("scope", "repository:a:pull"),
+            ("scope", "registry:catalog:*"),
+            ("refresh_token", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 200);
+    let log = emulator.log();
+    let text = format!("{log:?}");
+    assert!(
+        !text.contains(AAD_TOKEN) && !text.contains(&refresh),
+        "{text}"
+    );
+    let [exchange, token, anonymous] = &log[..] else {
+        panic!("{log:?}");
+    };
+    assert_eq!(exchange.form_values("grant_type"), ["access_token"]);
+    assert_eq!(exchange.form_values("access_token"), [SECRET_LOGGED_AS]);
+    assert_eq!(token.form_values("refresh_token"), [SECRET_LOGGED_AS]);
+    assert_eq!(token.form_values("scope"), ["repository:a:pull"]);
+    assert_eq!(anonymous.form_values("grant_type"), ["password"]);
+    assert_eq!(anonymous.form_values("refresh_token"), [""]);
+    assert_eq!(
+        anonymous.form_values("scope"),
+        ["repository:a:pull", "registry:catalog:*"]
+    );
+    // other requests carry no form, even with a form body
+    http()
+        .post(url(&emulator, "/v2/a/blobs/uploads/"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    let last = emulator.log().pop().unwrap();
+    assert_eq!(last.path, "/v2/a/blobs/uploads/");
+    assert!(last.form.is_empty(), "{last:?}");
 }
 
 #[tokio::test]
