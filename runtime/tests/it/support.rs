@@ -1,6 +1,24 @@
-//! A tiny in-test registry (axum) with ACR-style and docker-style auth, blobs, uploads and
-//! manifests, plus injected faults. Just enough to test the runtime; the full emulator lives
-//! in the `tests` crate.
+//! A tiny in-test registry (axum) for what the ACR emulator (`acr-emulator`, see `emu`) cannot
+//! or must not do. Tests of ACR behaviour (token flows, scopes, uploads, listings, redirects,
+//! cut downloads) run against the emulator; this fake keeps only:
+//!
+//! * **registries that are not ACR**: no auth at all (`AuthMode::Open`: statuses injected into
+//!   a registry where every request is counted and no challenge comes between, `retry.rs`;
+//!   anonymous pushes through a front or a slow proxy, `redirects.rs`, `timeouts.rs`), docker
+//!   token auth with a `/token` realm (`AuthMode::Docker`) and an htpasswd Basic challenge
+//!   (`AuthMode::Basic`), and a challenge whose realm names another host (`realm_base`), for
+//!   the origin rules of `auth.rs` and `origin.rs`;
+//! * **answers that break the protocol on purpose**, which the emulator, a faithful registry,
+//!   never gives: a token answer over 1 MiB, a manifest body that is not the stored one or is
+//!   too large, a `Docker-Content-Digest` that is not the blob's, blob content stored under a
+//!   digest it does not have, a PATCH that keeps half a chunk and then answers 500, an upload
+//!   session cut back below what was confirmed or forgotten, a refused mount;
+//! * **a lenient upload session**: any `_state` is accepted and upload `Location`s may be
+//!   relative to the request URL (RFC 9110 §10.2.2), for the resume-at-`Range` path that the
+//!   strict emulator (distribution's session rule) does not take.
+//!
+//! `runtime/tests/redaction.rs` includes this file too: every token and signed storage URL it
+//! hands out carries the marker `SECRET`, which that test hunts for in logs and errors.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -60,12 +78,7 @@ pub struct State {
     /// Realm base (scheme://host:port) to put in challenges; defaults to the server itself.
     pub realm_base: Mutex<String>,
     pub self_base: Mutex<String>,
-    pub token_expires_in: Mutex<Option<u64>>,
     pub huge_token: Mutex<bool>,
-    /// Statuses the token endpoint answers before it works.
-    pub token_inject: Mutex<VecDeque<u16>>,
-    /// The `Retry-After` of the token endpoint's injected statuses.
-    pub token_retry_after: Mutex<Option<String>>,
     pub token_requests: AtomicUsize,
     pub token_log: Mutex<Vec<String>>,
     pub unauthorized: AtomicUsize,
@@ -89,8 +102,6 @@ pub struct State {
     /// Answer upload `Location`s as references relative to the request's URL (`u1?_state=…`)
     /// instead of absolute paths: RFC 9110 §10.2.2 allows it.
     pub relative_locations: std::sync::atomic::AtomicBool,
-    /// Cut blob GET bodies after this many bytes, once per entry.
-    pub download_cuts: Mutex<VecDeque<usize>>,
     pub manifests: Mutex<HashMap<(String, String), (String, Bytes)>>,
     /// Serve this body instead of the stored manifest.
     pub manifest_override: Mutex<Option<Bytes>>,
@@ -106,10 +117,7 @@ impl State {
             anonymous_pull: Mutex::new(false),
             realm_base: Mutex::new(String::new()),
             self_base: Mutex::new(String::new()),
-            token_expires_in: Mutex::new(Some(3600)),
             huge_token: Mutex::new(false),
-            token_inject: Mutex::new(VecDeque::new()),
-            token_retry_after: Mutex::new(None),
             token_requests: AtomicUsize::new(0),
             token_log: Mutex::new(Vec::new()),
             unauthorized: AtomicUsize::new(0),
@@ -129,7 +137,6 @@ impl State {
             report_wrong_digest: Mutex::new(false),
             redirect_to: Mutex::new(None),
             relative_locations: std::sync::atomic::AtomicBool::new(false),
-            download_cuts: Mutex::new(VecDeque::new()),
             manifests: Mutex::new(HashMap::new()),
             manifest_override: Mutex::new(None),
         }
@@ -147,10 +154,7 @@ impl State {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let token = format!("access-SECRET-{n}");
         self.tokens.lock().unwrap().insert(token.clone(), scopes);
-        let mut body = serde_json::json!({ "access_token": token, "token": token });
-        if let Some(e) = *self.token_expires_in.lock().unwrap() {
-            body["expires_in"] = e.into();
-        }
+        let body = serde_json::json!({ "access_token": token, "token": token, "expires_in": 3600 });
         axum::Json(body).into_response()
     }
 
@@ -236,20 +240,6 @@ async fn handle(
     }
     if path == "/oauth2/token" || path == "/token" {
         return token(&st, &method, &uri, &headers, &body);
-    }
-    if path == "/oauth2/exchange" {
-        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        st.token_log
-            .lock()
-            .unwrap()
-            .push(format!("exchange {}", String::from_utf8_lossy(&body)));
-        let ok = form
-            .iter()
-            .any(|(k, v)| k == "access_token" && v == "aad-SECRET");
-        if !ok {
-            return StatusCode::UNAUTHORIZED.into_response();
-        }
-        return axum::Json(serde_json::json!({"refresh_token": st.refresh_token})).into_response();
     }
     let Some(rest) = path.strip_prefix("/v2/") else {
         return (StatusCode::NOT_FOUND, "404 page not found").into_response();
@@ -371,13 +361,6 @@ fn authorize(st: &State, headers: &HeaderMap, needed: &str, base: bool) -> Optio
 }
 
 fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
-    if let Some(status) = st.token_inject.lock().unwrap().pop_front() {
-        let mut r = StatusCode::from_u16(status).unwrap().into_response();
-        if let Some(ra) = st.token_retry_after.lock().unwrap().clone() {
-            r.headers_mut().insert("retry-after", ra.parse().unwrap());
-        }
-        return r;
-    }
     let pairs: Vec<(String, String)> = if method == Method::POST {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
@@ -431,7 +414,7 @@ fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Byt
     }
 }
 
-fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
+fn ranged(data: Bytes, headers: &HeaderMap) -> Response {
     let range = headers
         .get("range")
         .and_then(|v| v.to_str().ok())
@@ -451,21 +434,7 @@ fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
     };
     let total = data.len();
     let len = slice.len();
-    let body = match cut {
-        Some(n) if n < len => {
-            let first = slice.slice(..n);
-            // the pause lets the server flush the first part before it breaks the connection
-            let broken = futures_util::stream::once(async {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                Err(std::io::Error::other("cut"))
-            });
-            Body::from_stream(futures_util::StreamExt::chain(
-                futures_util::stream::iter(vec![Ok::<Bytes, std::io::Error>(first)]),
-                broken,
-            ))
-        }
-        _ => Body::from(slice),
-    };
+    let body = Body::from(slice);
     let mut r = Response::builder()
         .status(status)
         .header("content-length", len.to_string());
@@ -483,8 +452,7 @@ async fn storage(st: &State, path: &str, headers: &HeaderMap) -> Response {
     let Some(data) = st.blobs.lock().unwrap().get(digest).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let cut = st.download_cuts.lock().unwrap().pop_front();
-    ranged(data, headers, cut)
+    ranged(data, headers)
 }
 
 async fn blob(
@@ -519,8 +487,7 @@ async fn blob(
             .body(Body::empty())
             .unwrap();
     }
-    let cut = st.download_cuts.lock().unwrap().pop_front();
-    let mut r = ranged(data, headers, cut);
+    let mut r = ranged(data, headers);
     r.headers_mut()
         .insert("docker-content-digest", digest.parse().unwrap());
     r
