@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use acr_emulator::{Fault, Server, sha256_digest};
+use acr_emulator::{Fault, Grants, Scope, Server, sha256_digest};
 use acr_runtime::blob::{
     ExpectedSize, Progress, UploadMethod, UploadOptions, UploadSource, Uploaded,
 };
@@ -138,17 +138,25 @@ async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
     assert!(confirmed.windows(2).all(|w| w[0] <= w[1]), "{confirmed:?}");
 }
 
+/// The `POST`s that start a session or mount, with their statuses.
+fn upload_posts(emulator: &acr_emulator::Emulator) -> Vec<(String, u16)> {
+    emu::requests(emulator, |r| {
+        r.method == "POST" && r.path.starts_with("/v2/")
+    })
+    .into_iter()
+    .map(|r| (r.path_and_query(), r.status))
+    .collect()
+}
+
 #[tokio::test]
 async fn existing_blobs_are_skipped_and_others_mounted() {
-    let fake = support::start().await;
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = emu::start().await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
     let b = data(5000);
-    let digest = Digest::new(support::sha256(&b)).unwrap();
-    fake.state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(digest.to_string(), b.clone());
+    let digest = Digest::new(emulator.put_blob("hello", b.clone()).unwrap()).unwrap();
     let opts = UploadOptions::default().digest(digest.clone());
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
@@ -156,74 +164,73 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
         .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest.clone(), 5000));
-    let log = fake.state.log.lock().unwrap().clone();
-    assert!(log.iter().all(|(l, _)| !l.starts_with("POST")), "{log:?}");
+    assert!(upload_posts(&emulator).is_empty(), "{:?}", emulator.log());
 
-    // the fake's HEAD is repository-blind, so make the blob unknown to HEAD by a fresh
-    // digest and let mount find it
+    // not in the source repository: the mount is answered with a session (202), uploaded there
     let b2 = data(6000);
-    let d2 = Digest::new(support::sha256(&b2)).unwrap();
+    let d2 = Digest::new(sha256_digest(&b2)).unwrap();
     let opts = UploadOptions::default()
         .digest(d2.clone())
         .mount_from(repo("other"));
-    let (d, _) = t
-        .upload_blob(
-            &repo("hello"),
-            UploadSource::Bytes(b2.clone()),
-            opts.clone(),
-        )
-        .await
-        .map(parts)
-        .unwrap();
-    assert_eq!(d, d2);
-    assert_eq!(
-        fake.state.mounts.load(Ordering::SeqCst),
-        0,
-        "not there: uploaded via the 202 session"
-    );
-    fake.state.blobs.lock().unwrap().remove(d2.as_str());
-    *fake.state.mount_refuse.lock().unwrap() = true;
     let (d, _) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b2.clone()), opts)
         .await
         .map(parts)
         .unwrap();
     assert_eq!(d, d2);
-    assert_eq!(fake.state.blobs.lock().unwrap()[d2.as_str()], b2);
+    let posts = upload_posts(&emulator);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].0.contains("mount="), "{posts:?}");
+    assert_eq!(posts[0].1, 202, "not there: uploaded via the 202 session");
+    assert_eq!(emulator.blob("hello", d2.as_str()).unwrap(), b2);
+
+    // in the source, but the credential may not pull from it: refused the same way (202)
+    let b3 = data(7000);
+    let d3 = Digest::new(emulator.put_blob("other", b3.clone()).unwrap()).unwrap();
+    let limited = emulator.refresh_token_for(
+        "limited",
+        Grants::Only(vec![Scope::repository("hello", &["pull", "push"])]),
+    );
+    let t = client(&emulator.endpoint(), Credential::refresh_token(limited));
+    let opts = UploadOptions::default()
+        .digest(d3.clone())
+        .mount_from(repo("other"));
+    let (d, _) = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b3.clone()), opts)
+        .await
+        .map(parts)
+        .unwrap();
+    assert_eq!(d, d3);
+    let last = upload_posts(&emulator).pop().unwrap();
+    assert!(last.0.contains("mount=") && last.1 == 202, "{last:?}");
+    assert_eq!(emulator.blob("hello", d3.as_str()).unwrap(), b3);
 }
 
 #[tokio::test]
 async fn mount_answered_201_is_not_uploaded() {
-    let fake = support::start().await;
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = emu::start().await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
+    // in the source repository only: HEAD on the target misses, so the mount is tried
     let b = data(5000);
-    let digest = Digest::new(support::sha256(&b)).unwrap();
-    fake.state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(digest.to_string(), b.clone());
-    // make HEAD miss once (a 404 injected) so the mount is tried
-    fake.state
-        .inject
-        .lock()
-        .unwrap()
-        .push_back(support::Inject {
-            status: 404,
-            retry_after: None,
-        });
+    let digest = Digest::new(emulator.put_blob("other", b.clone()).unwrap()).unwrap();
     let opts = UploadOptions::default()
         .digest(digest.clone())
         .mount_from(repo("other"))
         .size(5000);
     let (d, n) = t
-        .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
         .await
         .map(parts)
         .unwrap();
-    assert_eq!((d, n), (digest, 5000));
-    assert_eq!(fake.state.mounts.load(Ordering::SeqCst), 1);
-    assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
+    assert_eq!((d, n), (digest.clone(), 5000));
+    let posts = upload_posts(&emulator);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].1, 201, "{posts:?}");
+    assert!(emu::requests(&emulator, |r| r.method == "PATCH" || r.method == "PUT").is_empty());
+    assert_eq!(emulator.blob("hello", digest.as_str()).unwrap(), b);
 }
 
 async fn upload_with_fault(

@@ -12,7 +12,7 @@
 //!   never gives: a token answer over 1 MiB, a manifest body that is not the stored one or is
 //!   too large, a `Docker-Content-Digest` that is not the blob's, blob content stored under a
 //!   digest it does not have, a PATCH that keeps half a chunk and then answers 500, an upload
-//!   session cut back below what was confirmed or forgotten, a refused mount;
+//!   session cut back below what was confirmed or forgotten;
 //! * **a lenient upload session**: any `_state` is accepted and upload `Location`s may be
 //!   relative to the request URL (RFC 9110 §10.2.2), for the resume-at-`Range` path that the
 //!   strict emulator (distribution's session rule) does not take.
@@ -91,11 +91,8 @@ pub struct State {
     pub blobs: Mutex<HashMap<String, Bytes>>,
     uploads: Mutex<HashMap<String, Vec<u8>>>,
     pub patch_faults: Mutex<VecDeque<PatchFault>>,
-    pub patches: AtomicUsize,
     pub content_ranges: Mutex<Vec<String>>,
     pub cancelled: AtomicUsize,
-    pub mounts: AtomicUsize,
-    pub mount_refuse: Mutex<bool>,
     pub report_wrong_digest: Mutex<bool>,
     /// Storage base to redirect blob GETs to (307), if set.
     pub redirect_to: Mutex<Option<String>>,
@@ -129,11 +126,8 @@ impl State {
             blobs: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             patch_faults: Mutex::new(VecDeque::new()),
-            patches: AtomicUsize::new(0),
             content_ranges: Mutex::new(Vec::new()),
             cancelled: AtomicUsize::new(0),
-            mounts: AtomicUsize::new(0),
-            mount_refuse: Mutex::new(false),
             report_wrong_digest: Mutex::new(false),
             redirect_to: Mutex::new(None),
             relative_locations: std::sync::atomic::AtomicBool::new(false),
@@ -536,10 +530,8 @@ fn upload(
         let query = q(uri);
         let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
         if let (Some(_from), Some(digest)) = (get("from"), get("mount"))
-            && !*st.mount_refuse.lock().unwrap()
             && st.blobs.lock().unwrap().contains_key(&digest)
         {
-            st.mounts.fetch_add(1, Ordering::SeqCst);
             return Response::builder()
                 .status(201)
                 .header("location", format!("/v2/{name}/blobs/{digest}"))
@@ -580,7 +572,6 @@ fn upload(
             StatusCode::NO_CONTENT.into_response()
         }
         Method::PATCH => {
-            st.patches.fetch_add(1, Ordering::SeqCst);
             if let Some(cr) = headers.get("content-range").and_then(|v| v.to_str().ok()) {
                 st.content_ranges.lock().unwrap().push(cr.to_owned());
                 let start: usize = cr.split('-').next().unwrap().parse().unwrap();
