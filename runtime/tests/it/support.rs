@@ -61,8 +61,6 @@ pub struct Inject {
 pub enum PatchFault {
     /// Keep the first half of the chunk, then answer 500.
     KeepHalfThen500,
-    /// Keep the first half of the chunk, then drop the connection.
-    KeepHalfThenDrop,
     /// Forget the whole session, then answer 500.
     LoseSession,
     /// Cut the session back to this many bytes (fewer than confirmed), then answer 500.
@@ -592,11 +590,6 @@ fn upload(
                 Some(PatchFault::KeepHalfThen500) => {
                     data.extend_from_slice(&body[..body.len() / 2]);
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()
-                }
-                Some(PatchFault::KeepHalfThenDrop) => {
-                    data.extend_from_slice(&body[..body.len() / 2]);
-                    drop(uploads);
-                    panic!("injected connection drop");
                 }
                 Some(PatchFault::TruncateTo(n)) => {
                     data.truncate(n);
