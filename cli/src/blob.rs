@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use acr::blob::{ExpectedSize, UploadSource};
+use acr::blob::ExpectedSize;
+
+use crate::transfer::UploadOptions;
 use acr::{Digest, RepositoryName};
 use clap::Subcommand;
 
@@ -83,7 +85,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// The sha256 digest and size of a file, read in 64 KiB blocks.
-async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
+pub(crate) async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
     use sha2::Digest as _;
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await?;
@@ -112,22 +114,31 @@ pub(crate) fn digest(text: &str) -> Result<Digest, Failure> {
     Digest::new(text).map_err(|e| Failure::usage(format!("bad digest {text:?}: {e}")))
 }
 
-/// Whether `digest` is in `repo`: `Some` with the size the registry states (when it states
-/// one), `None` for a 404.
+/// Whether `digest` is in `repo` (`check_blob_exists`): `Some` with the size the registry
+/// states, when it states one; `None` for a 404.
 async fn blob_exists(
     client: &acr::Client,
-    repo: &acr::RepositoryName,
+    repo: &RepositoryName,
     digest: &Digest,
-) -> acr::Result<Option<Option<u64>>> {
+) -> acr::Result<Option<BlobInfo>> {
     match client.check_blob_exists(repo, digest).await {
-        Ok(r) => Ok(Some(r.content_length)),
+        Ok(r) => Ok(Some(BlobInfo {
+            size: r.content_length,
+        })),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
 
+/// What the registry says of a blob it has.
+struct BlobInfo {
+    /// Its `Content-Length`, when sent.
+    size: Option<u64>,
+}
+
 /// Runs a blob command.
 pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
+    let transport = &ctx.client;
     match command {
         BlobCommand::Push {
             repo,
@@ -140,20 +151,21 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
                 Failure::failed(format!("blob push: cannot read {}: {e}", file.display()))
             })?;
             // The digest up front lets the upload skip a blob the registry has and mount one.
-            let mut push = ctx
-                .client
-                .push_blob(&name, UploadSource::path(file.clone()))
-                .digest(known)
-                .size(size);
-            if let Some(n) = chunk_size {
-                push = push.chunk_size(n);
-            }
-            if let Some(from) = mount_from.as_deref().map(repo_name).transpose()? {
-                push = push.mount_from(from);
-            }
-            let uploaded = push.await.map_err(|e| {
-                Failure::from_error(format!("blob push {} to {repo}", file.display()), &e)
-            })?;
+            let options = UploadOptions {
+                digest: Some(known),
+                size: Some(size),
+                chunk_size,
+                mount_from: mount_from.as_deref().map(repo_name).transpose()?,
+            };
+            let bar = crate::progress::bytes(ctx.progress, &repo, size);
+            let what = format!("blob push {} to {repo}", file.display());
+            let uploaded = crate::transfer::push_blob(transport, &name, &file, options, &bar)
+                .await
+                .map_err(|e| {
+                    bar.abandon();
+                    e.into_failure(&what)
+                })?;
+            bar.finish_and_clear();
             let method = format!("{:?}", uploaded.method).to_ascii_lowercase();
             tracing::info!(method, "pushed {} bytes", uploaded.size);
             emit(
@@ -176,21 +188,23 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             let name = repo_name(&repo)?;
             let d = digest(&text)?;
             let what = format!("blob pull {repo}@{text}");
-            let info = blob_exists(&ctx.client, &name, &d)
+            let info = blob_exists(transport, &name, &d)
                 .await
                 .map_err(|e| Failure::from_error(&what, &e))?
                 .ok_or_else(|| Failure::plain(format!("{what}: no such blob"), EXIT_NOT_FOUND))?;
-            let expected = match info {
+            let expected = match info.size {
                 Some(size) => ExpectedSize::Exactly(size),
                 None => ExpectedSize::AtMost(u64::MAX),
             };
-            let size = ctx
-                .client
-                .pull_blob(&name, &d)
-                .expected_size(expected)
-                .to_file(&output_file)
-                .await
-                .map_err(|e| Failure::from_error(&what, &e))?;
+            let bar = crate::progress::bytes(ctx.progress, &text, info.size.unwrap_or(0));
+            let size =
+                crate::transfer::pull_blob(transport, &name, &d, expected, &output_file, &bar)
+                    .await
+                    .map_err(|e| {
+                        bar.abandon();
+                        e.into_failure(&what)
+                    })?;
+            bar.finish_and_clear();
             emit(
                 ctx.format,
                 serde_json::json!({
@@ -206,10 +220,10 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
         BlobCommand::Exists { repo, digest: text } => {
             let name = repo_name(&repo)?;
             let d = digest(&text)?;
-            let info = blob_exists(&ctx.client, &name, &d)
+            let info = blob_exists(transport, &name, &d)
                 .await
                 .map_err(|e| Failure::from_error(format!("blob exists {repo}@{text}"), &e))?;
-            let size = info.flatten();
+            let size = info.as_ref().and_then(|i| i.size);
             emit(
                 ctx.format,
                 serde_json::json!({

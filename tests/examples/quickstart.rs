@@ -1,7 +1,7 @@
 //! The README's quickstart, compiled: list a repository's tags, push a blob and read it back.
 //!
 //! ```sh
-//! cargo run -p acr-tests --bin acr-emulator -- --port 5050 --seed   # in another terminal
+//! cargo run -p acr-emulator -- --port 5050 --seed   # in another terminal
 //! cargo run -p acr-tests --example quickstart -- http://127.0.0.1:5050 USER PASSWORD
 //! ```
 //!

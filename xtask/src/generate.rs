@@ -294,14 +294,46 @@ pub fn generate(inputs: &Inputs) -> Result<Output, GenerateError> {
     emit(inputs.lower()?, &[], inputs.overlay.is_none())
 }
 
+/// What a streaming generation ([`generate_set_each`]) returns once every file is handed over.
+#[derive(Debug)]
+pub struct Emitted {
+    /// The IR that was emitted.
+    pub api: Api,
+    /// Warnings for the maintainer.
+    pub warnings: Vec<String>,
+}
+
+/// Like [`generate_set`], but hands each file to `sink` as soon as it is formatted (in no
+/// fixed order, on all cores) instead of collecting them: memory stays flat for large APIs.
+pub fn generate_set_each(
+    set: &SpecSet,
+    extra_modules: &[String],
+    sink: impl FnMut(acr_codegen::GeneratedFile),
+) -> Result<Emitted, GenerateError> {
+    let auth_constructors = set.parts.iter().all(|p| p.overlay.is_none());
+    let lowered = set.lower()?;
+    let options = options(extra_modules, auth_constructors);
+    acr_codegen::generate_each(&lowered.api, &options, sink)
+        .map_err(|e| GenerateError::Codegen(e.to_string()))?;
+    Ok(Emitted {
+        api: lowered.api,
+        warnings: lowered.warnings,
+    })
+}
+
+fn options(extra_modules: &[String], auth_constructors: bool) -> acr_codegen::Options {
+    let mut options = acr_codegen::Options::default();
+    options.extra_modules = extra_modules.to_vec();
+    options.auth_constructors = auth_constructors;
+    options
+}
+
 fn emit(
     lowered: lower::Lowered,
     extra_modules: &[String],
     auth_constructors: bool,
 ) -> Result<Output, GenerateError> {
-    let mut options = acr_codegen::Options::default();
-    options.extra_modules = extra_modules.to_vec();
-    options.auth_constructors = auth_constructors;
+    let options = options(extra_modules, auth_constructors);
     let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {

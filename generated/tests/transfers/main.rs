@@ -6,6 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blobs;
+// shared with the runtime's tests: the ACR emulator, for the tests that need a registry which
+// behaves
+#[allow(dead_code)]
+#[path = "../../../runtime/tests/it/emu.rs"]
+mod emu;
 mod manifests;
 // shared with the runtime's tests, of which this binary uses a part
 #[allow(dead_code)]

@@ -1,10 +1,14 @@
-//! Runtime tests against a tiny in-test registry. (The blob and manifest workflows' own tests
-//! moved with them to the `acr` crate: `generated/tests/transfers`, sharing `support.rs`.)
+//! Runtime tests against the ACR emulator (`emu`), a fake registry that misbehaves on purpose
+//! (`support`) and hand-written loopback servers. (The blob and manifest workflows' own tests
+//! moved with them to the `acr` crate: `generated/tests/transfers`, sharing `support` and `emu`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acr_mode;
 mod auth;
+// shared with the acr crate's workflow tests, which use the rest
+#[allow(dead_code)]
+mod emu;
 mod limits;
 mod origin;
 mod paging;
