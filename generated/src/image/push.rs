@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
 
-use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, OciLayout, blobs_of, unsupported};
+use super::{DEFAULT_PARALLEL_BLOBS, ImageSource, ImageTransfer, OciLayout, blobs_of, unsupported};
 use crate::blob::{UploadMethod, UploadOptions, UploadSource};
 use crate::manifest::{Descriptor, ManifestKind};
 use crate::{Client, Error, Reference, RepositoryName};
@@ -21,7 +21,7 @@ pub struct PushImageRequest {
     client: Client,
     repository: Result<RepositoryName, String>,
     reference: Result<Reference, String>,
-    layout: OciLayout,
+    source: ImageSource,
     source_tag: Option<String>,
     parallel: usize,
 }
@@ -29,7 +29,10 @@ pub struct PushImageRequest {
 impl PushImageRequest {
     /// Which entry of the layout's `index.json` to push: the one tagged `tag` (its
     /// `org.opencontainers.image.ref.name`). By default the pushed reference when it is a tag,
-    /// else the entry whose digest is the reference, else the only entry.
+    /// else the entry whose digest is the reference, else the only entry. An [`Image`] in
+    /// memory has one manifest: this does not apply.
+    ///
+    /// [`Image`]: super::Image
     pub fn source_tag(mut self, tag: impl Into<String>) -> Self {
         self.source_tag = Some(tag.into());
         self
@@ -57,14 +60,22 @@ impl PushImageRequest {
     pub async fn send(self) -> Result<ImageTransfer, Error> {
         let repository = self.repository.map_err(|e| Error::invalid_input(OP, e))?;
         let reference = self.reference.map_err(|e| Error::invalid_input(OP, e))?;
-        let top = find_entry(&self.layout, &reference, self.source_tag.as_deref())?;
-        let job = Job {
-            client: &self.client,
-            repository: &repository,
-            layout: &self.layout,
-            parallel: self.parallel,
+        let result = match &self.source {
+            ImageSource::Layout(layout) => {
+                let top = find_entry(layout, &reference, self.source_tag.as_deref())?;
+                let job = Job {
+                    client: &self.client,
+                    repository: &repository,
+                    layout,
+                    parallel: self.parallel,
+                };
+                job.push_tree(top, &reference).await?
+            }
+            ImageSource::Memory(image) => {
+                let (client, parallel) = (&self.client, self.parallel);
+                super::memory::push(client, &repository, &reference, image, parallel).await?
+            }
         };
-        let result = job.push_tree(top, &reference).await?;
         tracing::info!(
             repository = repository.as_str(),
             reference = reference.as_str(),
@@ -204,9 +215,10 @@ impl Job<'_> {
 }
 
 impl Client {
-    /// Pushes a whole image from the OCI image layout `layout` to `repository` as
-    /// `reference` (a tag, or the manifest's digest): the manifest's config and layers (or an
-    /// index's child manifests with theirs), then the manifest. Blobs the registry holds are
+    /// Pushes a whole image from `source`, an OCI image layout (`&OciLayout`) or an
+    /// [`Image`](super::Image) in memory, to `repository` as `reference` (a tag, or the
+    /// manifest's digest): the manifest's config and layers (or an index's child manifests
+    /// with theirs), then the manifest. Blobs the registry holds are
     /// skipped; the others are uploaded with the verified, resumable
     /// [`Transport::upload_blob`](crate::Transport::upload_blob), a few at a time.
     ///
@@ -216,13 +228,13 @@ impl Client {
         &self,
         repository: impl TryInto<RepositoryName, Error: std::fmt::Display>,
         reference: impl TryInto<Reference, Error: std::fmt::Display>,
-        layout: &OciLayout,
+        source: impl Into<ImageSource>,
     ) -> PushImageRequest {
         PushImageRequest {
             client: self.clone(),
             repository: repository.try_into().map_err(|e| e.to_string()),
             reference: reference.try_into().map_err(|e| e.to_string()),
-            layout: layout.clone(),
+            source: source.into(),
             source_tag: None,
             parallel: DEFAULT_PARALLEL_BLOBS,
         }
