@@ -29,6 +29,10 @@ pub struct Context<'a> {
     pub extra_modules: Vec<String>,
     /// [`Options::auth_constructors`].
     pub auth_constructors: bool,
+    /// [`Options::crate_doc`].
+    pub crate_doc: Option<String>,
+    /// [`Options::client_doc`].
+    pub client_doc: Option<String>,
 }
 
 impl<'a> Context<'a> {
@@ -54,6 +58,8 @@ impl<'a> Context<'a> {
             http,
             extra_modules: opts.extra_modules.clone(),
             auth_constructors: opts.auth_constructors,
+            crate_doc: opts.crate_doc.clone(),
+            client_doc: opts.client_doc.clone(),
         })
     }
 

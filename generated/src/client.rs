@@ -13,6 +13,35 @@
 /// * [`download_blob`](crate::Transport::download_blob) and [`download_blob_to`](crate::Transport::download_blob_to): streamed, resumed with a `Range` request after a broken connection, verified against the digest.
 /// * [`blob_exists`](crate::Transport::blob_exists): whether a blob is there, and its size.
 /// * [`get_manifest`](crate::Transport::get_manifest) and [`put_manifest`](crate::Transport::put_manifest): a manifest verified against its digest. An operation of `Client` may bear the same name: that one is the raw request and checks nothing.
+///
+/// # Example
+///
+/// Connect, push an image, pull it, copy it, list the tags, lock one, delete by digest (the crate
+/// page has each step with its options, and every credential):
+///
+/// ```rust,no_run
+/// use acr::image::Image;
+/// use acr::models::TagChangeableAttributes;
+/// use acr::stream::TryStreamExt as _;
+/// use acr::{Client, Credential};
+/// # async fn demo() -> acr::Result<()> {
+/// let client = Client::builder("https://myregistry.azurecr.io")
+///     .credential(Credential::basic("myregistry", "admin password"))
+///     .build()?;
+/// let image = Image::new(r#"{"architecture":"amd64","os":"linux"}"#).layer("layer bytes");
+/// let pushed = client.push_image("team/app", "v1", &image).await?;
+/// client.pull_image("team/app", "v1").to_layout("app-layout").await?;
+/// client.copy_image("team/app", "v1", "release/app", "v1").await?;
+/// let tags: Vec<String> = client.list_tags("team/app").into_stream().try_collect().await?;
+/// let lock = TagChangeableAttributes {
+///     write_enabled: Some(false),
+///     delete_enabled: Some(false),
+///     ..Default::default()
+/// };
+/// client.update_tag_attributes("release/app", "v1").value(lock).await?;
+/// client.delete_manifest("team/app", &pushed.descriptor.digest).await?;
+/// # let _ = tags; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: acr_runtime::Transport,

@@ -154,7 +154,7 @@ fn execute(args: &CodegenArgs) -> Result<u8, GenerateError> {
     let started = Instant::now();
     let set = SpecSet::read(&args.specs)?;
     let src = args.out.join("src");
-    let output = generate::generate_set(&set, &tree::hand_written_modules(&src)?)?;
+    let output = generate::generate_with(&set, &tree::hand_written(&src)?)?;
     for w in &output.warnings {
         eprintln!("warning: {w}");
     }

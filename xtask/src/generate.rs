@@ -284,8 +284,28 @@ impl SpecSet {
 /// Without any overlay (clients of other APIs), `Client` also gets constructors of the
 /// credentials the specs' `@auth` names.
 pub fn generate_set(set: &SpecSet, extra_modules: &[String]) -> Result<Output, GenerateError> {
+    generate_with(
+        set,
+        &crate::tree::HandWritten {
+            modules: extra_modules.to_vec(),
+            ..Default::default()
+        },
+    )
+}
+
+/// [`generate_set`] into a crate with the hand-written parts `hand` (modules, and the Markdown
+/// docs of the crate page and `Client`): what `cargo xtask codegen` does.
+pub fn generate_with(
+    set: &SpecSet,
+    hand: &crate::tree::HandWritten,
+) -> Result<Output, GenerateError> {
     let auth_constructors = set.parts.iter().all(|p| p.overlay.is_none());
-    emit(set.lower()?, extra_modules, auth_constructors)
+    let mut options = acr_codegen::Options::default();
+    options.extra_modules = hand.modules.clone();
+    options.crate_doc = hand.crate_doc.clone();
+    options.client_doc = hand.client_doc.clone();
+    options.auth_constructors = auth_constructors;
+    emit_with(set.lower()?, options)
 }
 
 /// Lowers and emits one spec. Without an overlay (a client of another API), `Client` also gets
@@ -302,6 +322,13 @@ fn emit(
     let mut options = acr_codegen::Options::default();
     options.extra_modules = extra_modules.to_vec();
     options.auth_constructors = auth_constructors;
+    emit_with(lowered, options)
+}
+
+fn emit_with(
+    lowered: lower::Lowered,
+    options: acr_codegen::Options,
+) -> Result<Output, GenerateError> {
     let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {
