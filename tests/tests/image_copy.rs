@@ -145,6 +145,48 @@ async fn an_in_memory_image_pushes_and_copies_within_a_registry_by_mount() {
     assert!(bad.to_string().contains("Bad/Name"), "{bad}");
 }
 
+#[tokio::test]
+async fn a_refused_mount_falls_back_to_streaming_the_blob() {
+    use acr_tests::emulator::Fault;
+    let emulator = start_emulator().await;
+    let client = emulator_client(&emulator);
+    let image = image("copy/refused", &[5000, 60 * 1024]);
+    client.push_image("copy/src", "v1", &image).await.unwrap();
+    // Every mount request into copy/dst is refused (the mount and the plain upload session
+    // alternate, one blob at a time).
+    emulator.inject(
+        Fault::on("POST", "/v2/copy/dst/blobs/uploads/*")
+            .every(2)
+            .times(3)
+            .fail_with(403),
+    );
+    let copied = client
+        .copy_image("copy/src", "v1", "copy/dst", "v1")
+        .blobs_in_parallel(1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (copied.blobs_mounted, copied.blobs_transferred),
+        (0, 3),
+        "each refused mount became a streamed upload"
+    );
+    let log = emulator.log();
+    let mounts: Vec<u16> = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.query.as_deref().is_some_and(|q| q.contains("mount=")))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(mounts, [403, 403, 403], "three mounts tried, all refused");
+    for (descriptor, bytes) in image.blobs() {
+        assert_eq!(
+            emulator
+                .blob("copy/dst", descriptor.digest.as_str())
+                .as_ref(),
+            Some(bytes)
+        );
+    }
+}
+
 /// Two registries, a two-platform index tagged `multi` in the first's `copy/multi`, written
 /// from `source` (a layout); returns the clients and the children's descriptors.
 async fn two_registries_with_an_index(
@@ -391,6 +433,69 @@ async fn referrers_come_along_through_the_api_on_the_emulator() {
         !tags(&client, "copy/mirror").await.contains(&tag),
         "a registry with the API gets no referrers tag"
     );
+}
+
+#[tokio::test]
+async fn a_copy_between_registries_survives_cut_connections_on_both_sides() {
+    use acr_tests::fault_proxy::{Cut, FaultProxy};
+    let Some(a) = start_registry(Flavour::Open).await else {
+        return;
+    };
+    let Some(b) = start_registry(Flavour::Open).await else {
+        return;
+    };
+    let image = image("copy/faults", &[3 << 20]);
+    registry_client(&a)
+        .push_image("copy/faults", "v1", &image)
+        .await
+        .unwrap();
+    let addr = |endpoint: String| -> std::net::SocketAddr {
+        endpoint.trim_start_matches("http://").parse().unwrap()
+    };
+    // The source's answers are cut once after 1 MiB (the download resumes with `Range`); the
+    // destination's requests once after 1.5 MiB, inside the second 1 MiB chunk (the upload
+    // recovers, and the source blob is read again from where the registry needs it).
+    let down = FaultProxy::start(addr(a.endpoint()), Cut::downstream_after(1 << 20))
+        .await
+        .unwrap();
+    let up = FaultProxy::start(addr(b.endpoint()), Cut::upstream_after(3 << 19))
+        .await
+        .unwrap();
+    let source = Client::builder(down.endpoint()).build().unwrap();
+    let target = Client::builder(up.endpoint())
+        .chunk_size(1 << 20)
+        .build()
+        .unwrap();
+    let copied = source
+        .copy_image("copy/faults", "v1", "copy/faults", "v1")
+        .to(&target)
+        .blobs_in_parallel(1)
+        .await
+        .unwrap();
+    assert_eq!((down.cuts(), up.cuts()), (1, 1), "both faults happened");
+    assert!(
+        down.bytes_downstream() > (3 << 20) + (1 << 20),
+        "the source blob was read again after the upload lost its session: {} bytes down",
+        down.bytes_downstream()
+    );
+    assert_eq!(copied.blobs_transferred, 2);
+    let sizes: u64 = image.blobs().map(|(d, _)| d.size).sum();
+    assert!(
+        copied.blob_bytes > sizes,
+        "the cut chunk was sent again: {} bytes for {sizes}",
+        copied.blob_bytes
+    );
+    // What arrived is the image, verified on the way out.
+    let dir = tempfile::tempdir().unwrap();
+    registry_client(&b)
+        .pull_image("copy/faults", "v1")
+        .to_layout(dir.path())
+        .await
+        .unwrap();
+    let layout = OciLayout::open(dir.path()).unwrap();
+    for (descriptor, bytes) in image.blobs() {
+        assert_eq!(layout.read_blob(&descriptor.digest).unwrap(), bytes);
+    }
 }
 
 // ---- peak memory: a 256 MiB layer between two registries, in a child process ----
