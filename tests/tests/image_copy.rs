@@ -291,6 +291,23 @@ async fn a_multi_arch_index_copies_between_two_registries_whole_or_one_platform(
         .unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
 
+    // By digest: the chosen image's digest names it; another digest is refused before any
+    // manifest is put.
+    let by_digest = ca
+        .copy_image("copy/multi", "multi", "mirror/digest", &children[0].digest)
+        .to(&cb)
+        .platform(Platform::new("linux", "amd64"))
+        .await
+        .unwrap();
+    assert_eq!(by_digest.descriptor.digest, children[0].digest);
+    let wrong = ca
+        .copy_image("copy/multi", "multi", "mirror/digest", &children[1].digest)
+        .to(&cb)
+        .platform(Platform::new("linux", "amd64"))
+        .await
+        .unwrap_err();
+    assert!(wrong.to_string().contains("not the digest"), "{wrong}");
+
     // A platform the index lacks: a clear error naming what it holds.
     let err = ca
         .copy_image("copy/multi", "multi", "mirror/s390x", "latest")

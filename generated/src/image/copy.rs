@@ -225,6 +225,17 @@ impl Job<'_> {
             let size = manifest.bytes.len() as u64;
             let descriptor =
                 Descriptor::new(manifest.media_type.clone(), manifest.digest.clone(), size);
+            let kind = manifest.parse()?;
+            if let (ManifestKind::Index(index), Some(wanted), true) = (&kind, self.platform, top) {
+                let child = index
+                    .manifests
+                    .iter()
+                    .find(|d| platform_matches(wanted, d.platform.as_ref()))
+                    .ok_or_else(|| no_platform(wanted, index))?;
+                let child = self.get(&child.digest).await?;
+                // The chosen image takes the index's place under the reference.
+                return self.copy_tree(child, reference, false).await;
+            }
             if let Some(wanted) = reference.as_digest()
                 && wanted != manifest.digest
             {
@@ -237,7 +248,7 @@ impl Job<'_> {
                 ));
             }
             let mut result = ImageTransfer::new(descriptor);
-            match manifest.parse()? {
+            match kind {
                 ManifestKind::Image(image) => {
                     let copies = futures_util::stream::iter(
                         blobs_of(&image)
@@ -258,16 +269,6 @@ impl Job<'_> {
                     }
                 }
                 ManifestKind::Index(index) => {
-                    if let Some(wanted) = self.platform.filter(|_| top) {
-                        let child = index
-                            .manifests
-                            .iter()
-                            .find(|d| platform_matches(wanted, d.platform.as_ref()))
-                            .ok_or_else(|| no_platform(wanted, &index))?;
-                        let child = self.get(&child.digest).await?;
-                        // The chosen image takes the index's place under the reference.
-                        return self.copy_tree(child, reference, false).await;
-                    }
                     for child in &index.manifests {
                         let child = self.get(&child.digest).await?;
                         let child_ref = Reference::from(&child.digest);
