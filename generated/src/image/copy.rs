@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use acr_runtime::bytes::Bytes;
 use futures_util::{Stream as _, TryStreamExt as _};
 
+use super::wire::{self, get_manifest};
 use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, blobs_of, unsupported};
 use crate::blob::{BlobStream, UploadMethod, UploadOptions, UploadSource};
 use crate::discovery::{ReferrersSource, referrers_tag};
@@ -153,15 +154,6 @@ impl IntoFuture for CopyImageRequest {
     }
 }
 
-/// The verified manifest `reference` of `repository`.
-async fn get_manifest(
-    client: &Client,
-    repository: &RepositoryName,
-    reference: &Reference,
-) -> Result<Manifest, Error> {
-    client.transport().get_manifest(repository, reference).await
-}
-
 /// Puts `manifest` as `reference` of `repository`.
 async fn put_manifest(
     client: &Client,
@@ -169,14 +161,8 @@ async fn put_manifest(
     reference: &Reference,
     manifest: &Manifest,
 ) -> Result<(), Error> {
-    client
-        .transport()
-        .put_manifest(
-            repository,
-            reference,
-            manifest.bytes.clone(),
-            &manifest.media_type,
-        )
+    let bytes = manifest.bytes.clone();
+    wire::put_manifest(client, repository, reference, bytes, &manifest.media_type)
         .await
         .map(drop)
 }
@@ -297,10 +283,7 @@ impl Job<'_> {
     /// else streamed from the source.
     async fn copy_blob(&self, blob: Descriptor) -> Result<BlobCopy, Error> {
         if !blob.urls.is_empty()
-            && self
-                .source
-                .transport()
-                .blob_exists(self.src_repository, &blob.digest)
+            && wire::blob_exists(self.source, self.src_repository, &blob.digest)
                 .await?
                 .is_none()
         {
@@ -320,11 +303,9 @@ impl Job<'_> {
             blob.digest.clone(),
             blob.size,
         );
-        let uploaded = self
-            .destination
-            .transport()
-            .upload_blob(self.dst_repository, UploadSource::seekable(reader), options)
-            .await?;
+        let source = UploadSource::seekable(reader);
+        let uploaded =
+            wire::upload_blob(self.destination, self.dst_repository, source, options).await?;
         Ok(match uploaded.method {
             UploadMethod::Sent => BlobCopy::Sent(uploaded.bytes_sent),
             UploadMethod::Mounted => BlobCopy::Mounted,
@@ -502,7 +483,7 @@ impl tokio::io::AsyncRead for RemoteBlob {
                     );
                     this.taken = 0;
                     this.state = RemoteState::Opening(Box::pin(async move {
-                        client.transport().download_blob(&repository, &digest).await
+                        wire::download_blob(&client, &repository, &digest).await
                     }));
                 }
                 RemoteState::Opening(open) => match open.as_mut().poll(cx) {

@@ -192,10 +192,7 @@ pub(super) async fn push(
             let options = UploadOptions::default()
                 .digest(descriptor.digest.clone())
                 .size(descriptor.size);
-            client
-                .transport()
-                .upload_blob(repository, UploadSource::Bytes(blob), options)
-                .await
+            super::wire::upload_blob(client, repository, UploadSource::Bytes(blob), options).await
         })
     }))
     .try_buffer_unordered(parallel);
@@ -207,10 +204,7 @@ pub(super) async fn push(
         }
         result.blob_bytes += u.bytes_sent;
     }
-    client
-        .transport()
-        .put_manifest(repository, reference, bytes, &media_type)
-        .await?;
+    super::wire::put_manifest(client, repository, reference, bytes, &media_type).await?;
     result.manifests = 1;
     Ok(result)
 }

@@ -24,6 +24,7 @@ pub mod layout;
 mod memory;
 mod pull;
 mod push;
+mod wire;
 
 pub use copy::CopyImageRequest;
 pub use layout::OciLayout;
