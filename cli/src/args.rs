@@ -96,6 +96,43 @@ pub enum Command {
     /// Blobs (layers, configs).
     #[command(subcommand)]
     Blob(crate::blob::BlobCommand),
+    /// One blob upload session, step by step across invocations.
+    ///
+    /// `start` prints a location; pass the location each step prints to the next one.
+    /// For a whole file in one go use `acr blob push`.
+    ///
+    /// Example: `LOC=$(acr upload start hello)`
+    #[command(subcommand)]
+    Upload(crate::upload::UploadCommand),
+    /// ACR's token exchange (`/oauth2`): refresh and access tokens, printed only with
+    /// --show-secret.
+    #[command(subcommand)]
+    Token(crate::token::TokenCommand),
+    /// Whole images: push from and pull into OCI image layout folders.
+    #[command(subcommand)]
+    Image(crate::image::ImageCommand),
+    /// Deletes old tags (and untagged manifests) as ACR's `acr purge` does, from the client.
+    ///
+    /// Tags of the repositories --filter names, matching its expression and last updated
+    /// longer than --ago ago, are deleted, except the --keep most recent of them and locked
+    /// ones (deleteEnabled or writeEnabled false), which are reported. --untagged also
+    /// deletes manifests left without tags (older than --ago; not those a kept index lists
+    /// or whose subject stays). Needs ACR's /acr/v1 API.
+    ///
+    /// Example: `acr purge --filter 'hello:^dev-.*' --ago 7d --keep 3 --untagged --dry-run`
+    Purge(crate::purge::PurgeArgs),
+    /// Checks credentials against the registry and stores them in the Docker config file.
+    ///
+    /// As `docker login` does, with --username and --password (or --password-stdin); later
+    /// commands given no credential use them. The file is `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; it is written
+    /// atomically with mode 0600, other entries kept.
+    ///
+    /// Example: `echo "$PASSWORD" | acr --registry myregistry.azurecr.io -u admin --password-stdin login`
+    Login,
+    /// Removes the registry's credentials from the Docker config file.
+    ///
+    /// Example: `acr --registry myregistry.azurecr.io logout`
+    Logout,
     /// Prints a shell completion script.
     ///
     /// Example: `acr completions bash > /etc/bash_completion.d/acr`

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use acr::blob::{ExpectedSize, UploadOptions, UploadSource};
+use acr::blob::{ExpectedSize, UploadOptions};
 use acr::{Digest, RepositoryName};
 use clap::Subcommand;
 
@@ -83,7 +83,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// The sha256 digest and size of a file, read in 64 KiB blocks.
-async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
+pub(crate) async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
     use sha2::Digest as _;
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await?;
@@ -132,12 +132,15 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             options.size = Some(size);
             options.chunk_size = chunk_size;
             options.mount_from = mount_from.as_deref().map(repo_name).transpose()?;
-            let uploaded = transport
-                .upload_blob(&name, UploadSource::path(file.clone()), options)
+            let bar = crate::progress::bytes(ctx.progress, &repo, size);
+            let what = format!("blob push {} to {repo}", file.display());
+            let uploaded = crate::transfer::push_blob(transport, &name, &file, options, &bar)
                 .await
                 .map_err(|e| {
-                    Failure::from_error(format!("blob push {} to {repo}", file.display()), &e)
+                    bar.abandon();
+                    e.into_failure(&what)
                 })?;
+            bar.finish_and_clear();
             let method = format!("{:?}", uploaded.method).to_ascii_lowercase();
             tracing::info!(method, "pushed {} bytes", uploaded.size);
             emit(
@@ -169,10 +172,15 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
                 Some(size) => ExpectedSize::Exactly(size),
                 None => ExpectedSize::AtMost(u64::MAX),
             };
-            let size = transport
-                .download_blob_to(&name, &d, expected, &output_file)
-                .await
-                .map_err(|e| Failure::from_error(&what, &e))?;
+            let bar = crate::progress::bytes(ctx.progress, &text, info.size.unwrap_or(0));
+            let size =
+                crate::transfer::pull_blob(transport, &name, &d, expected, &output_file, &bar)
+                    .await
+                    .map_err(|e| {
+                        bar.abandon();
+                        e.into_failure(&what)
+                    })?;
+            bar.finish_and_clear();
             emit(
                 ctx.format,
                 serde_json::json!({

@@ -10,6 +10,7 @@
 //! | 2 | usage error (bad arguments, bad `--registry`) |
 //! | 3 | not found (HTTP 404 or a `*_UNKNOWN` registry error code) |
 //! | 4 | authentication or authorization failed (HTTP 401/403, `UNAUTHORIZED`, `DENIED`, a failed token request) |
+//! | 130 | interrupted by Ctrl-C (a running upload's session was cancelled first; see below) |
 //!
 //! # JSON output (`--output json`)
 //!
@@ -38,6 +39,33 @@
 //!   absent).
 //! * `referrers`: `{"repository", "subject", "source": "api" | "tag-schema" | "none", "manifests": [DESCRIPTOR...]}`.
 //!
+//! * `image push`: `{"repository", "reference", "digest", "mediaType", "size", "manifests",
+//!   "blobsTransferred", "blobsSkipped", "blobBytes"}` (the top manifest's descriptor; blobs
+//!   sent, blobs the registry had, bytes sent).
+//! * `image pull`: the same fields plus `"dir"` and `"tag"` (the name in the layout's
+//!   `index.json`, or `null`); `blobsSkipped` counts blobs the layout had.
+//! * `purge`: `{"dryRun", "ago": SECONDS, "cutoff": TIME, "tags": [{"repository", "tag",
+//!   "digest", "lastUpdateTime"}], "manifests": [{"repository", "digest"}], "skipped":
+//!   [{"repository", "tag"?, "digest", "reason": "locked" | "listed by a kept index" |
+//!   "refers to a kept manifest"}], "errors": [{..., "error", "status"?, "code"?}],
+//!   "summary": {"tagsDeleted", "manifestsDeleted", "skipped", "errors"}}`; `tags` and
+//!   `manifests` list what was (or, dry, would be) deleted. Exit 1 when any deletion failed.
+//! * `upload start`: `{"repository", "location", "uuid"}`; `upload status`: `{"location",
+//!   "range", "uuid"}`; `upload chunk`: `{"location" (the next step's), "range", "sent",
+//!   "uuid"}`; `upload complete`: `{"digest", "location"}`; `upload cancel`: `{"location",
+//!   "cancelled": true}`.
+//! * `token refresh`: `{"refreshToken", "redacted", "expiresOn", "access"}`; `token access` and
+//!   `token login`: `{"accessToken", "redacted", "expiresOn", "access"}`. The token is
+//!   `"<redacted>"` unless `--show-secret`; `expiresOn` and `access` are read from its JWT
+//!   claims (not verified), `null` when it has none.
+//! * `login`: `{"registry", "username", "config", "loggedIn": true}`; `logout`: `{"registry",
+//!   "config", "removed": BOOL}`.
+//!
+//! Progress bars are drawn on stderr only when it is a terminal, with table output and without
+//! `-q`. Ctrl-C during an upload (`blob push`, `image push`) stops it after the chunk in flight
+//! and cancels the upload session (`DELETE`); a second Ctrl-C, or one during anything else,
+//! quits at once. Either way the exit code is 130 and no partial file or folder is left.
+//!
 //! `completions SHELL` prints a completion script (bash, elvish, fish, powershell, zsh) and
 //! needs no registry.
 //!
@@ -46,12 +74,21 @@
 
 mod args;
 mod blob;
+mod cancel;
+mod docker_config;
 mod failure;
+mod image;
+mod login;
 mod manifest;
 mod output;
+mod progress;
+mod purge;
 mod registry;
 mod repo;
 mod tag;
+mod token;
+mod transfer;
+mod upload;
 
 use clap::Parser;
 
@@ -77,7 +114,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     let format = cli.global.output;
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(interruptible(run(cli))) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
             failure.print(format);
@@ -106,6 +143,35 @@ fn init_logging(cli: &Cli) {
         .try_init();
 }
 
+/// Runs `work` until it ends or Ctrl-C: the first Ctrl-C lets a running upload stop after its
+/// chunk and cancel its session (see [`cancel`]); otherwise, or at a second Ctrl-C, `work` is
+/// dropped (temporary files and folders go with it) and the command fails with exit 130.
+async fn interruptible(
+    work: impl std::future::Future<Output = Result<(), Failure>>,
+) -> Result<(), Failure> {
+    let interrupted = || Failure::plain(cancel::MESSAGE.to_owned(), cancel::EXIT_INTERRUPTED);
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        signal = tokio::signal::ctrl_c() => {
+            if signal.is_err() {
+                // No signal handler could be installed: run without one.
+                return work.await;
+            }
+        }
+    }
+    if !cancel::interrupt() {
+        return Err(interrupted());
+    }
+    eprintln!(
+        "interrupted: stopping the upload and cancelling its session (Ctrl-C again to quit now)"
+    );
+    tokio::select! {
+        result = &mut work => result,
+        _ = tokio::signal::ctrl_c() => Err(interrupted()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Completions { shell } = cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -123,6 +189,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Manifest(c) => manifest::run(&ctx, c).await,
         Command::Referrers(c) => manifest::referrers(&ctx, c).await,
         Command::Blob(c) => blob::run(&ctx, c).await,
+        Command::Image(c) => image::run(&ctx, c).await,
+        Command::Purge(a) => purge::run(&ctx, a).await,
+        Command::Upload(c) => upload::run(&ctx, c).await,
+        Command::Token(c) => token::run(&ctx, c).await,
+        Command::Login => login::login(&ctx).await,
+        Command::Logout => login::logout(&ctx),
         Command::Completions { .. } => Ok(()),
     }
 }

@@ -27,6 +27,10 @@ pub struct Context {
     pub registry: String,
     /// The output format.
     pub format: OutputFormat,
+    /// Whether progress bars are drawn (stderr is a terminal, table output, no `-q`).
+    pub progress: bool,
+    /// The credential the options gave (`None`: none given, the Docker config's was used).
+    pub given: Option<Credential>,
 }
 
 impl Context {
@@ -38,7 +42,11 @@ impl Context {
             Failure::usage("no registry: pass --registry HOST or set ACR_REGISTRY")
         })?;
         let registry = registry_url(raw, global.insecure)?;
-        let credential = credential(global)?;
+        let given = credential(global)?;
+        let credential = match &given {
+            Some(c) => c.clone(),
+            None => from_docker_config(&registry)?,
+        };
         let client = Client::builder(registry.clone())
             .credential(credential)
             .allow_insecure_http(global.insecure)
@@ -49,6 +57,8 @@ impl Context {
             client,
             registry,
             format: global.output,
+            progress: crate::progress::enabled(global.output, global.quiet),
+            given,
         })
     }
 }
@@ -90,12 +100,13 @@ pub fn registry_url(raw: &str, insecure: bool) -> Result<String, Failure> {
     Ok(with_scheme.trim_end_matches('/').to_owned())
 }
 
-fn credential(global: &Global) -> Result<Credential, Failure> {
+/// The credential the options give; `None` when they give none (and not `--anonymous`).
+fn credential(global: &Global) -> Result<Option<Credential>, Failure> {
     if global.anonymous {
-        return Ok(Credential::Anonymous);
+        return Ok(Some(Credential::Anonymous));
     }
     if let Some(token) = &global.refresh_token {
-        return Ok(Credential::refresh_token(token.clone()));
+        return Ok(Some(Credential::refresh_token(token.clone())));
     }
     let password = if global.password_stdin {
         let mut line = String::new();
@@ -108,17 +119,40 @@ fn credential(global: &Global) -> Result<Credential, Failure> {
         global.password.clone()
     };
     match (&global.username, password) {
-        (Some(user), Some(password)) => Ok(Credential::basic(user.clone(), password)),
+        (Some(user), Some(password)) => Ok(Some(Credential::basic(user.clone(), password))),
         (Some(_), None) => Err(Failure::usage(
             "--username needs a password: --password, --password-stdin or ACR_PASSWORD",
         )),
         (None, Some(_)) => Err(Failure::usage(
             "a password needs --username (or ACR_USERNAME)",
         )),
-        (None, None) => Ok(Credential::Anonymous),
+        (None, None) => Ok(None),
     }
 }
 
+/// The credential `acr login` (or `docker login`) stored for `registry` in the Docker config
+/// file, read by the library (helpers included); anonymous when there is none. A config that
+/// cannot be used is reported on stderr, and the command goes on anonymously.
+fn from_docker_config(registry: &str) -> Result<Credential, Failure> {
+    let Some(path) = crate::docker_config::path().filter(|p| p.is_file()) else {
+        return Ok(Credential::Anonymous);
+    };
+    let key = crate::docker_config::server_key(registry);
+    match Credential::from_docker_config_file(&path, &key) {
+        Ok(c) => {
+            tracing::info!("credentials of {key} from {}", path.display());
+            Ok(c)
+        }
+        Err(acr::Error::Config(m)) if m.starts_with("no credential for") => {
+            tracing::debug!("{m}");
+            Ok(Credential::Anonymous)
+        }
+        Err(e) => {
+            tracing::warn!("not using the Docker config: {e}");
+            Ok(Credential::Anonymous)
+        }
+    }
+}
 /// Runs a registry command.
 pub async fn run(ctx: &Context, command: RegistryCommand) -> Result<(), Failure> {
     match command {

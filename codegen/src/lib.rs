@@ -95,6 +95,16 @@ pub enum CodegenError {
 
 /// Generates the files of a client crate for `api`, sorted by path.
 pub fn generate(api: &ir::Api, opts: &Options) -> Result<Vec<GeneratedFile>, CodegenError> {
-    let ctx = context::Context::new(api, opts)?;
-    emit::crate_files(&ctx)
+    emit::crate_files(api, opts)
+}
+
+/// Generates the files of a client crate for `api`, handing each to `sink` as soon as it is
+/// formatted (in no fixed order), on all cores: for large APIs, where holding every file
+/// until the end would cost memory in proportion to the API (see [`emit::each_file`]).
+pub fn generate_each(
+    api: &ir::Api,
+    opts: &Options,
+    sink: impl FnMut(GeneratedFile),
+) -> Result<(), CodegenError> {
+    emit::each_file(api, opts, sink)
 }

@@ -365,12 +365,14 @@ pub fn reachable_types(api: &crate::ir::Api) -> BTreeSet<String> {
         }
         op.paging.iter().for_each(|p| walk(&p.item, &mut pending));
     }
+    let by_name: std::collections::HashMap<&str, &crate::ir::NamedType> =
+        api.types.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut seen = BTreeSet::new();
     while let Some(name) = pending.pop() {
         if !seen.insert(name.clone()) {
             continue;
         }
-        if let Some(t) = api.types.iter().find(|t| t.name == name)
+        if let Some(t) = by_name.get(name.as_str())
             && let crate::ir::TypeKind::Struct { fields } = &t.kind
         {
             fields.iter().for_each(|f| walk(&f.ty, &mut pending));

@@ -121,6 +121,13 @@ pub struct Request {
     /// opening an upload session (`POST /v2/<name>/blobs/uploads/`), whose unused twin the
     /// registry expires.
     pub repeatable: bool,
+    /// Whether a `404` to a resend of this `DELETE`, after an attempt whose answer was lost
+    /// (the connection broke or timed out once the request could have reached the server),
+    /// means the first attempt deleted it. `DELETE` is idempotent (RFC 9110 §9.2.2): the
+    /// second request has the effect of the first, but its answer differs, and the caller
+    /// asked for the resource to be gone. Such a response is returned as a success, with
+    /// its true status (`404`). Only for operations whose success has no body.
+    pub done_when_gone: bool,
 }
 
 impl Request {
@@ -139,7 +146,15 @@ impl Request {
             response_kind: None,
             response_limit: None,
             repeatable: false,
+            done_when_gone: false,
         }
+    }
+
+    /// Marks a `DELETE` whose `404`, after a lost answer, means done (see
+    /// [`Request::done_when_gone`]).
+    pub fn done_when_gone(mut self) -> Self {
+        self.done_when_gone = true;
+        self
     }
 
     /// Marks the request as harmless to send twice (see [`Request::repeatable`]).

@@ -164,11 +164,9 @@ fn ret_ident(ret: &syn::ReturnType) -> Option<String> {
     }
 }
 
-/// The report between two generated trees; empty when the public API is unchanged.
+/// The report between two generated trees (or the changed files of them: files equal on both
+/// sides add nothing); empty when the public API is unchanged.
 pub fn report(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> String {
-    if old.is_empty() {
-        return String::new();
-    }
     let (a, b) = (surface(old), surface(new));
     let mut lines: Vec<(bool, String)> = Vec::new();
     for (name, op) in &b.ops {
@@ -276,7 +274,14 @@ mod tests {
     #[test]
     fn no_change_prints_nothing() {
         assert_eq!(report(&tree(OLD), &tree(OLD)), "");
-        assert_eq!(report(&BTreeMap::new(), &tree(OLD)), "");
+        assert_eq!(report(&BTreeMap::new(), &BTreeMap::new()), "");
+    }
+
+    /// Only the changed files are compared: a file that is new on one side is all additions.
+    #[test]
+    fn a_new_file_alone_is_reported_as_additions() {
+        let r = report(&BTreeMap::new(), &tree(OLD));
+        assert!(r.contains("+ operation get_tags (additive)"), "{r}");
     }
 
     #[test]

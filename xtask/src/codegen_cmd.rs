@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::generate::{self, GenerateError, SpecSet};
-use crate::tree::{self, Changes, Tree};
+use crate::tree::{self, Changes};
 use crate::workspace;
 
 /// The command line of `cargo xtask codegen`.
@@ -154,55 +154,53 @@ fn execute(args: &CodegenArgs) -> Result<u8, GenerateError> {
     let started = Instant::now();
     let set = SpecSet::read(&args.specs)?;
     let src = args.out.join("src");
-    let output = generate::generate_with(&set, &tree::hand_written(&src)?)?;
-    for w in &output.warnings {
+    let mut update = tree::Update::start(&src, args.check)?;
+    let emitted = generate::generate_set_each(&set, &tree::hand_written(&src)?, |f| {
+        update.add(&f.path, &f.contents);
+    })?;
+    for w in &emitted.warnings {
         eprintln!("warning: {w}");
     }
     let shown = workspace::display(&src);
-    let existing = tree::read(&src)?;
-    let wanted: Tree = output
-        .files
-        .iter()
-        .map(|f| (f.path.clone(), f.contents.clone()))
-        .collect();
-
-    let report = crate::api_diff::report(&existing, &wanted);
-    if !report.is_empty() {
-        println!("{report}");
-    }
-    let mut summary = Summary {
-        changes: Changes::between(&existing, &wanted),
-        operations: output.api.operations.len(),
-        models: output.api.types.len(),
-        warnings: output.warnings.len(),
-        elapsed: Duration::ZERO,
-    };
-
-    if args.check {
-        summary.elapsed = started.elapsed();
-        if summary.changes.is_empty() {
-            println!("{}", summary.check_line(&shown));
-            return Ok(0);
+    if !args.check {
+        let manifest = args.out.join("Cargo.toml");
+        if !manifest.exists() {
+            tree::write_atomic(
+                &manifest,
+                &crate::manifest::workspace_crate_manifest(&args.out, true)?,
+            )?;
+            println!("codegen: wrote {}", workspace::display(&manifest));
         }
-        eprintln!("{}", summary.check_line(&shown));
-        eprintln!(
-            "error: {shown} is stale; run `cargo xtask codegen` and commit the result\n{}",
-            tree::diff(&existing, &wanted)
-        );
-        return Ok(1);
     }
-    let manifest = args.out.join("Cargo.toml");
-    if !manifest.exists() {
-        tree::write_atomic(
-            &manifest,
-            &crate::manifest::workspace_crate_manifest(&args.out, true)?,
-        )?;
-        println!("codegen: wrote {}", workspace::display(&manifest));
+    let updated = update.finish()?;
+    // The report compares the changed files only: an unchanged file adds the same to both.
+    if !updated.first {
+        let report = crate::api_diff::report(&updated.old, &updated.new);
+        if !report.is_empty() {
+            println!("{report}");
+        }
     }
-    summary.changes = tree::write(&src, &existing, &wanted)?;
-    summary.elapsed = started.elapsed();
-    println!("{}", summary.line(&shown));
-    Ok(0)
+    let summary = Summary {
+        changes: updated.changes,
+        operations: emitted.api.operations.len(),
+        models: emitted.api.types.len(),
+        warnings: emitted.warnings.len(),
+        elapsed: started.elapsed(),
+    };
+    if !args.check {
+        println!("{}", summary.line(&shown));
+        return Ok(0);
+    }
+    if summary.changes.is_empty() {
+        println!("{}", summary.check_line(&shown));
+        return Ok(0);
+    }
+    eprintln!("{}", summary.check_line(&shown));
+    eprintln!(
+        "error: {shown} is stale; run `cargo xtask codegen` and commit the result\n{}",
+        tree::diff(&updated.old, &updated.new)
+    );
+    Ok(1)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod lap_check;
 pub mod lower;
 pub mod manifest;
 pub mod msrv;
+pub mod registry;
 pub mod sample;
 pub mod soak;
 pub mod tree;

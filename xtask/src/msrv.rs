@@ -1,17 +1,20 @@
-//! `cargo xtask msrv`: what can be checked of the declared minimum Rust version without that
-//! toolchain: every package in `Cargo.lock` (the workspace's own and every dependency, for
-//! every platform) declares a `rust-version` no newer than the workspace's, or none.
+//! `cargo xtask msrv`: the declared minimum Rust version (`rust-version` in `Cargo.toml`) is
+//! the toolchain that builds this run, and no package needs a newer one.
 //!
-//! It is not a build on that version: language features used by our own code are not
-//! checked here (clippy's `incompatible_msrv` lint, which CI denies, checks uses of standard
-//! library items newer than `rust-version`). A real check is `cargo +1.88 check --workspace
-//! --all-targets --locked` where that toolchain can be installed.
+//! Two checks: the `rustc` that cargo uses is the declared version (same major and minor), so
+//! the build and tests that follow in CI are a build on the MSRV; and every package in
+//! `Cargo.lock` (the workspace's own and every dependency, for every platform) declares a
+//! `rust-version` no newer than the workspace's, or none. A newer toolchain fails the first
+//! check with what to do: build with the declared one (`cargo +VERSION xtask msrv`), or raise
+//! `rust-version` after checking the build on the newer one.
 
 use std::process::Command;
 
 /// The command line of `cargo xtask msrv`.
 #[derive(Debug, Clone, Default, clap::Parser)]
-#[command(about = "Check that no locked package needs a newer Rust than the declared rust-version")]
+#[command(
+    about = "Check that this toolchain is the declared rust-version and no locked package needs a newer one"
+)]
 pub struct Args {}
 
 /// A version `major.minor[.patch]` as a comparable triple.
@@ -53,7 +56,33 @@ pub fn newer_than(
     (newer, with, total)
 }
 
-/// Runs the command; returns the exit code (1 when a package needs a newer Rust).
+/// The version of the `rustc` cargo uses (`$RUSTC`, else `rustc`), from `rustc --version`
+/// (`rustc 1.95.0 (59807616e 2026-04-14)`).
+fn toolchain_version() -> Result<(String, (u32, u32, u32)), String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(&rustc)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("{rustc}: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let version = text
+        .split_whitespace()
+        .nth(1)
+        .map(|v| v.split('-').next().unwrap_or(v).to_owned())
+        .ok_or_else(|| format!("{rustc} --version printed {text:?}"))?;
+    let parsed =
+        parse_version(&version).ok_or_else(|| format!("{rustc} --version printed {text:?}"))?;
+    Ok((version, parsed))
+}
+
+/// Whether a toolchain of version `toolchain` is the declared MSRV `declared` (same major and
+/// minor: patch releases change no language or library surface).
+pub fn is_declared(toolchain: (u32, u32, u32), declared: (u32, u32, u32)) -> bool {
+    (toolchain.0, toolchain.1) == (declared.0, declared.1)
+}
+
+/// Runs the command; returns the exit code (1 when the toolchain is not the declared MSRV or
+/// a package needs a newer Rust).
 pub fn run(_args: &Args) -> u8 {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["metadata", "--format-version", "1", "--locked"])
@@ -96,11 +125,31 @@ pub fn run(_args: &Args) -> u8 {
     for n in &newer {
         println!("{n}");
     }
+    let toolchain = match toolchain_version() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: the toolchain's version: {e}");
+            return 1;
+        }
+    };
+    let on_msrv = is_declared(toolchain.1, declared);
     println!(
-        "msrv: rust-version {declared_text}: {total} locked packages, {with} declare a rust-version, {} newer (not a build on {declared_text}: see `cargo xtask msrv --help`)",
+        "msrv: rust-version {declared_text}; this toolchain is rustc {}{}; {total} locked packages, {with} declare a rust-version, {} newer",
+        toolchain.0,
+        if on_msrv {
+            " (the declared MSRV: this run builds on it)"
+        } else {
+            ""
+        },
         newer.len()
     );
-    u8::from(!newer.is_empty())
+    if !on_msrv {
+        eprintln!(
+            "error: rustc {} is not the declared MSRV {declared_text}: build with it (`cargo +{declared_text} xtask msrv`, then the tests), or raise rust-version in Cargo.toml once the build on {} is checked",
+            toolchain.0, toolchain.0
+        );
+    }
+    u8::from(!newer.is_empty() || !on_msrv)
 }
 
 #[cfg(test)]
@@ -120,5 +169,13 @@ mod tests {
         assert_eq!((with, total), (3, 4));
         assert_eq!(parse_version("1.88"), Some((1, 88, 0)));
         assert!(parse_version("x").is_none());
+    }
+
+    #[test]
+    fn the_declared_msrv_is_the_same_major_and_minor() {
+        assert!(is_declared((1, 95, 0), (1, 95, 0)));
+        assert!(is_declared((1, 95, 2), (1, 95, 0)));
+        assert!(!is_declared((1, 96, 0), (1, 95, 0)));
+        assert!(!is_declared((1, 94, 1), (1, 95, 0)));
     }
 }

@@ -56,8 +56,6 @@ pub fn run(args: &[String]) -> u8 {
 #[cfg(feature = "soak")]
 mod workload {
     use std::net::SocketAddr;
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     use std::time::{Duration, Instant};
@@ -192,7 +190,8 @@ mod workload {
     }
 
     async fn soak(o: Options) -> u8 {
-        let registry = match Registry::start().await {
+        // Blocking for at most 20 s, before any worker runs.
+        let registry = match crate::registry::Registry::start() {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -551,94 +550,6 @@ mod workload {
             if take < n || limit.is_some_and(|at| passed >= at) {
                 return true;
             }
-        }
-    }
-
-    /// A `docker-registry` child process on a free loopback port, killed on drop.
-    struct Registry {
-        child: Child,
-        addr: SocketAddr,
-        _dir: tempfile::TempDir,
-    }
-
-    impl Drop for Registry {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    fn find_registry() -> Option<PathBuf> {
-        if let Some(p) = std::env::var_os("DOCKER_REGISTRY_BIN") {
-            return Some(PathBuf::from(p)).filter(|p| p.is_file());
-        }
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|d| d.join("docker-registry"))
-            .find(|p| p.is_file())
-    }
-
-    impl Registry {
-        async fn start() -> Result<Self, String> {
-            let bin = find_registry().ok_or(
-                "docker-registry not found (Debian: apt-get install docker-registry; or set DOCKER_REGISTRY_BIN)",
-            )?;
-            let dir = tempfile::Builder::new()
-                .prefix("acr-soak-")
-                .tempdir()
-                .map_err(|e| e.to_string())?;
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| e.to_string())?
-                .port();
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let storage = dir.path().join("storage");
-            let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
-                storage.display()
-            );
-            let config_path = dir.path().join("config.yml");
-            std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
-            let log = std::fs::File::create(dir.path().join("registry.log"))
-                .map_err(|e| e.to_string())?;
-            let log_err = log.try_clone().map_err(|e| e.to_string())?;
-            let child = Command::new(&bin)
-                .arg("serve")
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(log_err)
-                .spawn()
-                .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
-            let registry = Self {
-                child,
-                addr,
-                _dir: dir,
-            };
-            registry.wait_ready().await?;
-            Ok(registry)
-        }
-
-        /// Waits until `GET /v2/` answers `200`.
-        async fn wait_ready(&self) -> Result<(), String> {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let http = reqwest::Client::new();
-            let url = format!("http://{}/v2/", self.addr);
-            while Instant::now() < deadline {
-                if let Ok(r) = http.get(&url).send().await
-                    && r.status() == reqwest::StatusCode::OK
-                {
-                    return Ok(());
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
-            Err(format!(
-                "docker-registry did not start in 20 s; log:\n{log}"
-            ))
-        }
-
-        fn log_path(&self) -> PathBuf {
-            Path::new(self._dir.path()).join("registry.log")
         }
     }
 }

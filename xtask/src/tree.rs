@@ -8,7 +8,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use crate::generate::GenerateError;
 
@@ -60,6 +61,191 @@ pub fn read(src: &Path) -> Result<Tree, GenerateError> {
     Ok(out)
 }
 
+/// The generated `.rs` files under `src` (those starting with [`HEADER`]), by path relative to
+/// `src` with `/`; only each file's first bytes are read. A missing `src` has none.
+pub fn generated_paths(src: &Path) -> Result<BTreeSet<String>, GenerateError> {
+    let mut out = BTreeSet::new();
+    if !src.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| GenerateError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| GenerateError::io(&dir, e))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let mut head = Vec::with_capacity(HEADER.len());
+                let read = fs::File::open(&path)
+                    .and_then(|f| f.take(HEADER.len() as u64).read_to_end(&mut head));
+                read.map_err(|e| GenerateError::io(&path, e))?;
+                if head == HEADER.as_bytes() {
+                    out.insert(relative(src, &path));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `path` relative to `src`, with `/` separators.
+fn relative(src: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(src).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A generation compared with the tree under `src` file by file, as the files arrive, holding
+/// only the files that change: their new text is staged in a folder beside `src` and moved
+/// into place by [`Update::finish`], so a generation that fails half-way changes nothing.
+#[derive(Debug)]
+pub struct Update {
+    src: PathBuf,
+    /// Where changed files wait for [`Update::finish`]; `None` when checking (nothing is
+    /// written).
+    staging: Option<PathBuf>,
+    existing: BTreeSet<String>,
+    seen: BTreeSet<String>,
+    changes: Changes,
+    /// Whether the texts of changed files are kept (for the API report and the diff).
+    keep_texts: bool,
+    old: Tree,
+    new: Tree,
+    error: Option<GenerateError>,
+}
+
+/// What an [`Update`] found: the changes, and the old and new texts of the changed files
+/// (empty when the tree was empty: a first generation has no report).
+#[derive(Debug, Default)]
+pub struct Updated {
+    /// What was (or, when checking, would be) written and removed.
+    pub changes: Changes,
+    /// The committed text of each changed or removed file.
+    pub old: Tree,
+    /// The generated text of each changed or new file.
+    pub new: Tree,
+    /// Whether there was no generated file before (a first generation).
+    pub first: bool,
+}
+
+impl Update {
+    /// Starts comparing with the generated files under `src`; `check` writes nothing.
+    pub fn start(src: &Path, check: bool) -> Result<Self, GenerateError> {
+        let existing = generated_paths(src)?;
+        let staging = if check {
+            None
+        } else {
+            let mut name = src.as_os_str().to_owned();
+            name.push(".codegen-staging");
+            let staging = PathBuf::from(name);
+            if staging.exists() {
+                // left by a run that was killed: never content to keep
+                fs::remove_dir_all(&staging).map_err(|e| GenerateError::io(&staging, e))?;
+            }
+            Some(staging)
+        };
+        Ok(Self {
+            src: src.to_path_buf(),
+            staging,
+            keep_texts: check || !existing.is_empty(),
+            existing,
+            seen: BTreeSet::new(),
+            changes: Changes::default(),
+            old: Tree::new(),
+            new: Tree::new(),
+            error: None,
+        })
+    }
+
+    /// Compares one generated file with the committed one and stages it when it differs.
+    /// An I/O error is kept for [`Update::finish`]; later files are then ignored.
+    pub fn add(&mut self, rel: &str, contents: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_add(rel, contents) {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_add(&mut self, rel: &str, contents: &str) -> Result<(), GenerateError> {
+        self.seen.insert(rel.to_owned());
+        let old = if self.existing.contains(rel) {
+            let path = self.src.join(rel);
+            let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
+            Some(normalize(&text).into_owned())
+        } else {
+            None
+        };
+        if old.as_deref() == Some(contents) {
+            self.changes.unchanged += 1;
+            return Ok(());
+        }
+        self.changes.written.push(rel.to_owned());
+        if let Some(staging) = &self.staging {
+            write_atomic(&staging.join(rel), contents)?;
+        }
+        if self.keep_texts {
+            if let Some(old) = old {
+                self.old.insert(rel.to_owned(), old);
+            }
+            self.new.insert(rel.to_owned(), contents.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Ends the comparison: files no longer generated are found; unless checking, the staged
+    /// files move into place and those files are removed. Errors: the first I/O error of
+    /// [`Update::add`] (nothing is moved then) or of this step.
+    pub fn finish(mut self) -> Result<Updated, GenerateError> {
+        let result = self.finish_inner();
+        if let Some(staging) = &self.staging
+            && staging.exists()
+        {
+            let _ = fs::remove_dir_all(staging);
+        }
+        result
+    }
+
+    fn finish_inner(&mut self) -> Result<Updated, GenerateError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let removed: Vec<String> = self.existing.difference(&self.seen).cloned().collect();
+        for rel in &removed {
+            let path = self.src.join(rel);
+            let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
+            self.old.insert(rel.clone(), normalize(&text).into_owned());
+        }
+        self.changes.written.sort();
+        self.changes.removed = removed;
+        if let Some(staging) = &self.staging {
+            fs::create_dir_all(&self.src).map_err(|e| GenerateError::io(&self.src, e))?;
+            for rel in &self.changes.written {
+                let (from, to) = (staging.join(rel), self.src.join(rel));
+                if let Some(dir) = to.parent() {
+                    fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+                }
+                fs::rename(&from, &to).map_err(|e| GenerateError::io(&to, e))?;
+            }
+            for rel in &self.changes.removed {
+                let path = self.src.join(rel);
+                fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
+            }
+        }
+        Ok(Updated {
+            first: self.existing.is_empty(),
+            changes: std::mem::take(&mut self.changes),
+            old: std::mem::take(&mut self.old),
+            new: std::mem::take(&mut self.new),
+        })
+    }
+}
+
 /// The hand-written modules at the top of `src` (`NAME.rs` or `NAME/mod.rs` without the
 /// generated-file header), sorted: `lib.rs` declares them beside the generated ones. A missing
 /// `src` has none.
@@ -105,6 +291,16 @@ pub struct HandWritten {
     pub crate_doc: Option<String>,
     /// `docs/client.md`, when present.
     pub client_doc: Option<String>,
+}
+
+impl HandWritten {
+    /// Only `modules`, no docs.
+    pub fn modules(modules: &[String]) -> Self {
+        Self {
+            modules: modules.to_vec(),
+            ..Self::default()
+        }
+    }
 }
 
 /// What the crate whose sources are `src` holds by hand (see [`HandWritten`]).
@@ -251,6 +447,96 @@ mod tests {
         assert_eq!(c.written, ["a.rs", "new.rs"]);
         assert_eq!(c.removed, ["gone.rs"]);
         assert_eq!(c.unchanged, 0);
+    }
+
+    const G: &str = "// @generated by cargo xtask codegen. Do not edit.\n";
+
+    fn put(src: &Path, rel: &str, text: &str) {
+        let path = src.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// A streamed update writes changed and new files, removes generated files no longer
+    /// wanted, leaves hand-written files and equal files alone, and keeps the texts of the
+    /// changed ones for the report.
+    #[test]
+    fn an_update_writes_the_changes_as_files_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        put(&src, "same.rs", &format!("{G}same\n"));
+        put(&src, "ops/changed.rs", &format!("{G}old\n"));
+        put(&src, "gone.rs", &format!("{G}gone\n"));
+        put(&src, "hand.rs", "// mine\n");
+        assert_eq!(
+            generated_paths(&src)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["gone.rs", "ops/changed.rs", "same.rs"]
+        );
+        let mut u = Update::start(&src, false).unwrap();
+        u.add("ops/changed.rs", &format!("{G}new\n"));
+        u.add("same.rs", &format!("{G}same\n"));
+        u.add("ops/fresh.rs", &format!("{G}fresh\n"));
+        let done = u.finish().unwrap();
+        assert_eq!(done.changes.written, ["ops/changed.rs", "ops/fresh.rs"]);
+        assert_eq!(done.changes.removed, ["gone.rs"]);
+        assert_eq!(done.changes.unchanged, 1);
+        assert!(!done.first);
+        assert_eq!(
+            done.old.keys().collect::<Vec<_>>(),
+            ["gone.rs", "ops/changed.rs"]
+        );
+        assert_eq!(
+            done.new.keys().collect::<Vec<_>>(),
+            ["ops/changed.rs", "ops/fresh.rs"]
+        );
+        assert_eq!(
+            fs::read_to_string(src.join("ops/changed.rs")).unwrap(),
+            format!("{G}new\n")
+        );
+        assert!(src.join("ops/fresh.rs").exists() && !src.join("gone.rs").exists());
+        assert!(src.join("hand.rs").exists());
+        assert!(
+            !dir.path().join("src.codegen-staging").exists(),
+            "staging cleaned up"
+        );
+    }
+
+    /// Checking writes nothing; a generation that stops before `finish` (an emitter error)
+    /// changes nothing under `src`, and its staged files are cleared by the next run.
+    #[test]
+    fn a_check_or_an_unfinished_update_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        put(&src, "a.rs", &format!("{G}old\n"));
+        let mut check = Update::start(&src, true).unwrap();
+        check.add("a.rs", &format!("{G}new\n"));
+        let found = check.finish().unwrap();
+        assert_eq!(found.changes.written, ["a.rs"]);
+        assert_eq!(
+            fs::read_to_string(src.join("a.rs")).unwrap(),
+            format!("{G}old\n")
+        );
+
+        let mut half = Update::start(&src, false).unwrap();
+        half.add("a.rs", &format!("{G}new\n"));
+        half.add("b.rs", &format!("{G}new\n"));
+        drop(half);
+        assert_eq!(
+            fs::read_to_string(src.join("a.rs")).unwrap(),
+            format!("{G}old\n")
+        );
+        assert!(!src.join("b.rs").exists());
+        let again = Update::start(&src, false).unwrap();
+        assert!(!dir.path().join("src.codegen-staging").exists());
+        let first = Update::start(&dir.path().join("none"), false)
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert!(first.first);
+        drop(again);
     }
 
     /// A checkout with CRLF line endings (`core.autocrlf=true`) reads as up to date and is

@@ -6,11 +6,16 @@ use crate::{CodegenError, GeneratedFile, HEADER};
 
 /// Formats `tokens` (a whole file) with prettyplease under [`HEADER`].
 pub fn format(path: &str, tokens: TokenStream) -> Result<GeneratedFile, CodegenError> {
-    let text = space_out(&pretty(path, tokens)?);
-    Ok(GeneratedFile {
+    Ok(assemble(path, &pretty(path, tokens)?))
+}
+
+/// The file at `path` from prettyplease's output `text` (of one or several parts formatted
+/// apart, one after the other): blank lines between items, under [`HEADER`].
+pub fn assemble(path: &str, text: &str) -> GeneratedFile {
+    GeneratedFile {
         path: path.to_owned(),
-        contents: format!("{HEADER}\n{text}"),
-    })
+        contents: format!("{HEADER}\n{}", space_out(text)),
+    }
 }
 
 /// Formats `tokens` (one or more items) with prettyplease; `what` names them in errors.

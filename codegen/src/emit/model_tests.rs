@@ -116,13 +116,31 @@ fn test_fn(ctx: &Context<'_>, entry: &TypeEntry<'_>, fields: &[Field]) -> Option
     })
 }
 
-/// The `#[cfg(test)]` module of `models.rs`: one test per emitted struct model.
+/// The struct models of `entries` that get a test.
+pub fn tested<'c, 'a>(entries: &[&'c TypeEntry<'a>]) -> Vec<&'c TypeEntry<'a>> {
+    entries
+        .iter()
+        .filter(|e| e.shape == Shape::Struct && matches!(e.ty.kind, TypeKind::Struct { .. }))
+        .copied()
+        .collect()
+}
+
+/// The test module of every reachable struct model (one module: [`part`] 0 of all).
 pub fn module(ctx: &Context<'_>) -> TokenStream {
     let reachable = crate::plan::reachable_types(ctx.api);
-    let tests: Vec<TokenStream> = ctx
+    let entries: Vec<&TypeEntry<'_>> = ctx
         .types
         .entries()
-        .filter(|e| e.shape == Shape::Struct && reachable.contains(&e.ty.name))
+        .filter(|e| reachable.contains(&e.ty.name))
+        .collect();
+    part(ctx, 0, &tested(&entries))
+}
+
+/// Test module number `index` (`null_collections`, then `null_collections_1`, ...) for the
+/// struct models `entries` (a part of [`tested`]); empty when none gets a test.
+pub fn part(ctx: &Context<'_>, index: usize, entries: &[&TypeEntry<'_>]) -> TokenStream {
+    let tests: Vec<TokenStream> = entries
+        .iter()
         .filter_map(|e| match &e.ty.kind {
             TypeKind::Struct { fields } => test_fn(ctx, e, fields),
             TypeKind::Enum { .. } => None,
@@ -131,12 +149,17 @@ pub fn module(ctx: &Context<'_>) -> TokenStream {
     if tests.is_empty() {
         return quote!();
     }
+    let name = if index == 0 {
+        quote::format_ident!("null_collections")
+    } else {
+        quote::format_ident!("null_collections_{}", index)
+    };
     quote! {
         /// Every struct model read from a document whose lists and maps are all JSON `null`
         /// and whose date-times have no offset (emitted from the spec, so every model is
         /// covered).
         #[cfg(test)]
-        mod null_collections {
+        mod #name {
             #(#tests)*
         }
     }

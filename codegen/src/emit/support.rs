@@ -19,17 +19,23 @@ pub struct Needs {
 }
 
 impl Needs {
-    /// The helpers the emitted `code` calls.
-    pub fn of(code: &[TokenStream]) -> Self {
-        let mut needs = Self::default();
-        for tokens in code {
-            let text = tokens.to_string();
-            needs.encode_segment |= text.contains("support :: encode_segment (");
-            needs.encode_path |= text.contains("support :: encode_path (");
-            needs.json_text |= text.contains("support :: json_text (");
-            needs.failed |= text.contains("support :: failed (");
+    /// Adds the helpers that formatted code `text` calls (prettyplease writes a call as
+    /// `support::encode_segment(`).
+    pub fn add_text(&mut self, text: &str) {
+        self.encode_segment |= text.contains("support::encode_segment(");
+        self.encode_path |= text.contains("support::encode_path(");
+        self.json_text |= text.contains("support::json_text(");
+        self.failed |= text.contains("support::failed(");
+    }
+
+    /// The helpers either needs.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            encode_segment: self.encode_segment || other.encode_segment,
+            encode_path: self.encode_path || other.encode_path,
+            json_text: self.json_text || other.json_text,
+            failed: self.failed || other.failed,
         }
-        needs
     }
 
     /// Whether any helper is needed.

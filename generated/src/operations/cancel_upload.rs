@@ -62,10 +62,11 @@ impl RequestBuilder {
         let next_blob_uuid_link = next_blob_uuid_link
             .map_err(|e| acr_runtime::Error::invalid_input(OPERATION, e))?;
         let mut request = acr_runtime::Request::new(
-            OPERATION,
-            acr_runtime::http::Method::DELETE,
-            next_blob_uuid_link.as_str(),
-        );
+                OPERATION,
+                acr_runtime::http::Method::DELETE,
+                next_blob_uuid_link.as_str(),
+            )
+            .done_when_gone();
         if let Some(repository) = next_blob_uuid_link.repository() {
             request = request
                 .scope(format!("repository:{repository}:pull,push"))
@@ -89,7 +90,7 @@ impl std::future::IntoFuture for RequestBuilder {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Response {
-    /// The HTTP status code.
+    /// The HTTP status code: `404` when the request was resent after its first answer was lost and found nothing left to delete (the first attempt deleted it; RFC 9110 §9.2.2).
     pub status: u16,
     /// All response headers.
     pub headers: acr_runtime::http::HeaderMap,

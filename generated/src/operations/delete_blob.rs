@@ -72,7 +72,8 @@ impl RequestBuilder {
                 ),
             )
             .scope(format!("repository:{}:delete", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .done_when_gone();
         Ok((client, request))
     }
 }
@@ -91,7 +92,7 @@ impl std::future::IntoFuture for RequestBuilder {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Response {
-    /// The HTTP status code.
+    /// The HTTP status code: `404` when the request was resent after its first answer was lost and found nothing left to delete (the first attempt deleted it; RFC 9110 §9.2.2).
     pub status: u16,
     /// The `Docker-Content-Digest` header, when present.
     pub docker_content_digest: Option<acr_runtime::Digest>,

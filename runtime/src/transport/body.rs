@@ -58,6 +58,16 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// Whether the request may have reached the server before this failure, so that its
+    /// effect may have happened although its answer was lost: anything but a failure to
+    /// connect.
+    pub(crate) fn may_have_reached_server(&self) -> bool {
+        match self {
+            Self::Http(e) => !e.is_connect(),
+            Self::Timeout(..) | Self::TooLarge(_) => true,
+        }
+    }
+
     /// The [`Error`] of this failure for `operation`.
     pub(crate) fn into_error(
         self,

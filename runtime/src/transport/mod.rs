@@ -210,6 +210,8 @@ impl Transport {
         let mut authz = self.inner.auth.authorize(req).await?;
         let mut challenged = false;
         let mut attempt = 0u32;
+        // An earlier attempt may have done its work and lost its answer.
+        let mut answer_lost = false;
         let span = tracing::Span::current();
         loop {
             attempt += 1;
@@ -217,6 +219,7 @@ impl Transport {
             let (error, retry_after, may_retry) = match self.send_once(req, &authz).await {
                 Err(Once::Fatal(e)) => return Err(e),
                 Err(Once::Failure(f)) => {
+                    answer_lost |= f.may_have_reached_server();
                     let may = self.may_retry_failure(req, &f);
                     (f.into_error(op, req.repository.clone(), attempt), None, may)
                 }
@@ -245,13 +248,27 @@ impl Transport {
                             }
                         }
                     }
-                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                    let gone_after_lost_answer = status == StatusCode::NOT_FOUND
+                        && answer_lost
+                        && req.done_when_gone
+                        && req.method == http::Method::DELETE;
+                    if gone_after_lost_answer {
+                        tracing::info!(
+                            attempt,
+                            "the resent DELETE found nothing: the attempt whose answer was lost did it"
+                        );
+                    }
+                    if status.is_success()
+                        || status == StatusCode::NOT_MODIFIED
+                        || gone_after_lost_answer
+                    {
                         match self
                             .finish(req, resp, url, buffered, attempt, deadline)
                             .await
                         {
                             Ok(outcome) => return Ok(outcome),
                             Err(f) => {
+                                answer_lost |= f.may_have_reached_server();
                                 let may = self.may_retry_failure(req, &f);
                                 (f.into_error(op, req.repository.clone(), attempt), None, may)
                             }
@@ -422,13 +439,24 @@ impl Transport {
         loop {
             let progress = Progress::start();
             let mut rb = self.inner.http.request(method.clone(), url.clone());
+            let at_registry = url.origin() == registry;
             for (name, value) in &req.headers {
+                // A credential the caller put in a header (a spec's own `Authorization`
+                // parameter) is bound to the registry's origin like the client's own.
+                let credential = is_credential_header(name)
+                    || matches!(&authz.generic, Some(Placement::Header(key, _)) if key == name);
+                if !at_registry && credential {
+                    continue;
+                }
                 if with_body || !is_content_header(name) {
                     rb = rb.header(name, value);
                 }
             }
+            // A header the request sets itself wins over the credential's of the same name:
+            // the caller chose it for this request (never two `Authorization` fields).
             if let Some(h) = &authz.header
-                && url.origin() == registry
+                && at_registry
+                && !req.headers.contains_key(http::header::AUTHORIZATION)
             {
                 if !self.inner.auth.may_send_credentials(&url) {
                     return Err(Once::Fatal(Error::Insecure {
@@ -439,7 +467,8 @@ impl Transport {
                 rb = rb.header(http::header::AUTHORIZATION, h.clone());
             }
             if let Some(g) = &authz.generic
-                && url.origin() == registry
+                && at_registry
+                && !matches!(g, Placement::Header(name, _) if req.headers.contains_key(name))
             {
                 if !self.inner.auth.may_send_credentials(&url) {
                     return Err(Once::Fatal(Error::Insecure {
@@ -581,6 +610,14 @@ async fn with_deadline<T>(
 
 /// Whether `name` describes the request content (dropped when a redirect turns the request
 /// into a `GET` without body, RFC 9110 §15.4).
+/// Whether a request header carries a credential (RFC 9110 §11.6.2 `Authorization`, §11.7.2
+/// `Proxy-Authorization`; RFC 6265 `Cookie`): never sent outside the registry's origin.
+fn is_credential_header(name: &http::HeaderName) -> bool {
+    name == http::header::AUTHORIZATION
+        || name == http::header::PROXY_AUTHORIZATION
+        || name == http::header::COOKIE
+}
+
 fn is_content_header(name: &http::HeaderName) -> bool {
     name.as_str().starts_with("content-")
 }

@@ -201,3 +201,82 @@ async fn link_targets_and_upload_locations_on_another_origin_get_no_credential()
     );
     assert!(fake.state.log.lock().unwrap().last().unwrap().1);
 }
+
+/// A request that sets `Authorization` itself (a spec's own header parameter) and a client
+/// with a credential of the same header: the request's value wins, sent once.
+#[tokio::test]
+async fn a_request_s_own_authorization_wins_over_the_credential_and_goes_once() {
+    let api = wire::serve("127.0.0.1", |_, _| answer(200, &[], "ok")).await;
+    let credentials = [
+        Credential::Generic(acr_runtime::GenericCredential::bearer("from-credential")),
+        Credential::Generic(acr_runtime::GenericCredential::basic(
+            "user",
+            "from-credential",
+        )),
+    ];
+    for credential in credentials {
+        let t = client(&api.url, credential);
+        let own = Request::new("op", Method::GET, "/things")
+            .header("authorization", "Bearer from-the-request")
+            .unwrap();
+        assert_eq!(t.send(own).await.unwrap().status, 200);
+        let plain = Request::new("op", Method::GET, "/things");
+        assert_eq!(t.send(plain).await.unwrap().status, 200);
+    }
+    let seen: Vec<Vec<String>> = api
+        .requests()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(seen.len(), 4);
+    for (i, values) in seen.iter().enumerate() {
+        assert_eq!(
+            values.len(),
+            1,
+            "request {i}: one Authorization field: {values:?}"
+        );
+    }
+    assert_eq!(seen[0], ["Bearer from-the-request"]);
+    assert_eq!(seen[1], ["Bearer from-credential"]);
+    assert_eq!(seen[2], ["Bearer from-the-request"]);
+    assert!(seen[3][0].starts_with("Basic "), "{:?}", seen[3]);
+}
+
+/// The request's own credential headers are bound to the registry's origin too: a redirect
+/// to another origin (another port of the same host, another host name) drops them.
+#[tokio::test]
+async fn a_request_s_own_authorization_does_not_follow_a_redirect_to_another_origin() {
+    for host in ["127.0.0.1", "localhost"] {
+        let target = recorder(host).await;
+        let to = format!("{}/elsewhere", target.url);
+        let api = wire::serve("127.0.0.1", move |_, _| {
+            answer(307, &[("location", to.as_str())], "")
+        })
+        .await;
+        let t = client(&api.url, Credential::Anonymous);
+        let own = Request::new("op", Method::GET, "/things")
+            .header("authorization", "Bearer from-the-request")
+            .unwrap()
+            .header("cookie", "session=from-the-request")
+            .unwrap();
+        assert_eq!(t.send(own).await.unwrap().status, 200);
+        assert_eq!(
+            api.requests()[0].headers[http::header::AUTHORIZATION],
+            "Bearer from-the-request"
+        );
+        let hops = target.requests();
+        assert_eq!(hops.len(), 1, "the redirect was followed to {host}");
+        assert!(
+            !hops[0].headers.contains_key(http::header::AUTHORIZATION)
+                && !hops[0].headers.contains_key(http::header::COOKIE),
+            "{host}: {:?}",
+            hops[0].headers
+        );
+    }
+}

@@ -37,8 +37,8 @@ pub struct Expected {
     pub method: String,
     /// The path's segments, percent-decoded (the base path's first).
     pub segments: Vec<String>,
-    /// The query pairs (decoded), in any order.
-    pub query: Vec<(String, String)>,
+    /// The query pairs (decoded), in any order; a JSON value compares as JSON.
+    pub query: Vec<(String, Wire)>,
     /// Header name (lower case) and value.
     pub headers: Vec<(String, Wire)>,
     /// The body.
@@ -263,10 +263,18 @@ pub fn auth(api: &Api) -> Auth {
     Auth::None
 }
 
-/// Splits a path template, with samples in place of its parameters, into decoded segments.
-fn segments(base: &str, plan: &OpPlan<'_>, values: &[(String, String)]) -> Vec<String> {
+/// Splits a path template, with samples in place of its parameters, into decoded segments,
+/// and the query pairs the template writes itself after a `?` (`/items?kind=all`), which the
+/// client sends as written.
+fn segments(
+    base: &str,
+    plan: &OpPlan<'_>,
+    values: &[(String, String)],
+) -> (Vec<String>, Vec<(String, String)>) {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
+    // Everything after the template's `?`, values substituted.
+    let mut query: Option<String> = None;
     let push_literal = |text: &str, out: &mut Vec<String>, current: &mut String| {
         let mut parts = text.split('/');
         if let Some(first) = parts.next() {
@@ -279,19 +287,31 @@ fn segments(base: &str, plan: &OpPlan<'_>, values: &[(String, String)]) -> Vec<S
     };
     push_literal(base, &mut out, &mut current);
     for seg in &plan.op.path.segments {
-        match seg {
-            PathSegment::Literal(l) => push_literal(l, &mut out, &mut current),
-            PathSegment::Param(name) => match values.iter().find(|(n, _)| n == name) {
-                Some((_, v)) => current.push_str(v),
-                None => current.push_str(&format!("{{{name}}}")),
+        let value = |name: &str| match values.iter().find(|(n, _)| n == name) {
+            Some((_, v)) => v.clone(),
+            None => format!("{{{name}}}"),
+        };
+        match (seg, query.as_mut()) {
+            (PathSegment::Literal(l), Some(q)) => q.push_str(l),
+            (PathSegment::Param(name), Some(q)) => q.push_str(&value(name)),
+            (PathSegment::Literal(l), None) => match l.split_once('?') {
+                Some((path, rest)) => {
+                    push_literal(path, &mut out, &mut current);
+                    query = Some(rest.to_owned());
+                }
+                None => push_literal(l, &mut out, &mut current),
             },
+            (PathSegment::Param(name), None) => current.push_str(&value(name)),
         }
     }
     out.push(current);
     if out.first().is_some_and(String::is_empty) && out.len() > 1 {
         out.remove(0);
     }
-    out
+    let query = query
+        .map(|q| super::check::form_pairs(&q))
+        .unwrap_or_default();
+    (out, query)
 }
 
 /// Plans the call of one operation.
@@ -405,9 +425,21 @@ pub fn call(ctx: &Context<'_>, plan: &OpPlan<'_>, base: &str, auth: &Auth) -> Ca
             setters.push(format!(".{}({})", b.public, body_args.join(", ")));
         }
     }
-    expected.segments = segments(base, plan, &path_values);
+    let (path_segments, template_query) = segments(base, plan, &path_values);
+    expected.segments = path_segments;
+    expected
+        .query
+        .extend(template_query.into_iter().map(|(k, v)| (k, text(v))));
     // A spec that names its own `Content-Type` header parameter sets the media type itself.
     expected.content_type_param = expected.headers.iter().any(|(n, _)| n == "content-type");
+    // A header the request sets itself (a spec's own `Authorization` parameter) wins over
+    // the credential's of the same name: the runtime sends it once, the request's value.
+    let set_by_request = |name: &str| expected.headers.iter().any(|(n, _)| n == name);
+    let auth = match auth {
+        Auth::Bearer | Auth::Basic if set_by_request("authorization") => &Auth::None,
+        Auth::Header(name) if set_by_request(name) => &Auth::None,
+        other => other,
+    };
     match auth {
         Auth::Bearer => expected
             .headers
@@ -421,7 +453,7 @@ pub fn call(ctx: &Context<'_>, plan: &OpPlan<'_>, base: &str, auth: &Auth) -> Ca
                 .push(("authorization".into(), text(format!("Basic {pair}"))));
         }
         Auth::Header(name) => expected.headers.push((name.clone(), text(SECRET))),
-        Auth::Query(name) => expected.query.push((name.clone(), SECRET.to_owned())),
+        Auth::Query(name) => expected.query.push((name.clone(), text(SECRET))),
         Auth::None => {}
     }
     code.push_str(&format!(
@@ -472,11 +504,7 @@ fn record(
         }
         ParamLocation::Query => {
             for s in values {
-                let t = match &s.wire {
-                    Wire::Text(t) => t.clone(),
-                    Wire::Json(v) => v.to_string(),
-                };
-                expected.query.push((name.clone(), t));
+                expected.query.push((name.clone(), s.wire.clone()));
             }
         }
         ParamLocation::Header => expected.headers.push((name.to_ascii_lowercase(), joined())),
@@ -485,5 +513,41 @@ fn record(
                 form.push((name.clone(), s.wire.clone()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The call planned for the only endpoint of a LAP text.
+    fn planned(lap: &str) -> Call {
+        let inputs = crate::generate::Inputs::from_texts("t.lap", lap, None).unwrap();
+        let api = inputs.lower().unwrap().api;
+        let mut options = acr_codegen::Options::default();
+        options.auth_constructors = true;
+        let ctx = Context::new(&api, &options).unwrap();
+        call(&ctx, &ctx.ops[0], &base_path(&api), &auth(&api))
+    }
+
+    /// A query the path template writes itself is expected in the query, not in the last
+    /// segment, with a parameter after the `?` substituted.
+    #[test]
+    fn a_query_in_the_path_template_is_expected_in_the_query() {
+        let call = planned(
+            "@lap v0.3\n@api T\n@endpoints 1\n\n@endpoint GET /items/{id}?kind=all&tag={tag}\n@required {id: str, tag: str}\n\n@end\n",
+        );
+        assert!(call.skip.is_none(), "{:?}", call.skip);
+        let e = &call.expected;
+        assert_eq!(e.segments.len(), 2, "{:?}", e.segments);
+        assert_eq!(e.segments[0], "items");
+        assert!(!e.segments[1].contains("kind"), "{:?}", e.segments);
+        let keys: Vec<&str> = e.query.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(
+            keys.contains(&"kind") && keys.contains(&"tag"),
+            "{:?}",
+            e.query
+        );
+        assert!(e.query.contains(&("kind".into(), Wire::Text("all".into()))));
     }
 }

@@ -118,11 +118,17 @@ pub fn compare(want: &Expected, got: &Recorded) -> Vec<String> {
     }
     let mut got_query = form_pairs(query);
     for (k, v) in &want.query {
-        match got_query.iter().position(|(gk, gv)| gk == k && gv == v) {
+        match got_query
+            .iter()
+            .position(|(gk, gv)| gk == k && wire_matches(v, gv))
+        {
             Some(i) => {
                 got_query.remove(i);
             }
-            None => out.push(format!("query {k}={v:?} missing (query sent: {query:?})")),
+            None => out.push(format!(
+                "query {k}={} missing (query sent: {query:?})",
+                show(v)
+            )),
         }
     }
     for (k, v) in got_query {
@@ -213,7 +219,7 @@ mod tests {
         Expected {
             method: "POST".into(),
             segments: vec!["v1".into(), "pets".into(), "p 0/x?y%z".into()],
-            query: vec![("q".into(), "q 1&a=b+c/é".into())],
+            query: vec![("q".into(), Wire::Text("q 1&a=b+c/é".into()))],
             headers: vec![("x-h".into(), Wire::Text("h 2-v".into()))],
             body: Body::Json(serde_json::json!({"a": 1})),
             content_type_param: false,
@@ -269,5 +275,22 @@ mod tests {
         let d = compare(&expected(), &r);
         assert!(d.iter().any(|m| m == "header x-h missing"), "{d:?}");
         assert!(d.iter().any(|m| m.starts_with("JSON body")), "{d:?}");
+    }
+
+    /// A JSON-valued query parameter compares as JSON: key order and spacing do not count,
+    /// a different value does.
+    #[test]
+    fn a_json_query_value_compares_as_json() {
+        let mut want = expected();
+        want.query = vec![(
+            "filter".into(),
+            Wire::Json(serde_json::json!({"a": 1, "b": [true]})),
+        )];
+        let same =
+            recorded("/v1/pets/p%200%2Fx%3Fy%25z?filter=%7B%22b%22%3A+%5Btrue%5D%2C%22a%22%3A1%7D");
+        assert_eq!(compare(&want, &same), Vec::<String>::new());
+        let other = recorded("/v1/pets/p%200%2Fx%3Fy%25z?filter=%7B%22a%22%3A2%7D");
+        let d = compare(&want, &other);
+        assert!(d.iter().any(|m| m.contains("missing")), "{d:?}");
     }
 }

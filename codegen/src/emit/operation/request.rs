@@ -241,6 +241,13 @@ fn uses_basic_auth(plan: &OpPlan<'_>) -> bool {
         .is_some_and(|a| a.trim().eq_ignore_ascii_case("basic"))
 }
 
+/// Whether a `404` to a resent `DELETE` after a lost answer counts as done: a `DELETE` whose
+/// successes have no body (see the runtime's `Request::done_when_gone`).
+pub(super) fn done_when_gone(plan: &OpPlan<'_>) -> bool {
+    plan.op.method.eq_ignore_ascii_case("DELETE")
+        && plan.op.responses.iter().all(|r| r.body.is_none())
+}
+
 /// `fn into_request(self) -> Result<(Client, Request), Error>`.
 pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
@@ -284,6 +291,9 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     }
     if uses_basic_auth(plan) {
         chain.push(quote!(.basic_auth()));
+    }
+    if done_when_gone(plan) {
+        chain.push(quote!(.done_when_gone()));
     }
     let mut form_required = Vec::new();
     let mut form_more = Vec::new();

@@ -107,12 +107,19 @@ pub fn response_struct(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
         quote!(#doc pub #name: #ty)
     });
     let doc = docs::attrs(&[format!("The response of {}.", docs::code(&plan.op.name))]);
+    let status_doc = docs::attrs(&[if super::request::done_when_gone(plan) {
+        "The HTTP status code: `404` when the request was resent after its first answer was lost \
+         and found nothing left to delete (the first attempt deleted it; RFC 9110 §9.2.2)."
+    } else {
+        "The HTTP status code."
+    }
+    .to_owned()]);
     quote! {
         #doc
         #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub struct Response {
-            /// The HTTP status code.
+            #status_doc
             pub status: u16,
             #(#headers,)*
             #(#bodies,)*

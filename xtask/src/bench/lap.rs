@@ -1,8 +1,8 @@
-//! `cargo xtask bench [DIR]`: the parser's speed on a folder of LAP files, side by side with a
+//! `cargo xtask bench lap`: the parser's speed on a folder of LAP files, side by side with a
 //! peer in the same run: the reference Python parser of the LAP project (`lapsh` on PyPI,
 //! `lap.core.parser.parse_lap`), when `python3` can import it (`pip install lapsh`).
 //!
-//! Build with `--release` for meaningful figures: `cargo run --release -p xtask -- bench`.
+//! Build with `--release` for meaningful figures: `cargo run --release -p xtask -- bench lap`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,12 +28,10 @@ for text in texts:
 print(f"{len(files)} files, {ok} ok, {fail} failed, {(time.perf_counter()-t)*1000:.0f} ms")
 "#;
 
-/// The command line of `cargo xtask bench`.
-#[derive(Debug, Clone, Default, clap::Parser)]
-#[command(about = "Time the LAP parser on a folder beside the reference Python parser")]
+/// What the `lap` group reads.
+#[derive(Debug, Clone, Default)]
 pub struct Args {
     /// The folder of .lap files (default: ../shared/lap-corpus).
-    #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
@@ -61,7 +59,7 @@ pub fn run(args: &Args) -> u8 {
     let bytes: usize = texts.iter().map(String::len).sum();
     if cfg!(debug_assertions) {
         println!(
-            "note: a debug build; run `cargo run --release -p xtask -- bench` for real figures"
+            "note: a debug build; run `cargo run --release -p xtask -- bench lap` for real figures"
         );
     }
     println!(

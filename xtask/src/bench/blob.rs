@@ -1,0 +1,252 @@
+//! Blob push and pull against a real `docker-registry`, ours (the `acr` CLI, default options)
+//! side by side with the peers in the same run, pair by pair:
+//!
+//! - push: `curl` (POST, then one streamed PUT of the whole file with the digest known in
+//!   advance and `Expect:` disabled, `curl -T` streaming the file: the wire's limit), and `skopeo copy --preserve-digests`
+//!   of a one-layer OCI layout (with a fresh blob-info cache each run, so it pushes instead of
+//!   mounting);
+//! - pull into a file, digest verified by us: `curl -o FILE` (no verification: the limit), and
+//!   `skopeo copy` to a `dir:` folder.
+//!
+//! Each run pushes into a new repository.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::Digest as _;
+
+use super::measure::{self, Sample};
+use super::{Row, Setup};
+use crate::registry::Registry;
+
+const MIB: u64 = 1 << 20;
+
+/// Writes `len` pseudo-random bytes (splitmix64) to `path`; returns their `sha256:` digest.
+fn random_file(path: &Path, len: u64) -> Result<String, String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(MIB as usize, file);
+    let mut hash = sha2::Sha256::new();
+    let mut state: u64 = len;
+    let mut buf = vec![0u8; MIB as usize];
+    let mut left = len;
+    while left > 0 {
+        for word in buf.chunks_exact_mut(8) {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            word.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        }
+        let n = left.min(MIB) as usize;
+        hash.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+        left -= n as u64;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(format!("sha256:{}", hex::encode(hash.finalize())))
+}
+
+/// A one-layer OCI image layout around `blob` (hard-linked, or copied): what skopeo pushes.
+fn layout(dir: &Path, blob: &Path, digest: &str, size: u64) -> Result<(), String> {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).map_err(|e| e.to_string())?;
+    let hex_of = |d: &str| d.trim_start_matches("sha256:").to_owned();
+    let put = |bytes: &[u8]| -> Result<(String, u64), String> {
+        let d = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+        std::fs::write(blobs.join(hex_of(&d)), bytes).map_err(|e| e.to_string())?;
+        Ok((d, bytes.len() as u64))
+    };
+    let layer = blobs.join(hex_of(digest));
+    if std::fs::hard_link(blob, &layer).is_err() {
+        std::fs::copy(blob, &layer).map_err(|e| e.to_string())?;
+    }
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{digest}"]}}}}"#
+    );
+    let (config_digest, config_size) = put(config.as_bytes())?;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{digest}","size":{size}}}]}}"#
+    );
+    let (manifest_digest, manifest_size) = put(manifest.as_bytes())?;
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{manifest_digest}","size":{manifest_size},"annotations":{{"org.opencontainers.image.ref.name":"latest"}}}}]}}"#
+    );
+    std::fs::write(dir.join("index.json"), index).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .map_err(|e| e.to_string())
+}
+
+fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// skopeo with its own, empty home: no blob-info cache from an earlier run (which would make
+/// it mount instead of push) and no policy file needed.
+fn skopeo(home: &Path) -> Command {
+    let _ = std::fs::remove_dir_all(home);
+    let _ = std::fs::create_dir_all(home);
+    let mut c = Command::new("skopeo");
+    c.env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .arg("--insecure-policy");
+    c
+}
+
+/// Measures push and pull of a `size`-byte blob; one row per peer and direction.
+fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
+    let label = if size >= 1024 * MIB {
+        format!("{} GiB", size / (1024 * MIB))
+    } else {
+        format!("{} MiB", size / MIB)
+    };
+    let dir = setup.work.join(format!("blob-{size}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("blob");
+    let digest = match random_file(&file, size) {
+        Ok(d) => d,
+        Err(e) => return vec![Row::failed(format!("blob {label}"), e)],
+    };
+    let host = registry.host();
+    let base = format!("http://{host}");
+    let ours = |args: &[&str]| {
+        let mut c = Command::new(&setup.acr);
+        c.args(["--registry", &base, "--anonymous", "--output", "json"])
+            .args(args);
+        c
+    };
+    let with_skopeo = have("skopeo");
+    let layout_dir = dir.join("layout");
+    let with_skopeo = with_skopeo && layout(&layout_dir, &file, &digest, size).is_ok();
+    let file_s = file.to_string_lossy().into_owned();
+    let mut push: Vec<(&str, Vec<(Sample, Sample)>)> = vec![("curl", vec![]), ("skopeo", vec![])];
+    let mut pull = push.clone();
+    let out = dir.join("out");
+    let home = dir.join("skopeo-home");
+    let mut error = None;
+    for run in 0..setup.runs {
+        let repo = format!("bench/ours-{size}-{run}");
+        let ours_push = measure::run(ours(&["blob", "push", &repo, &file_s]).arg("--quiet"));
+        let curl_repo = format!("bench/curl-{size}-{run}");
+        let script = format!(
+            "loc=$(curl -sSf -X POST -D - -o /dev/null '{base}/v2/{curl_repo}/blobs/uploads/' | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); \
+             case \"$loc\" in http*) ;; *) loc=\"{base}$loc\";; esac; \
+             case \"$loc\" in *\\?*) sep='&';; *) sep='?';; esac; \
+             curl -sSf -T '{file_s}' -H 'Expect:' -H 'Content-Type: application/octet-stream' \"$loc${{sep}}digest={digest}\" -o /dev/null"
+        );
+        let curl_push = measure::run(Command::new("sh").args(["-c", &script]));
+        match (ours_push, curl_push) {
+            (Ok(a), Ok(b)) => push[0].1.push((a, b)),
+            (Err(e), _) | (_, Err(e)) => {
+                error = Some(e);
+                break;
+            }
+        }
+        if with_skopeo {
+            let again =
+                measure::run(ours(&["blob", "push", &format!("{repo}-s"), &file_s]).arg("--quiet"));
+            let sk = measure::run(skopeo(&home).args([
+                "copy",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+                &format!("oci:{}:latest", layout_dir.display()),
+                &format!("docker://{host}/bench/skopeo-{size}-{run}:latest"),
+            ]));
+            if let (Ok(a), Ok(b)) = (again, sk) {
+                push[1].1.push((a, b));
+            }
+        }
+        // pull what ours pushed in this run
+        let _ = std::fs::remove_file(&out);
+        let ours_pull = measure::run(&mut ours(&[
+            "blob",
+            "pull",
+            &repo,
+            &digest,
+            "-o",
+            &out.to_string_lossy(),
+        ]));
+        let _ = std::fs::remove_file(&out);
+        let curl_pull = measure::run(Command::new("curl").args([
+            "-sSfL",
+            "-o",
+            &out.to_string_lossy(),
+            &format!("{base}/v2/{repo}/blobs/{digest}"),
+        ]));
+        let _ = std::fs::remove_file(&out);
+        match (ours_pull, curl_pull) {
+            (Ok(a), Ok(b)) => pull[0].1.push((a, b)),
+            (Err(e), _) | (_, Err(e)) => {
+                error = Some(e);
+                break;
+            }
+        }
+        if with_skopeo {
+            let ours_again = measure::run(&mut ours(&[
+                "blob",
+                "pull",
+                &repo,
+                &digest,
+                "-o",
+                &out.to_string_lossy(),
+            ]));
+            let _ = std::fs::remove_file(&out);
+            let target = dir.join("skopeo-out");
+            let _ = std::fs::remove_dir_all(&target);
+            let sk = measure::run(skopeo(&home).args([
+                "copy",
+                "--src-tls-verify=false",
+                &format!("docker://{host}/bench/skopeo-{size}-{run}:latest"),
+                &format!("dir:{}", target.display()),
+            ]));
+            let _ = std::fs::remove_dir_all(&target);
+            if let (Ok(a), Ok(b)) = (ours_again, sk) {
+                pull[1].1.push((a, b));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(e) = error {
+        return vec![Row::failed(format!("blob {label}"), e)];
+    }
+    let mut rows = Vec::new();
+    for (what, peers) in [("push", push), ("pull to a file", pull)] {
+        for (peer, pairs) in peers {
+            let name = format!("{what}, {label} blob");
+            let peer_name = match (what, peer) {
+                ("push", "curl") => "curl POST + one PUT (digest known)",
+                ("push", _) => "skopeo copy (one-layer OCI layout)",
+                (_, "curl") => "curl -o FILE (no verification)",
+                _ => "skopeo copy to dir:",
+            };
+            if pairs.is_empty() {
+                if peer == "skopeo" {
+                    rows.push(Row::failed(
+                        format!("{name} vs {peer_name}"),
+                        "skopeo not installed or failed".into(),
+                    ));
+                }
+                continue;
+            }
+            rows.push(Row::paired(name, peer_name, &pairs));
+        }
+    }
+    rows
+}
+
+/// Starts a registry and measures 256 MiB (and 1 GiB unless quick).
+pub fn run(setup: &Setup) -> Vec<Row> {
+    let registry = match Registry::start() {
+        Ok(r) => r,
+        Err(e) => return vec![Row::failed("blob push and pull".into(), e)],
+    };
+    let mut rows = case(setup, &registry, 256 * MIB);
+    if !setup.quick {
+        rows.extend(case(setup, &registry, 1024 * MIB));
+    }
+    rows
+}
