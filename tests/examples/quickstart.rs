@@ -2,7 +2,7 @@
 //! these header lines): push an image and pull it back.
 //!
 //! ```sh
-//! cargo run -p acr-tests --bin acr-emulator -- --port 5050 --seed   # in another terminal
+//! cargo run -p acr-emulator -- --port 5050 --seed   # in another terminal
 //! cargo run -p acr-tests --example quickstart -- http://127.0.0.1:5050 admin PASSWORD
 //! ```
 

@@ -269,7 +269,9 @@ async fn v2_suite(client: &Client, server: &Server, prefix: &str) {
 }
 
 /// distribution 2.8 answers a manifest delete by tag with 400 `UNSUPPORTED`... as its code path
-/// for "not a digest" is digest parsing; the emulator answers 405 as ACR does (acr-wire §2.1).
+/// for "not a digest" is digest parsing; the emulator answers 405 as ACR does (405 `UNSUPPORTED`
+/// "A manifest can only be deleted by digest.", in the Azure SDK for Go's recordings of live ACR
+/// traffic, `sdk/containers/azcontainerregistry/testdata/recordings`).
 const REGISTRY: Server = Server {
     label: "docker-registry",
     delete_by_tag_status: 400,

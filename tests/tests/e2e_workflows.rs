@@ -375,7 +375,8 @@ async fn delete_by_tag_refused_by_digest_accepted_on_the_emulator() {
     let emulator = common::start_emulator().await;
     let client = common::emulator_client(&emulator);
     delete_by_tag_then_by_digest(&client, "emulator", 405).await;
-    // ACR's answer to a delete by tag, as recorded (acr-wire §2.1), checked before the name.
+    // ACR's answer to a delete by tag, as the Azure SDK for Go's recordings of live traffic show
+    // (405 `UNSUPPORTED`), checked before the name.
     let raw = acr_runtime::Request::new(
         "delete_manifest",
         http::Method::DELETE,

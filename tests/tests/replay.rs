@@ -795,7 +795,8 @@ fn essence(content_type: Option<&str>) -> Option<String> {
 ///
 /// * field order (a form is a multiset);
 /// * an empty `refresh_token` with `grant_type=password`: the Python client omits the field for
-///   anonymous tokens, the Go client sends it empty (acr-wire §4.4); ACR takes both;
+///   anonymous tokens, the Go client sends it empty (its recording
+///   `Test_authenticationPolicy_anonymousAccess`); ACR takes both;
 /// * a `scope` of `fake_scope`: the vcrpy sanitiser wrote it into the recorded challenge, and
 ///   the runtime asks for the challenge's scope too;
 /// * `service`: the runtime sends the challenge's `service` (`challenge_service`), which the

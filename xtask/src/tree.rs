@@ -33,6 +33,18 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
 /// empty tree.
 pub fn read(src: &Path) -> Result<Tree, GenerateError> {
     let mut out = BTreeMap::new();
+    for path in rs_files(src)? {
+        let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
+        if text.starts_with(HEADER) {
+            out.insert(relative(src, &path), normalize(&text).into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Every `.rs` file under `src`, at any depth; none when `src` is missing.
+fn rs_files(src: &Path) -> Result<Vec<PathBuf>, GenerateError> {
+    let mut out = Vec::new();
     if !src.exists() {
         return Ok(out);
     }
@@ -45,16 +57,7 @@ pub fn read(src: &Path) -> Result<Tree, GenerateError> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = fs::read_to_string(&path).map_err(|e| GenerateError::io(&path, e))?;
-                if text.starts_with(HEADER) {
-                    let rel = path.strip_prefix(src).unwrap_or(&path);
-                    let rel = rel
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/");
-                    out.insert(rel, normalize(&text).into_owned());
-                }
+                out.push(path);
             }
         }
     }
@@ -65,26 +68,13 @@ pub fn read(src: &Path) -> Result<Tree, GenerateError> {
 /// `src` with `/`; only each file's first bytes are read. A missing `src` has none.
 pub fn generated_paths(src: &Path) -> Result<BTreeSet<String>, GenerateError> {
     let mut out = BTreeSet::new();
-    if !src.exists() {
-        return Ok(out);
-    }
-    let mut stack = vec![src.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = fs::read_dir(&dir).map_err(|e| GenerateError::io(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| GenerateError::io(&dir, e))?;
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let mut head = Vec::with_capacity(HEADER.len());
-                let read = fs::File::open(&path)
-                    .and_then(|f| f.take(HEADER.len() as u64).read_to_end(&mut head));
-                read.map_err(|e| GenerateError::io(&path, e))?;
-                if head == HEADER.as_bytes() {
-                    out.insert(relative(src, &path));
-                }
-            }
+    for path in rs_files(src)? {
+        let mut head = Vec::with_capacity(HEADER.len());
+        let read =
+            fs::File::open(&path).and_then(|f| f.take(HEADER.len() as u64).read_to_end(&mut head));
+        read.map_err(|e| GenerateError::io(&path, e))?;
+        if head == HEADER.as_bytes() {
+            out.insert(relative(src, &path));
         }
     }
     Ok(out)

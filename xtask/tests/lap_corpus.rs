@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use xtask::lap::{self, ParseOptions};
 use xtask::lap_check::{FileOutcome, check_files, collect_files};
 
-/// Files that fail to parse because they are damaged (lap-format.md §5.7). None so far: every
+/// Files that fail to parse because they are damaged (round-trip artifacts of the reference
+/// Python parser). None so far: every
 /// damaged file in the corpus is damaged in a way the parser absorbs (see `WITH_WARNINGS`).
 const KNOWN_DAMAGED: &[&str] = &[];
 

@@ -1,5 +1,5 @@
-//! Snapshot tests of the LAP parser on hand-written fixtures (lap-format.md §5 and §8) and of
-//! its error messages on malformed input.
+//! Snapshot tests of the LAP parser on hand-written fixtures (the edge cases of published LAP
+//! files) and of its error messages on malformed input.
 
 use std::path::PathBuf;
 

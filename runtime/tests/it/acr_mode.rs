@@ -1,33 +1,33 @@
 //! ACR mode: the token endpoint is known up front, so no request sees a 401 until a token
-//! goes stale; off, the realm is learned from a challenge.
+//! goes stale; off, the realm is learned from a challenge. Against the ACR emulator.
 
-use std::sync::atomic::Ordering;
-
+use acr_emulator::Emulator;
 use acr_runtime::{Credential, Error, Request};
-use bytes::Bytes;
 use http::Method;
 
-use crate::support::{self, AuthMode, Fake};
+use crate::emu::{self, challenges, requests, token_requests};
 use crate::{builder, get_manifest};
 
-async fn acr_fake() -> Fake {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    fake.state.manifests.lock().unwrap().insert(
-        ("hello".into(), "v1".into()),
-        (
-            "application/vnd.oci.image.manifest.v1+json".into(),
-            Bytes::from_static(b"{}"),
-        ),
-    );
-    fake
+/// The emulator with `hello:v1`.
+async fn acr() -> Emulator {
+    let emulator = emu::start().await;
+    emulator.put_image("hello", "v1", "amd64", "linux").unwrap();
+    emulator
+}
+
+/// `METHOD path` and the `Authorization` scheme of every registry request, in order.
+fn seen(emulator: &Emulator) -> Vec<(String, Option<String>)> {
+    requests(emulator, |_| true)
+        .into_iter()
+        .map(|r| (format!("{} {}", r.method, r.path), r.authorization))
+        .collect()
 }
 
 #[tokio::test]
 async fn anonymous_in_acr_mode_fetches_its_token_up_front() {
-    let fake = acr_fake().await;
-    *fake.state.anonymous_pull.lock().unwrap() = true;
-    let t = builder(&fake.url, Credential::Anonymous)
+    let emulator = acr().await;
+    emulator.set_anonymous_pull(true);
+    let t = builder(&emulator.endpoint(), Credential::Anonymous)
         .acr(true)
         .build()
         .unwrap();
@@ -37,50 +37,57 @@ async fn anonymous_in_acr_mode_fetches_its_token_up_front() {
             200
         );
     }
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 0);
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
-    let log = fake.state.token_log.lock().unwrap().clone();
-    assert!(
-        log[0].starts_with("POST /oauth2/token grant=Some(\"password\")"),
-        "{log:?}"
-    );
-    // the token request came before any registry request
-    let requests = fake.state.log.lock().unwrap().clone();
-    assert_eq!(requests[0].0, "POST /oauth2/token", "{requests:?}");
-    assert_eq!(requests[1], ("GET /v2/hello/manifests/v1".into(), true));
+    assert_eq!(challenges(&emulator), 0);
+    assert_eq!(token_requests(&emulator), 1);
+    // the token request (the anonymous password grant: no Authorization) came before any
+    // registry request, and every manifest GET carried the token
+    let seen = seen(&emulator);
+    assert_eq!(seen[0], ("POST /oauth2/token".into(), None), "{seen:?}");
+    for request in &seen[1..] {
+        assert_eq!(
+            *request,
+            (
+                "GET /v2/hello/manifests/v1".into(),
+                Some("Bearer".to_owned())
+            )
+        );
+    }
 }
 
 #[tokio::test]
 async fn username_password_in_acr_mode_gets_tokens_with_basic_get_up_front() {
-    let fake = acr_fake().await;
-    let t = builder(&fake.url, Credential::basic("admin", "s3cr3t-pa55"))
-        .acr(true)
-        .build()
-        .unwrap();
+    let emulator = acr().await;
+    let t = builder(
+        &emulator.endpoint(),
+        Credential::basic(emu::ADMIN_USER, emu::ADMIN_PASSWORD),
+    )
+    .acr(true)
+    .build()
+    .unwrap();
     for _ in 0..3 {
         t.send(get_manifest("hello", "v1")).await.unwrap();
     }
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 0);
-    let log = fake.state.token_log.lock().unwrap().clone();
-    assert_eq!(log.len(), 1, "{log:?}");
-    assert!(
-        log[0].starts_with("GET /oauth2/token") && log[0].ends_with("basic=true"),
-        "{log:?}"
-    );
+    assert_eq!(challenges(&emulator), 0);
+    let tokens = requests(&emulator, |r| r.path.starts_with("/oauth2/"));
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(tokens[0].method, "GET", "{tokens:?}");
+    assert_eq!(tokens[0].authorization.as_deref(), Some("Basic"));
 }
 
 #[tokio::test]
 async fn without_acr_mode_the_first_request_learns_the_realm_from_a_401() {
-    let fake = acr_fake().await;
+    let emulator = acr().await;
     // anonymous and username/password on a non-ACR host are not ACR mode by default
-    *fake.state.anonymous_pull.lock().unwrap() = true;
-    let anon = builder(&fake.url, Credential::Anonymous).build().unwrap();
+    emulator.set_anonymous_pull(true);
+    let anon = builder(&emulator.endpoint(), Credential::Anonymous)
+        .build()
+        .unwrap();
     anon.send(get_manifest("hello", "v1")).await.unwrap();
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    assert_eq!(challenges(&emulator), 1);
     // a refresh token with ACR mode turned off: one 401, then tokens up front
     let t = builder(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     )
     .acr(false)
     .build()
@@ -88,16 +95,16 @@ async fn without_acr_mode_the_first_request_learns_the_realm_from_a_401() {
     for _ in 0..5 {
         t.send(get_manifest("hello", "v1")).await.unwrap();
     }
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 2);
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(challenges(&emulator), 2);
+    assert_eq!(token_requests(&emulator), 2);
 }
 
 #[tokio::test]
 async fn requests_without_a_scope_go_without_a_token() {
-    let fake = acr_fake().await;
+    let emulator = acr().await;
     let t = builder(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     )
     .build()
     .unwrap();
@@ -106,27 +113,27 @@ async fn requests_without_a_scope_go_without_a_token() {
         .await
         .unwrap();
     assert_eq!(r.status, 200);
-    let requests = fake.state.log.lock().unwrap().clone();
     // sent bare, challenged, answered: as before ACR mode
-    assert_eq!(requests[0], ("GET /v2/".into(), false), "{requests:?}");
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    let seen = seen(&emulator);
+    assert_eq!(seen[0], ("GET /v2/".into(), None), "{seen:?}");
+    assert_eq!(challenges(&emulator), 1);
 }
 
 #[tokio::test]
 async fn a_stale_up_front_token_is_answered_as_a_challenge() {
-    let fake = acr_fake().await;
+    let emulator = acr().await;
     let t = builder(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     )
     .build()
     .unwrap();
     t.send(get_manifest("hello", "v1")).await.unwrap();
-    fake.state.revoke_tokens();
+    emulator.expire_access_tokens();
     t.send(get_manifest("hello", "v1")).await.unwrap();
     t.send(get_manifest("hello", "v1")).await.unwrap();
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(challenges(&emulator), 1);
+    assert_eq!(token_requests(&emulator), 2);
 }
 
 #[tokio::test]

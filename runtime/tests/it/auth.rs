@@ -5,8 +5,10 @@ use acr_runtime::auth::{AadToken, AadTokenFuture, AadTokenSource};
 use acr_runtime::{Credential, Error, Secret};
 use bytes::Bytes;
 
+use acr_emulator::{Emulator, Fault, LoggedRequest};
+
 use crate::support::{self, AuthMode, Fake};
-use crate::{builder, client, get_manifest};
+use crate::{builder, client, emu, get_manifest};
 
 fn seed_manifests(fake: &Fake, repos: &[&str]) {
     let mut m = fake.state.manifests.lock().unwrap();
@@ -21,38 +23,61 @@ fn seed_manifests(fake: &Fake, repos: &[&str]) {
     }
 }
 
+/// An emulator holding `v1` in each of `repos`.
+async fn acr(repos: &[&str]) -> Emulator {
+    let emulator = emu::start().await;
+    for repo in repos {
+        emulator.put_image(repo, "v1", "amd64", "linux").unwrap();
+    }
+    emulator
+}
+
+/// The `POST /oauth2/token` requests.
+fn token_posts(emulator: &Emulator) -> Vec<LoggedRequest> {
+    emu::requests(emulator, |r| {
+        r.method == "POST" && r.path == "/oauth2/token"
+    })
+}
+
 #[tokio::test]
 async fn warm_client_sends_tokens_up_front_one_fetch_per_scope() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
     let repos = ["alpha", "team/beta", "gamma"];
-    seed_manifests(&fake, &repos);
+    let emulator = acr(&repos).await;
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     for i in 0..100 {
         let r = t.send(get_manifest(repos[i % 3], "v1")).await.unwrap();
         assert_eq!(r.status, 200);
     }
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 3);
+    assert_eq!(emu::token_requests(&emulator), 3);
     // a refresh token means ACR: the realm is known, even the first request carries a token
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 0);
-    let log = fake.state.token_log.lock().unwrap().clone();
-    assert!(
-        log[0].contains("POST /oauth2/token grant=Some(\"refresh_token\")"),
-        "{log:?}"
+    assert_eq!(emu::challenges(&emulator), 0);
+    let posts = token_posts(&emulator);
+    assert_eq!(
+        posts[0].form_values("grant_type"),
+        ["refresh_token"],
+        "{posts:?}"
+    );
+    let mut scopes: Vec<&str> = posts.iter().flat_map(|p| p.form_values("scope")).collect();
+    scopes.sort();
+    assert_eq!(
+        scopes,
+        [
+            "repository:alpha:pull",
+            "repository:gamma:pull",
+            "repository:team/beta:pull"
+        ]
     );
 }
 
 #[tokio::test]
 async fn concurrent_first_calls_share_one_token_fetch() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    seed_manifests(&fake, &["hello"]);
+    let emulator = acr(&["hello"]).await;
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     let mut tasks = Vec::new();
     for _ in 0..100 {
@@ -64,25 +89,23 @@ async fn concurrent_first_calls_share_one_token_fetch() {
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap().status, 200);
     }
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu::token_requests(&emulator), 1);
 }
 
 #[tokio::test]
 async fn revoked_or_insufficient_token_is_refreshed_once() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    seed_manifests(&fake, &["hello"]);
+    let emulator = acr(&["hello"]).await;
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     t.send(get_manifest("hello", "v1")).await.unwrap();
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
-    fake.state.revoke_tokens();
+    assert_eq!(emu::token_requests(&emulator), 1);
+    emulator.expire_access_tokens();
     t.send(get_manifest("hello", "v1")).await.unwrap();
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(emu::token_requests(&emulator), 2);
     // only the request that carried the revoked token got a 401
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 1);
+    assert_eq!(emu::challenges(&emulator), 1);
     // a request whose declared scope is too narrow gets the challenged scope added
     let narrow = acr_runtime::Request::new(
         "delete_manifest",
@@ -91,55 +114,64 @@ async fn revoked_or_insufficient_token_is_refreshed_once() {
     )
     .scope("repository:hello:pull");
     let e = t.send(narrow).await.unwrap_err();
-    // the fake refuses DELETE (405) once the token is right: auth went through
+    // ACR refuses a delete by tag (405 UNSUPPORTED) once the token is right: auth went through
     assert_eq!(
         e.status(),
         Some(http::StatusCode::METHOD_NOT_ALLOWED),
         "{e}"
     );
-    let log = fake.state.token_log.lock().unwrap().clone();
+    let posts = token_posts(&emulator);
     assert!(
-        log.last().unwrap().contains("repository:hello:delete"),
-        "{log:?}"
+        posts
+            .last()
+            .unwrap()
+            .form_values("scope")
+            .contains(&"repository:hello:delete"),
+        "{posts:?}"
     );
 }
 
 #[tokio::test]
 async fn anonymous_acr_pull_uses_password_grant_with_empty_refresh_token() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    *fake.state.anonymous_pull.lock().unwrap() = true;
-    seed_manifests(&fake, &["hello"]);
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = acr(&["hello"]).await;
+    emulator.set_anonymous_pull(true);
+    let t = client(&emulator.endpoint(), Credential::Anonymous);
     assert_eq!(
         t.send(get_manifest("hello", "v1")).await.unwrap().status,
         200
     );
-    let log = fake.state.token_log.lock().unwrap().clone();
-    assert!(
-        log[0].starts_with("POST /oauth2/token grant=Some(\"password\")"),
-        "{log:?}"
+    let posts = token_posts(&emulator);
+    assert_eq!(
+        posts[0].form_values("grant_type"),
+        ["password"],
+        "{posts:?}"
     );
-    assert!(log[0].ends_with("basic=false"), "{log:?}");
+    assert_eq!(posts[0].form_values("refresh_token"), [""], "{posts:?}");
+    assert_eq!(posts[0].authorization, None, "{posts:?}");
 }
 
 #[tokio::test]
 async fn username_password_gets_tokens_with_basic_get() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    seed_manifests(&fake, &["hello"]);
-    let t = client(&fake.url, Credential::basic("admin", "s3cr3t-pa55"));
+    let emulator = acr(&["hello"]).await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::basic(emu::ADMIN_USER, emu::ADMIN_PASSWORD),
+    );
     assert_eq!(
         t.send(get_manifest("hello", "v1")).await.unwrap().status,
         200
     );
-    let log = fake.state.token_log.lock().unwrap().clone();
-    assert!(
-        log[0].starts_with("GET /oauth2/token") && log[0].ends_with("basic=true"),
-        "{log:?}"
+    let tokens = emu::requests(&emulator, |r| r.path.starts_with("/oauth2/"));
+    assert_eq!(
+        (
+            tokens[0].method.as_str(),
+            tokens[0].authorization.as_deref()
+        ),
+        ("GET", Some("Basic")),
+        "{tokens:?}"
     );
 
-    let bad = client(&fake.url, Credential::basic("admin", "wrong"));
+    let bad = client(&emulator.endpoint(), Credential::basic("admin", "wrong"));
     let e = bad.send(get_manifest("hello", "v1")).await.unwrap_err();
     assert!(matches!(e, Error::Auth { .. }), "{e:?}");
     assert_eq!(e.status(), Some(http::StatusCode::UNAUTHORIZED));
@@ -273,50 +305,54 @@ impl AadTokenSource for FakeAad {
 
 #[tokio::test]
 async fn aad_token_is_exchanged_once_for_a_refresh_token() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    seed_manifests(&fake, &["a", "b"]);
+    let emulator = Emulator::builder()
+        .aad_token("aad-SECRET")
+        .start()
+        .await
+        .unwrap();
+    emulator.put_image("a", "v1", "amd64", "linux").unwrap();
+    emulator.put_image("b", "v1", "amd64", "linux").unwrap();
     let cred = Credential::aad_with(
         Arc::new(FakeAad),
         "https://management.usgovcloudapi.net/",
         Some("tenant-1".into()),
     );
-    let t = client(&fake.url, cred);
+    let t = client(&emulator.endpoint(), cred);
     t.send(get_manifest("a", "v1")).await.unwrap();
     t.send(get_manifest("b", "v1")).await.unwrap();
-    let log = fake.state.token_log.lock().unwrap().clone();
-    let exchanges: Vec<_> = log.iter().filter(|l| l.starts_with("exchange")).collect();
-    assert_eq!(exchanges.len(), 1, "{log:?}");
-    assert!(
-        exchanges[0].contains("grant_type=access_token")
-            && exchanges[0].contains("tenant=tenant-1"),
-        "{log:?}"
-    );
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 2);
+    let exchanges = emu::requests(&emulator, |r| r.path == "/oauth2/exchange");
+    assert_eq!(exchanges.len(), 1, "{exchanges:?}");
+    assert_eq!(exchanges[0].status, 200, "{exchanges:?}");
+    assert_eq!(exchanges[0].form_values("grant_type"), ["access_token"]);
+    assert_eq!(exchanges[0].form_values("tenant"), ["tenant-1"]);
+    assert_eq!(emu::token_requests(&emulator), 2);
 }
 
 #[tokio::test]
 async fn token_requests_are_retried_on_server_errors() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    seed_manifests(&fake, &["hello"]);
-    fake.state.token_inject.lock().unwrap().extend([503, 500]);
+    let emulator = acr(&["hello"]).await;
+    emulator.inject(Fault::on("POST", "/oauth2/token").fail_with(503));
+    emulator.inject(Fault::on("POST", "/oauth2/token").nth(2).fail_with(500));
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     assert_eq!(
         t.send(get_manifest("hello", "v1")).await.unwrap().status,
         200
     );
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    let posts = token_posts(&emulator);
+    let statuses: Vec<u16> = posts.iter().map(|p| p.status).collect();
+    assert_eq!(statuses, [503, 500, 200], "{posts:?}");
     // a refused credential is not retried
-    fake.state.token_inject.lock().unwrap().extend([401]);
+    emulator.clear_faults();
+    emulator.clear_log();
+    emulator.inject(Fault::on("POST", "/oauth2/token").fail_with(401));
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     let e = t.send(get_manifest("hello", "v1")).await.unwrap_err();
     assert!(matches!(e, Error::Auth { .. }), "{e:?}");
-    assert!(fake.state.token_inject.lock().unwrap().is_empty());
+    assert_eq!(emu::token_requests(&emulator), 1);
 }

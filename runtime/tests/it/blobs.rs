@@ -1,5 +1,5 @@
-//! Blob upload and download against the in-test fake registry (`support`) and hand-written
-//! loopback servers.
+//! Blob upload and download against the ACR emulator (`emu`), the fake registry that
+//! misbehaves on purpose (`support`) and hand-written loopback servers.
 //!
 //! The fake keeps an upload session whatever `_state` a request carries, as a registry without
 //! distribution's session rule would: the resume-at-`Range` tests here are of that path. The
@@ -10,6 +10,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+use acr_emulator::{Fault, Grants, Scope, Server, sha256_digest};
 use acr_runtime::blob::{
     ExpectedSize, Progress, UploadMethod, UploadOptions, UploadSource, Uploaded,
 };
@@ -17,8 +18,8 @@ use acr_runtime::{Credential, Digest, Error, RepositoryName};
 use bytes::Bytes;
 use futures_util::TryStreamExt as _;
 
-use crate::client;
-use crate::support::{self, AuthMode, PatchFault};
+use crate::support::{self, PatchFault};
+use crate::{client, emu};
 
 fn data(n: usize) -> Bytes {
     Bytes::from((0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>())
@@ -75,11 +76,10 @@ async fn relative_upload_locations_resolve_against_the_answering_url() {
 
 #[tokio::test]
 async fn small_blob_goes_in_one_request() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
+    let emulator = emu::start().await;
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     let b = data(1000);
     let (d, n) = t
@@ -91,27 +91,30 @@ async fn small_blob_goes_in_one_request() {
         .await
         .map(parts)
         .unwrap();
-    assert_eq!((d.as_str(), n), (support::sha256(&b).as_str(), 1000));
-    assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
-    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    assert_eq!((d.as_str(), n), (sha256_digest(&b).as_str(), 1000));
+    assert_eq!(emu::requests(&emulator, |r| r.method == "PATCH").len(), 0);
+    assert_eq!(emulator.blob("hello", d.as_str()).unwrap(), b);
     // one token for push,pull, fetched up front: HEAD/POST/PUT saw no 401
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu::token_requests(&emulator), 1);
     // with a digest: HEAD, POST, PUT all on the one push token, no new 401
     let b2 = data(2000);
-    let opts = UploadOptions::default().digest(Digest::new(support::sha256(&b2)).unwrap());
+    let opts = UploadOptions::default().digest(Digest::new(sha256_digest(&b2)).unwrap());
     t.upload_blob(&repo("hello"), UploadSource::Bytes(b2), opts)
         .await
         .map(parts)
         .unwrap();
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(emu::token_requests(&emulator), 1);
     // ACR mode (refresh token): the push token was fetched before the first request
-    assert_eq!(fake.state.unauthorized.load(Ordering::SeqCst), 0);
+    assert_eq!(emu::challenges(&emulator), 0);
 }
 
 #[tokio::test]
 async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
-    let fake = support::start().await;
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = emu::start().await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
     let b = data(300_000);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
@@ -124,9 +127,9 @@ async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
         .map(parts)
         .unwrap();
     assert_eq!(n, 300_000);
-    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    assert_eq!(emulator.blob("hello", d.as_str()).unwrap(), b);
     assert_eq!(
-        *fake.state.content_ranges.lock().unwrap(),
+        emu::header_of(&emulator, Server::Registry, "PATCH", "content-range"),
         vec!["0-99999", "100000-199999", "200000-299999"]
     );
     let seen = seen.lock().unwrap().clone();
@@ -135,17 +138,25 @@ async fn large_blob_in_chunks_with_acr_content_range_and_progress() {
     assert!(confirmed.windows(2).all(|w| w[0] <= w[1]), "{confirmed:?}");
 }
 
+/// The `POST`s that start a session or mount, with their statuses.
+fn upload_posts(emulator: &acr_emulator::Emulator) -> Vec<(String, u16)> {
+    emu::requests(emulator, |r| {
+        r.method == "POST" && r.path.starts_with("/v2/")
+    })
+    .into_iter()
+    .map(|r| (r.path_and_query(), r.status))
+    .collect()
+}
+
 #[tokio::test]
 async fn existing_blobs_are_skipped_and_others_mounted() {
-    let fake = support::start().await;
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = emu::start().await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
     let b = data(5000);
-    let digest = Digest::new(support::sha256(&b)).unwrap();
-    fake.state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(digest.to_string(), b.clone());
+    let digest = Digest::new(emulator.put_blob("hello", b.clone()).unwrap()).unwrap();
     let opts = UploadOptions::default().digest(digest.clone());
     let (d, n) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
@@ -153,74 +164,73 @@ async fn existing_blobs_are_skipped_and_others_mounted() {
         .map(parts)
         .unwrap();
     assert_eq!((d, n), (digest.clone(), 5000));
-    let log = fake.state.log.lock().unwrap().clone();
-    assert!(log.iter().all(|(l, _)| !l.starts_with("POST")), "{log:?}");
+    assert!(upload_posts(&emulator).is_empty(), "{:?}", emulator.log());
 
-    // the fake's HEAD is repository-blind, so make the blob unknown to HEAD by a fresh
-    // digest and let mount find it
+    // not in the source repository: the mount is answered with a session (202), uploaded there
     let b2 = data(6000);
-    let d2 = Digest::new(support::sha256(&b2)).unwrap();
+    let d2 = Digest::new(sha256_digest(&b2)).unwrap();
     let opts = UploadOptions::default()
         .digest(d2.clone())
         .mount_from(repo("other"));
-    let (d, _) = t
-        .upload_blob(
-            &repo("hello"),
-            UploadSource::Bytes(b2.clone()),
-            opts.clone(),
-        )
-        .await
-        .map(parts)
-        .unwrap();
-    assert_eq!(d, d2);
-    assert_eq!(
-        fake.state.mounts.load(Ordering::SeqCst),
-        0,
-        "not there: uploaded via the 202 session"
-    );
-    fake.state.blobs.lock().unwrap().remove(d2.as_str());
-    *fake.state.mount_refuse.lock().unwrap() = true;
     let (d, _) = t
         .upload_blob(&repo("hello"), UploadSource::Bytes(b2.clone()), opts)
         .await
         .map(parts)
         .unwrap();
     assert_eq!(d, d2);
-    assert_eq!(fake.state.blobs.lock().unwrap()[d2.as_str()], b2);
+    let posts = upload_posts(&emulator);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].0.contains("mount="), "{posts:?}");
+    assert_eq!(posts[0].1, 202, "not there: uploaded via the 202 session");
+    assert_eq!(emulator.blob("hello", d2.as_str()).unwrap(), b2);
+
+    // in the source, but the credential may not pull from it: refused the same way (202)
+    let b3 = data(7000);
+    let d3 = Digest::new(emulator.put_blob("other", b3.clone()).unwrap()).unwrap();
+    let limited = emulator.refresh_token_for(
+        "limited",
+        Grants::Only(vec![Scope::repository("hello", &["pull", "push"])]),
+    );
+    let t = client(&emulator.endpoint(), Credential::refresh_token(limited));
+    let opts = UploadOptions::default()
+        .digest(d3.clone())
+        .mount_from(repo("other"));
+    let (d, _) = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b3.clone()), opts)
+        .await
+        .map(parts)
+        .unwrap();
+    assert_eq!(d, d3);
+    let last = upload_posts(&emulator).pop().unwrap();
+    assert!(last.0.contains("mount=") && last.1 == 202, "{last:?}");
+    assert_eq!(emulator.blob("hello", d3.as_str()).unwrap(), b3);
 }
 
 #[tokio::test]
 async fn mount_answered_201_is_not_uploaded() {
-    let fake = support::start().await;
-    let t = client(&fake.url, Credential::Anonymous);
+    let emulator = emu::start().await;
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
+    // in the source repository only: HEAD on the target misses, so the mount is tried
     let b = data(5000);
-    let digest = Digest::new(support::sha256(&b)).unwrap();
-    fake.state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(digest.to_string(), b.clone());
-    // make HEAD miss once (a 404 injected) so the mount is tried
-    fake.state
-        .inject
-        .lock()
-        .unwrap()
-        .push_back(support::Inject {
-            status: 404,
-            retry_after: None,
-        });
+    let digest = Digest::new(emulator.put_blob("other", b.clone()).unwrap()).unwrap();
     let opts = UploadOptions::default()
         .digest(digest.clone())
         .mount_from(repo("other"))
         .size(5000);
     let (d, n) = t
-        .upload_blob(&repo("hello"), UploadSource::Bytes(b), opts)
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
         .await
         .map(parts)
         .unwrap();
-    assert_eq!((d, n), (digest, 5000));
-    assert_eq!(fake.state.mounts.load(Ordering::SeqCst), 1);
-    assert_eq!(fake.state.patches.load(Ordering::SeqCst), 0);
+    assert_eq!((d, n), (digest.clone(), 5000));
+    let posts = upload_posts(&emulator);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].1, 201, "{posts:?}");
+    assert!(emu::requests(&emulator, |r| r.method == "PATCH" || r.method == "PUT").is_empty());
+    assert_eq!(emulator.blob("hello", digest.as_str()).unwrap(), b);
 }
 
 async fn upload_with_fault(
@@ -262,9 +272,33 @@ async fn upload_resumes_after_a_chunk_half_received_then_500() {
 
 #[tokio::test]
 async fn upload_resumes_after_a_dropped_patch_connection() {
-    let (fake, r, b) = upload_with_fault(PatchFault::KeepHalfThenDrop, one_pass).await;
-    let (d, _) = r.unwrap();
-    assert_eq!(fake.state.blobs.lock().unwrap()[d.as_str()], b);
+    // the second chunk's connection drops after 50,000 bytes, which the registry keeps; a
+    // registry without distribution's session rule (the emulator with it off) lets the
+    // client resume at its Range
+    let emulator = acr_emulator::Emulator::builder()
+        .strict_upload_state(false)
+        .start()
+        .await
+        .unwrap();
+    emulator.inject(
+        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
+            .nth(2)
+            .drop_after_keeping_partial(50_000),
+    );
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
+    let b = data(250_000);
+    let opts = UploadOptions::default().chunk_size(100_000);
+    let (d, _) = t
+        .upload_blob(&repo("hello"), one_pass(b.clone()), opts)
+        .await
+        .map(parts)
+        .unwrap();
+    assert_eq!(emulator.blob("hello", d.as_str()).unwrap(), b);
+    let ranges = emu::header_of(&emulator, Server::Registry, "PATCH", "content-range");
+    assert!(ranges.contains(&"150000-199999".to_owned()), "{ranges:?}");
 }
 
 #[tokio::test]
@@ -356,41 +390,30 @@ async fn registry_digest_is_compared_with_ours() {
 
 #[tokio::test]
 async fn download_verifies_and_resumes_with_range_through_a_redirect() {
-    let registry = support::start().await;
-    let storage = support::start_on("localhost").await;
+    let emulator = emu::start().await;
     let b = data(200_000);
-    let d = Digest::new(support::sha256(&b)).unwrap();
-    registry
-        .state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(d.to_string(), b.clone());
-    storage
-        .state
-        .blobs
-        .lock()
-        .unwrap()
-        .insert(d.to_string(), b.clone());
-    let t = client(&registry.url, Credential::Anonymous);
-    // direct, cut twice
-    registry
-        .state
-        .download_cuts
-        .lock()
-        .unwrap()
-        .extend([70_000, 50_000]);
+    let d = Digest::new(emulator.put_blob("hello", b.clone()).unwrap()).unwrap();
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
+    // direct, cut twice, 70,000 bytes into each answer
+    emulator.inject(
+        Fault::on("GET", "/v2/*/blobs/sha256:*")
+            .times(2)
+            .drop_after(70_000),
+    );
     let s = t.download_blob(&repo("hello"), &d).await.unwrap();
     assert_eq!(s.size(), Some(200_000));
     let got: Vec<Bytes> = s.try_collect().await.unwrap();
     assert_eq!(got.concat(), b.to_vec());
     assert_eq!(
-        *registry.state.range_requests.lock().unwrap(),
-        vec!["-", "bytes=70000-", "bytes=120000-"]
+        emu::header_of(&emulator, Server::Registry, "GET", "range"),
+        vec!["-", "bytes=70000-", "bytes=140000-"]
     );
-    // through a 307 to storage
-    *registry.state.redirect_to.lock().unwrap() = Some(storage.url.clone());
-    storage.state.download_cuts.lock().unwrap().push_back(1234);
+    // through a 307 to the storage server (another origin)
+    emulator.set_redirect_blobs(true);
+    emulator.inject(Fault::on("GET", "*").on_storage().drop_after(1234));
     let mut out = Vec::new();
     let mut r = t
         .download_blob(&repo("hello"), &d)
@@ -400,7 +423,7 @@ async fn download_verifies_and_resumes_with_range_through_a_redirect() {
     tokio::io::copy(&mut r, &mut out).await.unwrap();
     assert_eq!(out, b.to_vec());
     assert_eq!(
-        *storage.state.range_requests.lock().unwrap(),
+        emu::header_of(&emulator, Server::Storage, "GET", "range"),
         vec!["-", "bytes=1234-"]
     );
 }

@@ -1,10 +1,12 @@
-//! Runtime tests against a tiny in-test registry.
+//! Runtime tests against the ACR emulator (`emu`), a fake registry that misbehaves on purpose
+//! (`support`) and hand-written loopback servers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod acr_mode;
 mod auth;
 mod blobs;
+mod emu;
 mod limits;
 mod manifests;
 mod origin;

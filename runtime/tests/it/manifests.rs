@@ -2,18 +2,19 @@ use acr_runtime::manifest::{ManifestKind, types::OCI_MANIFEST};
 use acr_runtime::{Credential, Error, Reference, RepositoryName};
 use bytes::Bytes;
 
-use crate::client;
-use crate::support::{self, AuthMode};
+use crate::support;
+use crate::{client, emu};
 
 const IMAGE: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}"#;
 
 #[tokio::test]
 async fn put_then_get_by_tag_and_digest() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
+    let emulator = emu::start().await;
+    // the emulator, as a registry, wants the config blob before the manifest
+    emulator.put_blob("hello", &b"{}"[..]).unwrap();
     let t = client(
-        &fake.url,
-        Credential::refresh_token(fake.state.refresh_token.clone()),
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
     );
     let repo = RepositoryName::new("hello").unwrap();
     let d = t
@@ -25,7 +26,7 @@ async fn put_then_get_by_tag_and_digest() {
         )
         .await
         .unwrap();
-    assert_eq!(d.as_str(), support::sha256(IMAGE));
+    assert_eq!(d.as_str(), acr_emulator::sha256_digest(IMAGE));
     for r in ["v1", d.as_str()] {
         let m = t
             .get_manifest(&repo, &Reference::new(r).unwrap())

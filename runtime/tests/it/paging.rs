@@ -13,13 +13,18 @@ use axum::response::IntoResponse;
 use futures_util::TryStreamExt as _;
 use http::Method;
 
-use crate::support;
-
 #[tokio::test]
 async fn paginate_follows_link_headers_with_the_page_size() {
-    let fake = support::start().await;
-    let t: Transport = ClientBuilder::new(&fake.url)
-        .credential(Credential::Anonymous)
+    let emulator = crate::emu::start().await;
+    for i in 0..7 {
+        emulator
+            .put_image(&format!("repo{i}"), "v1", "amd64", "linux")
+            .unwrap();
+    }
+    let t: Transport = ClientBuilder::new(emulator.endpoint())
+        .credential(Credential::refresh_token(crate::emu::refresh_token(
+            &emulator,
+        )))
         .page_size(3)
         .build()
         .unwrap();

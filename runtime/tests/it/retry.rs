@@ -5,8 +5,10 @@ use acr_runtime::{ClientBuilder, Credential, Error, Request, RetryPolicy, Transp
 use bytes::Bytes;
 use http::Method;
 
-use crate::client;
+use acr_emulator::{Fault, Server, sha256_digest};
+
 use crate::support::{self, AuthMode, Inject};
+use crate::{client, emu};
 
 fn ping() -> Request {
     Request::new("check_docker_v2_support", Method::GET, "/v2/")
@@ -171,24 +173,24 @@ async fn retry_after_in_every_http_date_form_is_honoured() {
 
 #[tokio::test]
 async fn the_token_endpoint_honours_retry_after() {
-    let fake = support::start().await;
-    fake.state.set_mode(AuthMode::Acr);
-    fake.state.manifests.lock().unwrap().insert(
-        ("hello".into(), "v1".into()),
-        (
-            "application/vnd.oci.image.manifest.v1+json".into(),
-            Bytes::from_static(b"{}"),
-        ),
-    );
-    let cred = Credential::refresh_token(fake.state.refresh_token.clone());
+    let emulator = emu::start().await;
+    emulator.put_image("hello", "v1", "amd64", "linux").unwrap();
+    let cred = Credential::refresh_token(emu::refresh_token(&emulator));
+    let token = |status: u16, nth: u32, retry_after: &str| {
+        Fault::on("POST", "/oauth2/token")
+            .nth(nth)
+            .throttle(status, retry_after)
+    };
     for retry_after in [
         "0",
         "Sunday, 06-Nov-94 08:49:37 GMT",
         "Sun Nov  6 08:49:37 1994",
     ] {
-        *fake.state.token_retry_after.lock().unwrap() = Some(retry_after.to_owned());
-        fake.state.token_inject.lock().unwrap().extend([429, 503]);
-        let slow = only_retry_after(&fake.url, cred.clone());
+        emulator.clear_faults();
+        emulator.clear_log();
+        emulator.inject(token(429, 1, retry_after));
+        emulator.inject(token(503, 2, retry_after));
+        let slow = only_retry_after(&emulator.endpoint(), cred.clone());
         assert_eq!(
             slow.send(crate::get_manifest("hello", "v1"))
                 .await
@@ -197,12 +199,14 @@ async fn the_token_endpoint_honours_retry_after() {
             200,
             "{retry_after}"
         );
-        assert!(fake.state.token_inject.lock().unwrap().is_empty());
+        assert_eq!(emu::token_requests(&emulator), 3, "{retry_after}");
     }
     // a Retry-After past the budget ends the retries at once
-    *fake.state.token_retry_after.lock().unwrap() = Some("3600".to_owned());
-    fake.state.token_inject.lock().unwrap().extend([503, 503]);
-    let slow = only_retry_after(&fake.url, cred);
+    emulator.clear_faults();
+    emulator.clear_log();
+    emulator.inject(token(503, 1, "3600"));
+    emulator.inject(token(503, 2, "3600"));
+    let slow = only_retry_after(&emulator.endpoint(), cred);
     let e = slow
         .send(crate::get_manifest("hello", "v1"))
         .await
@@ -212,46 +216,52 @@ async fn the_token_endpoint_honours_retry_after() {
         Some(http::StatusCode::SERVICE_UNAVAILABLE),
         "{e}"
     );
-    assert_eq!(fake.state.token_inject.lock().unwrap().len(), 1);
+    assert_eq!(emu::token_requests(&emulator), 1);
 }
 
 #[tokio::test]
 async fn a_body_cut_of_an_idempotent_buffered_request_is_retried() {
     // the generated get_blob reads the body whole: a cut body is sent again
-    let registry = support::start().await;
-    let storage = support::start_on("localhost").await;
+    let emulator = emu::start().await;
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
-    let digest = support::sha256(&data);
-    for fake in [&registry, &storage] {
-        fake.state
-            .blobs
-            .lock()
-            .unwrap()
-            .insert(digest.clone(), Bytes::from(data.clone()));
-    }
-    let t = client(&registry.url, Credential::Anonymous);
+    let digest = emulator.put_blob("hello", data.clone()).unwrap();
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
     let get_blob = || {
         Request::new("get_blob", Method::GET, format!("/v2/hello/blobs/{digest}"))
             .scope("repository:hello:pull")
     };
+    let blob_gets = |emulator: &acr_emulator::Emulator| {
+        emu::requests(emulator, |r| {
+            r.method == "GET" && r.path.contains("/blobs/")
+        })
+    };
     // cut once after 1000 bytes, then twice after 10 bytes
-    registry.state.download_cuts.lock().unwrap().extend([1000]);
+    emulator.inject(Fault::on("GET", "/v2/*/blobs/*").drop_after(1000));
     let r = t.send(get_blob()).await.unwrap();
     assert_eq!(r.body.len(), data.len());
-    assert_eq!(support::sha256(&r.body), digest);
-    registry
-        .state
-        .download_cuts
-        .lock()
-        .unwrap()
-        .extend([10, 10]);
+    assert_eq!(sha256_digest(&r.body), digest);
+    assert_eq!(blob_gets(&emulator).len(), 2);
+    emulator.clear_faults();
+    emulator.inject(Fault::on("GET", "/v2/*/blobs/*").times(2).drop_after(10));
     assert_eq!(t.send(get_blob()).await.unwrap().body.len(), data.len());
-    // the same behind a redirect to storage
-    *registry.state.redirect_to.lock().unwrap() = Some(storage.url.clone());
-    storage.state.download_cuts.lock().unwrap().extend([5000]);
+    assert_eq!(blob_gets(&emulator).len(), 5);
+    // the same behind a redirect to the storage server
+    emulator.clear_faults();
+    emulator.set_redirect_blobs(true);
+    emulator.inject(Fault::on("GET", "*").on_storage().drop_after(5000));
     let r = t.send(get_blob()).await.unwrap();
-    assert_eq!(support::sha256(&r.body), digest);
-    assert!(storage.state.download_cuts.lock().unwrap().is_empty());
+    assert_eq!(sha256_digest(&r.body), digest);
+    // the first storage answer was cut (its headers had gone out with 200), the second whole
+    let storage: Vec<bool> = emulator
+        .log()
+        .iter()
+        .filter(|r| r.server == Server::Storage)
+        .map(|r| r.fault.is_some())
+        .collect();
+    assert_eq!(storage, [true, false]);
 }
 
 #[tokio::test]

@@ -1,6 +1,24 @@
-//! A tiny in-test registry (axum) with ACR-style and docker-style auth, blobs, uploads and
-//! manifests, plus injected faults. Just enough to test the runtime; the full emulator lives
-//! in the `tests` crate.
+//! A tiny in-test registry (axum) for what the ACR emulator (`acr-emulator`, see `emu`) cannot
+//! or must not do. Tests of ACR behaviour (token flows, scopes, uploads, listings, redirects,
+//! cut downloads) run against the emulator; this fake keeps only:
+//!
+//! * **registries that are not ACR**: no auth at all (`AuthMode::Open`: statuses injected into
+//!   a registry where every request is counted and no challenge comes between, `retry.rs`;
+//!   anonymous pushes through a front or a slow proxy, `redirects.rs`, `timeouts.rs`), docker
+//!   token auth with a `/token` realm (`AuthMode::Docker`) and an htpasswd Basic challenge
+//!   (`AuthMode::Basic`), and a challenge whose realm names another host (`realm_base`), for
+//!   the origin rules of `auth.rs` and `origin.rs`;
+//! * **answers that break the protocol on purpose**, which the emulator, a faithful registry,
+//!   never gives: a token answer over 1 MiB, a manifest body that is not the stored one or is
+//!   too large, a `Docker-Content-Digest` that is not the blob's, blob content stored under a
+//!   digest it does not have, a PATCH that keeps half a chunk and then answers 500, an upload
+//!   session cut back below what was confirmed or forgotten;
+//! * **a lenient upload session**: any `_state` is accepted and upload `Location`s may be
+//!   relative to the request URL (RFC 9110 §10.2.2), for the resume-at-`Range` path that the
+//!   strict emulator (distribution's session rule) does not take.
+//!
+//! `runtime/tests/redaction.rs` includes this file too: every token and signed storage URL it
+//! hands out carries the marker `SECRET`, which that test hunts for in logs and errors.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,8 +61,6 @@ pub struct Inject {
 pub enum PatchFault {
     /// Keep the first half of the chunk, then answer 500.
     KeepHalfThen500,
-    /// Keep the first half of the chunk, then drop the connection.
-    KeepHalfThenDrop,
     /// Forget the whole session, then answer 500.
     LoseSession,
     /// Cut the session back to this many bytes (fewer than confirmed), then answer 500.
@@ -60,12 +76,7 @@ pub struct State {
     /// Realm base (scheme://host:port) to put in challenges; defaults to the server itself.
     pub realm_base: Mutex<String>,
     pub self_base: Mutex<String>,
-    pub token_expires_in: Mutex<Option<u64>>,
     pub huge_token: Mutex<bool>,
-    /// Statuses the token endpoint answers before it works.
-    pub token_inject: Mutex<VecDeque<u16>>,
-    /// The `Retry-After` of the token endpoint's injected statuses.
-    pub token_retry_after: Mutex<Option<String>>,
     pub token_requests: AtomicUsize,
     pub token_log: Mutex<Vec<String>>,
     pub unauthorized: AtomicUsize,
@@ -78,21 +89,14 @@ pub struct State {
     pub blobs: Mutex<HashMap<String, Bytes>>,
     uploads: Mutex<HashMap<String, Vec<u8>>>,
     pub patch_faults: Mutex<VecDeque<PatchFault>>,
-    status_faults: AtomicUsize,
-    pub patches: AtomicUsize,
     pub content_ranges: Mutex<Vec<String>>,
     pub cancelled: AtomicUsize,
-    pub mounts: AtomicUsize,
-    pub mount_refuse: Mutex<bool>,
     pub report_wrong_digest: Mutex<bool>,
     /// Storage base to redirect blob GETs to (307), if set.
     pub redirect_to: Mutex<Option<String>>,
     /// Answer upload `Location`s as references relative to the request's URL (`u1?_state=…`)
     /// instead of absolute paths: RFC 9110 §10.2.2 allows it.
     pub relative_locations: std::sync::atomic::AtomicBool,
-    /// Cut blob GET bodies after this many bytes, once per entry.
-    pub download_cuts: Mutex<VecDeque<usize>>,
-    pub range_requests: Mutex<Vec<String>>,
     pub manifests: Mutex<HashMap<(String, String), (String, Bytes)>>,
     /// Serve this body instead of the stored manifest.
     pub manifest_override: Mutex<Option<Bytes>>,
@@ -108,10 +112,7 @@ impl State {
             anonymous_pull: Mutex::new(false),
             realm_base: Mutex::new(String::new()),
             self_base: Mutex::new(String::new()),
-            token_expires_in: Mutex::new(Some(3600)),
             huge_token: Mutex::new(false),
-            token_inject: Mutex::new(VecDeque::new()),
-            token_retry_after: Mutex::new(None),
             token_requests: AtomicUsize::new(0),
             token_log: Mutex::new(Vec::new()),
             unauthorized: AtomicUsize::new(0),
@@ -123,25 +124,14 @@ impl State {
             blobs: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashMap::new()),
             patch_faults: Mutex::new(VecDeque::new()),
-            status_faults: AtomicUsize::new(0),
-            patches: AtomicUsize::new(0),
             content_ranges: Mutex::new(Vec::new()),
             cancelled: AtomicUsize::new(0),
-            mounts: AtomicUsize::new(0),
-            mount_refuse: Mutex::new(false),
             report_wrong_digest: Mutex::new(false),
             redirect_to: Mutex::new(None),
             relative_locations: std::sync::atomic::AtomicBool::new(false),
-            download_cuts: Mutex::new(VecDeque::new()),
-            range_requests: Mutex::new(Vec::new()),
             manifests: Mutex::new(HashMap::new()),
             manifest_override: Mutex::new(None),
         }
-    }
-
-    /// Revokes every token issued so far.
-    pub fn revoke_tokens(&self) {
-        self.tokens.lock().unwrap().clear();
     }
 
     pub fn set_mode(&self, mode: AuthMode) {
@@ -156,10 +146,7 @@ impl State {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let token = format!("access-SECRET-{n}");
         self.tokens.lock().unwrap().insert(token.clone(), scopes);
-        let mut body = serde_json::json!({ "access_token": token, "token": token });
-        if let Some(e) = *self.token_expires_in.lock().unwrap() {
-            body["expires_in"] = e.into();
-        }
+        let body = serde_json::json!({ "access_token": token, "token": token, "expires_in": 3600 });
         axum::Json(body).into_response()
     }
 
@@ -245,23 +232,6 @@ async fn handle(
     }
     if path == "/oauth2/token" || path == "/token" {
         return token(&st, &method, &uri, &headers, &body);
-    }
-    if path == "/oauth2/exchange" {
-        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        st.token_log
-            .lock()
-            .unwrap()
-            .push(format!("exchange {}", String::from_utf8_lossy(&body)));
-        let ok = form
-            .iter()
-            .any(|(k, v)| k == "access_token" && v == "aad-SECRET");
-        if !ok {
-            return StatusCode::UNAUTHORIZED.into_response();
-        }
-        return axum::Json(serde_json::json!({"refresh_token": st.refresh_token})).into_response();
-    }
-    if path == "/acr/v1/_catalog" {
-        return catalog(&uri);
     }
     let Some(rest) = path.strip_prefix("/v2/") else {
         return (StatusCode::NOT_FOUND, "404 page not found").into_response();
@@ -383,13 +353,6 @@ fn authorize(st: &State, headers: &HeaderMap, needed: &str, base: bool) -> Optio
 }
 
 fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
-    if let Some(status) = st.token_inject.lock().unwrap().pop_front() {
-        let mut r = StatusCode::from_u16(status).unwrap().into_response();
-        if let Some(ra) = st.token_retry_after.lock().unwrap().clone() {
-            r.headers_mut().insert("retry-after", ra.parse().unwrap());
-        }
-        return r;
-    }
     let pairs: Vec<(String, String)> = if method == Method::POST {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
@@ -443,7 +406,7 @@ fn token(st: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Byt
     }
 }
 
-fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
+fn ranged(data: Bytes, headers: &HeaderMap) -> Response {
     let range = headers
         .get("range")
         .and_then(|v| v.to_str().ok())
@@ -463,21 +426,7 @@ fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
     };
     let total = data.len();
     let len = slice.len();
-    let body = match cut {
-        Some(n) if n < len => {
-            let first = slice.slice(..n);
-            // the pause lets the server flush the first part before it breaks the connection
-            let broken = futures_util::stream::once(async {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                Err(std::io::Error::other("cut"))
-            });
-            Body::from_stream(futures_util::StreamExt::chain(
-                futures_util::stream::iter(vec![Ok::<Bytes, std::io::Error>(first)]),
-                broken,
-            ))
-        }
-        _ => Body::from(slice),
-    };
+    let body = Body::from(slice);
     let mut r = Response::builder()
         .status(status)
         .header("content-length", len.to_string());
@@ -492,18 +441,10 @@ fn ranged(data: Bytes, headers: &HeaderMap, cut: Option<usize>) -> Response {
 
 async fn storage(st: &State, path: &str, headers: &HeaderMap) -> Response {
     let digest = path.trim_start_matches("/storage/");
-    st.range_requests.lock().unwrap().push(
-        headers
-            .get("range")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned(),
-    );
     let Some(data) = st.blobs.lock().unwrap().get(digest).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let cut = st.download_cuts.lock().unwrap().pop_front();
-    ranged(data, headers, cut)
+    ranged(data, headers)
 }
 
 async fn blob(
@@ -538,15 +479,7 @@ async fn blob(
             .body(Body::empty())
             .unwrap();
     }
-    st.range_requests.lock().unwrap().push(
-        headers
-            .get("range")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned(),
-    );
-    let cut = st.download_cuts.lock().unwrap().pop_front();
-    let mut r = ranged(data, headers, cut);
+    let mut r = ranged(data, headers);
     r.headers_mut()
         .insert("docker-content-digest", digest.parse().unwrap());
     r
@@ -595,10 +528,8 @@ fn upload(
         let query = q(uri);
         let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
         if let (Some(_from), Some(digest)) = (get("from"), get("mount"))
-            && !*st.mount_refuse.lock().unwrap()
             && st.blobs.lock().unwrap().contains_key(&digest)
         {
-            st.mounts.fetch_add(1, Ordering::SeqCst);
             return Response::builder()
                 .status(201)
                 .header("location", format!("/v2/{name}/blobs/{digest}"))
@@ -623,10 +554,6 @@ fn upload(
     };
     match *method {
         Method::GET => {
-            if st.status_faults.load(Ordering::SeqCst) > 0 {
-                st.status_faults.fetch_sub(1, Ordering::SeqCst);
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
             let size = data.len();
             upload_response(
                 st.relative_locations.load(Ordering::SeqCst),
@@ -643,7 +570,6 @@ fn upload(
             StatusCode::NO_CONTENT.into_response()
         }
         Method::PATCH => {
-            st.patches.fetch_add(1, Ordering::SeqCst);
             if let Some(cr) = headers.get("content-range").and_then(|v| v.to_str().ok()) {
                 st.content_ranges.lock().unwrap().push(cr.to_owned());
                 let start: usize = cr.split('-').next().unwrap().parse().unwrap();
@@ -664,11 +590,6 @@ fn upload(
                 Some(PatchFault::KeepHalfThen500) => {
                     data.extend_from_slice(&body[..body.len() / 2]);
                     StatusCode::INTERNAL_SERVER_ERROR.into_response()
-                }
-                Some(PatchFault::KeepHalfThenDrop) => {
-                    data.extend_from_slice(&body[..body.len() / 2]);
-                    drop(uploads);
-                    panic!("injected connection drop");
                 }
                 Some(PatchFault::TruncateTo(n)) => {
                     data.truncate(n);
@@ -770,26 +691,4 @@ fn manifest(
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
-}
-
-/// `/acr/v1/_catalog` over 7 fixed repositories, `Link`-paged.
-fn catalog(uri: &Uri) -> Response {
-    let all: Vec<String> = (0..7).map(|i| format!("repo{i}")).collect();
-    let query = q(uri);
-    let get = |k: &str| query.iter().find(|(kk, _)| kk == k).map(|(_, v)| v.clone());
-    let n: usize = get("n").and_then(|n| n.parse().ok()).unwrap_or(100);
-    let last = get("last").unwrap_or_default();
-    let page: Vec<String> = all.iter().filter(|r| **r > last).take(n).cloned().collect();
-    let mut r = axum::Json(serde_json::json!({ "repositories": page })).into_response();
-    if let Some(l) = page.last()
-        && l != all.last().unwrap()
-    {
-        r.headers_mut().insert(
-            "link",
-            format!("</acr/v1/_catalog?last={l}&n={n}&orderby=>; rel=\"next\"")
-                .parse()
-                .unwrap(),
-        );
-    }
-    r
 }

@@ -84,11 +84,16 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// skopeo with its own, empty home: no blob-info cache from an earlier run (which would make
-/// it mount instead of push) and no policy file needed.
+/// skopeo with no blob-info cache from an earlier run (with one it mounts or skips instead of
+/// pushing): an empty home of its own, and the cache of a root run
+/// (`/var/lib/containers/cache/blob-info-cache-v1.*`, where containers/image keeps it for
+/// root) removed; no policy file needed.
 fn skopeo(home: &Path) -> Command {
     let _ = std::fs::remove_dir_all(home);
     let _ = std::fs::create_dir_all(home);
+    for name in ["blob-info-cache-v1.boltdb", "blob-info-cache-v1.sqlite"] {
+        let _ = std::fs::remove_file(Path::new("/var/lib/containers/cache").join(name));
+    }
     let mut c = Command::new("skopeo");
     c.env("HOME", home)
         .env_remove("XDG_DATA_HOME")

@@ -101,9 +101,22 @@ impl Stats {
         })
     }
 
-    /// `1.23 s (1.20–1.31)`.
+    /// `1.234 s (1.200–1.310)`, in ms or µs when the median is under a second or a
+    /// millisecond.
     pub fn time(&self) -> String {
-        format!("{:.3} s ({:.3}–{:.3})", self.median, self.min, self.max)
+        let (scale, unit) = if self.median >= 1.0 {
+            (1.0, "s")
+        } else if self.median >= 1e-3 {
+            (1e3, "ms")
+        } else {
+            (1e6, "µs")
+        };
+        format!(
+            "{:.3} {unit} ({:.3}–{:.3})",
+            self.median * scale,
+            self.min * scale,
+            self.max * scale
+        )
     }
 }
 
@@ -126,6 +139,13 @@ mod tests {
         let even = Stats::of(&[s(100, 1), s(300, 1)]).unwrap();
         assert_eq!(even.median, 0.2);
         assert!(Stats::of(&[]).is_none());
+        assert_eq!(st.time(), "200.000 ms (100.000–300.000)");
+        let tiny = Stats::of(&[Sample {
+            wall: Duration::from_micros(326),
+            max_rss_kib: 0,
+        }])
+        .unwrap();
+        assert_eq!(tiny.time(), "326.000 µs (326.000–326.000)");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   1,000 and 10,000 endpoints (time, peak memory) ([`codegen`]);
 //! - `blob`: blob push and pull of 256 MiB and 1 GiB against a real `docker-registry`, ours
 //!   (the `acr` CLI) against `curl` (the wire's limit) and `skopeo` ([`blob`]);
+//! - `calls`: 1,000 `get_tag_properties` against the emulator, ours beside a hand-written
+//!   reqwest loop, and requests per warm call ([`calls`]);
 //! - `lap`: the LAP parser on the corpus beside the reference Python parser ([`lap`]).
 //!
 //! It builds the release binaries first (`cargo build --release -p xtask -p acr-cli`) and
@@ -13,6 +15,7 @@
 //! each and leaves out the 1 GiB blob. Benchmarks are not tests: nothing here runs in CI.
 
 pub mod blob;
+pub mod calls;
 pub mod codegen;
 pub mod lap;
 pub mod measure;
@@ -29,6 +32,8 @@ pub enum Group {
     Codegen,
     /// Blob push and pull against docker-registry, with curl and skopeo.
     Blob,
+    /// 1,000 small calls against the emulator beside a hand-written reqwest loop.
+    Calls,
     /// The LAP parser against the reference Python parser.
     Lap,
 }
@@ -60,6 +65,8 @@ pub struct Setup {
     pub xtask: PathBuf,
     /// The release `acr` binary.
     pub acr: PathBuf,
+    /// The release `small_calls` example of `acr-tests`.
+    pub small_calls: PathBuf,
     /// A scratch folder, removed at the end.
     pub work: PathBuf,
     /// Runs per case.
@@ -148,11 +155,12 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Builds the release binaries this measures; returns (xtask, acr).
-fn build() -> Result<(PathBuf, PathBuf), String> {
+/// Builds the release binaries this measures; returns (xtask, acr, small_calls).
+fn build() -> Result<(PathBuf, PathBuf, PathBuf), String> {
     let root = crate::workspace::root();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let builds: [&[&str]; 2] = [
+        &[
             "build",
             "--release",
             "--locked",
@@ -160,18 +168,36 @@ fn build() -> Result<(PathBuf, PathBuf), String> {
             "xtask",
             "-p",
             "acr-cli",
-        ])
-        .current_dir(&root)
-        .status()
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release failed".into());
+        ],
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "acr-tests",
+            "--example",
+            "small_calls",
+        ],
+    ];
+    for args in builds {
+        let status = Command::new(&cargo)
+            .args(args)
+            .current_dir(&root)
+            .status()
+            .map_err(|e| format!("cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo {} failed", args.join(" ")));
+        }
     }
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("release");
-    Ok((dir.join("xtask"), dir.join("acr")))
+    Ok((
+        dir.join("xtask"),
+        dir.join("acr"),
+        dir.join("examples").join("small_calls"),
+    ))
 }
 
 /// `nproc`, memory and CPU model, for the table's heading.
@@ -201,7 +227,7 @@ fn machine() -> String {
 /// Runs the command; returns the exit code.
 pub fn run(args: &Args) -> u8 {
     let groups = if args.groups.is_empty() {
-        vec![Group::Codegen, Group::Blob, Group::Lap]
+        vec![Group::Codegen, Group::Blob, Group::Calls, Group::Lap]
     } else {
         args.groups.clone()
     };
@@ -209,7 +235,7 @@ pub fn run(args: &Args) -> u8 {
     let needs_binaries = groups.iter().any(|g| *g != Group::Lap);
     let work = std::env::temp_dir().join(format!("acr-bench-{}", std::process::id()));
     if needs_binaries {
-        let (xtask, acr) = match build() {
+        let (xtask, acr, small_calls) = match build() {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -219,6 +245,7 @@ pub fn run(args: &Args) -> u8 {
         let setup = Setup {
             xtask,
             acr,
+            small_calls,
             work: work.clone(),
             runs: args.runs.unwrap_or(if args.quick { 3 } else { 5 }).max(1),
             quick: args.quick,
@@ -229,6 +256,7 @@ pub fn run(args: &Args) -> u8 {
             match g {
                 Group::Codegen => rows.extend(codegen::run(&setup)),
                 Group::Blob => rows.extend(blob::run(&setup)),
+                Group::Calls => rows.extend(calls::run(&setup)),
                 Group::Lap => {}
             }
         }
@@ -265,7 +293,7 @@ mod tests {
         assert!((ratio - 1.1).abs() < 1e-9, "{ratio}");
         let t = table(&[row, Row::failed("x".into(), "no skopeo".into())]);
         assert!(
-            t.contains("| push | 0.110 s (0.090–0.300) | 1.0 MiB | curl |"),
+            t.contains("| push | 110.000 ms (90.000–300.000) | 1.0 MiB | curl |"),
             "{t}"
         );
         assert!(t.contains("not measured: no skopeo"), "{t}");

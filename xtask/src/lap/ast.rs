@@ -201,7 +201,9 @@ pub struct Field {
     pub pos: Pos,
 }
 
-/// A type expression (lap-format.md §4.2).
+/// A type expression: the types of the LAP v0.3 specification (`docs/SPEC.md` of
+/// <https://github.com/Lap-Platform/LAP>), widened to what published files hold (`map<K,V>`,
+/// nested formats, named types).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypeExpr {
     /// What kind of type this is.

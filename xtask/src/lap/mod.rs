@@ -1,10 +1,13 @@
-//! The LAP v0.3 parser (lap-format.md): `parse` text into a [`Document`], `print` it back.
+//! The LAP v0.3 parser (the format: `docs/SPEC.md` and the serializer `lap/core/formats/lap.py`
+//! of <https://github.com/Lap-Platform/LAP>, and the files it publishes): `parse` text into a
+//! [`Document`], `print` it back.
 //!
 //! The file is read one logical line per directive: lines split on `\n` (trailing `\r`s
 //! dropped, a lone `\r` inside a line kept), blank and `#` lines skipped, and a line that starts
 //! with neither `@` nor `#` joined onto the previous directive with a space. Braced lists take
 //! the text between the first `{` and the last `}` of the line; param items are split with the
-//! field-boundary rule of lap-format.md §5.5, `@errors` at `", "` + `[1-5][0-9Xx]{2}`.
+//! field-boundary rule (`", " NAME ": " TYPE`: published descriptions are unescaped and hold
+//! commas and field-like text), `@errors` at `", "` + `[1-5][0-9Xx]{2}`.
 //!
 //! **Errors** (fatal, [`ParseError`]): no `@lap` first; no `@end` (truncated file, unless
 //! [`ParseOptions::allow_missing_end`]); `@endpoint` without method or path; a list directive

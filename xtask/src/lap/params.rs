@@ -1,5 +1,6 @@
 //! Param lists (`@required`, `@optional`, `@common_fields`, `Params` extensions), with the
-//! description and default boundary rules of lap-format.md §5 and §6.
+//! description and default boundary rules that published files need (unescaped descriptions
+//! holding commas, `#`, braces and field-like text; defaults holding commas and braces).
 
 use super::ast::{Param, TypeExpr};
 use super::types::{Cx, PResult, TyErr, fail, into_err, skip_any_artifacts, type_expr};

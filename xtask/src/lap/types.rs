@@ -1,4 +1,5 @@
-//! Type expressions (lap-format.md §4.2) and `{…}` field lists, written with nom.
+//! Type expressions (the LAP v0.3 specification's types, widened to what published files hold)
+//! and `{…}` field lists, written with nom.
 
 use nom::bytes::complete::take_while;
 use nom::error::{ErrorKind, ParseError as NomParseError};
@@ -193,8 +194,9 @@ fn expect_char<'i>(i: &'i str, c: char, expected: &'static str) -> PResult<'i, (
     }
 }
 
-/// Drops `: any` round-trip artifacts (lap-format.md §5.7) after a type inside a field list
-/// or a `map<K,V>`.
+/// Drops `: any` round-trip artifacts (left in published files by re-serializing with the
+/// reference Python parser, `lap/core/parser.py`: `ids[]: any: any`) after a type inside a
+/// field list or a `map<K,V>`.
 pub(crate) fn skip_any_artifacts(mut r: &str) -> &str {
     while let Some(after) = r.strip_prefix(": any") {
         if after.is_empty() || after.starts_with([',', '}', ' ', ':', '>', '=']) {

@@ -1,5 +1,7 @@
 //! Lowering of a spec endpoint that no overlay describes: parameter locations and types are
-//! inferred (lap-format.md §7).
+//! inferred (the format does not say where a parameter travels: the serializer's
+//! `Endpoint.to_lap`, `lap/core/formats/lap.py` of <https://github.com/Lap-Platform/LAP>,
+//! lists path, query and header parameters and body properties alike).
 //!
 //! - a name in `{…}` of the path travels in the path;
 //! - `accept`, `content-type`, `authorization`, `if-*`, `x-*` names and `header:` names are headers;

@@ -5,7 +5,7 @@
 #[path = "emulator_support/mod.rs"]
 mod support;
 
-use acr_tests::emulator::{AttributesUpdate, DISALLOWED_MESSAGE, Emulator, OCI_MANIFEST};
+use acr_emulator::{AttributesUpdate, DISALLOWED_MESSAGE, Emulator, OCI_MANIFEST};
 use support::*;
 
 /// The creation order of the 25 tags: a permutation, so time order differs from name order.

@@ -6,7 +6,7 @@
 #[path = "emulator_support/mod.rs"]
 mod support;
 
-use acr_tests::emulator::{Emulator, sha256_digest};
+use acr_emulator::{Emulator, sha256_digest};
 use support::*;
 
 /// POST a new session; returns the relative Location.

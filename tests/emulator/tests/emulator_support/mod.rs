@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use acr_tests::emulator::Emulator;
+use acr_emulator::Emulator;
 
 pub const ADMIN_USER: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "admin-password";

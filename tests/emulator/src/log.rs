@@ -18,10 +18,13 @@ pub const LOGGED_HEADERS: &[&str] = &[
 /// The status logged for a request whose connection the emulator dropped without answering.
 pub const DROPPED: u16 = 0;
 
+/// What [`LoggedRequest::form`] shows in place of a non-empty secret field.
+pub const SECRET_LOGGED_AS: &str = "<secret>";
+
 /// Which server saw a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Server {
-    /// The registry endpoint ([`crate::emulator::Emulator::endpoint`]).
+    /// The registry endpoint ([`crate::Emulator::endpoint`]).
     Registry,
     /// The blob storage server that redirected blob GETs go to.
     Storage,
@@ -46,6 +49,11 @@ pub struct LoggedRequest {
     pub status: u16,
     /// A description of the injected fault that hit this request, if any.
     pub fault: Option<String>,
+    /// The fields of a `POST /oauth2/exchange` or `POST /oauth2/token` form, in the order sent
+    /// (`grant_type`, `service`, `scope`, `tenant`, ...); the values of `refresh_token`,
+    /// `access_token` and `password` are [`SECRET_LOGGED_AS`] unless empty. Empty for every
+    /// other request.
+    pub form: Vec<(String, String)>,
 }
 
 impl LoggedRequest {
@@ -57,6 +65,15 @@ impl LoggedRequest {
     /// A logged header by lower-case name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
+    }
+
+    /// The values of a form field, in order (`scope` may repeat).
+    pub fn form_values(&self, key: &str) -> Vec<&str> {
+        self.form
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The path and query as one string (`/v2/x/blobs/uploads/1?_state=...`).

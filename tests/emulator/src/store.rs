@@ -64,6 +64,12 @@ pub(crate) struct TagRecord {
 
 /// A repository. It is "known" (listed, readable through `/acr/v1`) while it holds a manifest;
 /// before that it only holds blob links.
+///
+/// Tags and manifests are kept in key order, with two indexes beside them so that a listing
+/// page costs O(log n + page) whatever the order asked for: `(lastUpdateTime, key)` sets for the
+/// `timeasc`/`timedesc` orders, and the tags of each digest. Keys and times change only
+/// through [`Repo::set_tag`], [`Repo::remove_tag`], [`Repo::add_manifest`] and
+/// [`Repo::remove_manifest`], which keep the indexes true (attributes may change in place).
 #[derive(Debug, Clone)]
 pub(crate) struct Repo {
     pub created: Timestamp,
@@ -72,6 +78,12 @@ pub(crate) struct Repo {
     pub blobs: BTreeSet<String>,
     pub manifests: BTreeMap<String, ManifestRecord>,
     pub tags: BTreeMap<String, TagRecord>,
+    /// `(updated, tag)` of every tag.
+    pub tags_by_time: BTreeSet<(Timestamp, String)>,
+    /// `(updated, digest)` of every manifest.
+    pub manifests_by_time: BTreeSet<(Timestamp, String)>,
+    /// The tags of each digest.
+    tags_by_digest: HashMap<String, BTreeSet<String>>,
 }
 
 impl Repo {
@@ -83,6 +95,9 @@ impl Repo {
             blobs: BTreeSet::new(),
             manifests: BTreeMap::new(),
             tags: BTreeMap::new(),
+            tags_by_time: BTreeSet::new(),
+            manifests_by_time: BTreeSet::new(),
+            tags_by_digest: HashMap::new(),
         }
     }
 
@@ -93,11 +108,83 @@ impl Repo {
 
     /// The tags pointing at `digest`, sorted.
     pub(crate) fn tags_of(&self, digest: &str) -> Vec<String> {
-        self.tags
-            .iter()
-            .filter(|(_, t)| t.digest == digest)
-            .map(|(name, _)| name.clone())
-            .collect()
+        self.tags_by_digest
+            .get(digest)
+            .map(|tags| tags.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Points `tag` at `digest` (created, or moved with a new `updated`; unchanged when it
+    /// already points there).
+    pub(crate) fn set_tag(&mut self, tag: &str, digest: &str, now: Timestamp) {
+        match self.tags.get(tag) {
+            Some(existing) if existing.digest == digest => {}
+            Some(existing) => {
+                let created = existing.created;
+                let attributes = existing.attributes;
+                self.remove_tag(tag);
+                self.insert_tag(
+                    tag,
+                    TagRecord {
+                        digest: digest.to_owned(),
+                        created,
+                        updated: now,
+                        attributes,
+                    },
+                );
+            }
+            None => self.insert_tag(
+                tag,
+                TagRecord {
+                    digest: digest.to_owned(),
+                    created: now,
+                    updated: now,
+                    attributes: Attributes::default(),
+                },
+            ),
+        }
+    }
+
+    fn insert_tag(&mut self, tag: &str, record: TagRecord) {
+        self.tags_by_time.insert((record.updated, tag.to_owned()));
+        self.tags_by_digest
+            .entry(record.digest.clone())
+            .or_default()
+            .insert(tag.to_owned());
+        self.tags.insert(tag.to_owned(), record);
+    }
+
+    /// Removes a tag; returns whether it existed.
+    pub(crate) fn remove_tag(&mut self, tag: &str) -> bool {
+        let Some(record) = self.tags.remove(tag) else {
+            return false;
+        };
+        self.tags_by_time.remove(&(record.updated, tag.to_owned()));
+        if let Some(tags) = self.tags_by_digest.get_mut(&record.digest) {
+            tags.remove(tag);
+            if tags.is_empty() {
+                self.tags_by_digest.remove(&record.digest);
+            }
+        }
+        true
+    }
+
+    /// Stores a manifest unless one with that digest is there already.
+    pub(crate) fn add_manifest(&mut self, digest: &str, record: impl FnOnce() -> ManifestRecord) {
+        if !self.manifests.contains_key(digest) {
+            let record = record();
+            self.manifests_by_time
+                .insert((record.updated, digest.to_owned()));
+            self.manifests.insert(digest.to_owned(), record);
+        }
+    }
+
+    /// Removes a manifest (not its tags).
+    pub(crate) fn remove_manifest(&mut self, digest: &str) {
+        if let Some(record) = self.manifests.remove(digest) {
+            self.manifests_by_time
+                .remove(&(record.updated, digest.to_owned()));
+        }
     }
 }
 
@@ -120,6 +207,8 @@ pub(crate) struct Store {
     clock: MonotonicClock,
     blobs: HashMap<String, Bytes>,
     pub repos: BTreeMap<String, Repo>,
+    /// `(updated, name)` of every repository in `repos`, for the catalog's time orders.
+    pub repos_by_time: BTreeSet<(Timestamp, String)>,
     pub uploads: HashMap<String, Upload>,
 }
 
@@ -129,6 +218,7 @@ impl Store {
             clock: MonotonicClock::new(),
             blobs: HashMap::new(),
             repos: BTreeMap::new(),
+            repos_by_time: BTreeSet::new(),
             uploads: HashMap::new(),
         }
     }
@@ -156,9 +246,18 @@ impl Store {
 
     fn repo_entry(&mut self, name: &str) -> &mut Repo {
         let now = self.clock.tick();
-        self.repos
-            .entry(name.to_owned())
-            .or_insert_with(|| Repo::new(now))
+        let by_time = &mut self.repos_by_time;
+        self.repos.entry(name.to_owned()).or_insert_with(|| {
+            by_time.insert((now, name.to_owned()));
+            Repo::new(now)
+        })
+    }
+
+    /// Forgets a repository and its place in the time index.
+    fn remove_repo(&mut self, name: &str) {
+        if let Some(repo) = self.repos.remove(name) {
+            self.repos_by_time.remove(&(repo.updated, name.to_owned()));
+        }
     }
 
     /// Stores `bytes` and links the blob into `name`; returns its digest.
@@ -296,41 +395,24 @@ impl Store {
         if !repo.is_known() {
             repo.created = now;
         }
-        repo.updated = now;
-        repo.manifests
-            .entry(digest.clone())
-            .or_insert_with(|| ManifestRecord {
-                bytes,
-                media_type: media_type.to_owned(),
-                created: now,
-                updated: now,
-                attributes: Attributes::default(),
-                config_media_type,
-                architecture: platform.as_ref().map(|p| p.0.clone()),
-                os: platform.map(|p| p.1),
-                image_size,
-                references,
-            });
+        let before = std::mem::replace(&mut repo.updated, now);
+        repo.add_manifest(&digest, || ManifestRecord {
+            bytes,
+            media_type: media_type.to_owned(),
+            created: now,
+            updated: now,
+            attributes: Attributes::default(),
+            config_media_type,
+            architecture: platform.as_ref().map(|p| p.0.clone()),
+            os: platform.map(|p| p.1),
+            image_size,
+            references,
+        });
         if let Reference::Tag(tag) = reference {
-            match repo.tags.get_mut(tag) {
-                Some(existing) if existing.digest == digest => {}
-                Some(existing) => {
-                    existing.digest = digest.clone();
-                    existing.updated = now;
-                }
-                None => {
-                    repo.tags.insert(
-                        tag.clone(),
-                        TagRecord {
-                            digest: digest.clone(),
-                            created: now,
-                            updated: now,
-                            attributes: Attributes::default(),
-                        },
-                    );
-                }
-            }
+            repo.set_tag(tag, &digest, now);
         }
+        self.repos_by_time.remove(&(before, name.to_owned()));
+        self.repos_by_time.insert((now, name.to_owned()));
         Ok(digest)
     }
 
@@ -412,13 +494,13 @@ impl Store {
             return Err(AcrError::disallowed());
         }
         let repo = self.known_repo_mut(name)?;
-        repo.manifests.remove(digest);
+        repo.remove_manifest(digest);
         for tag in tags {
-            repo.tags.remove(&tag);
+            repo.remove_tag(&tag);
         }
         if !repo.is_known() {
             // An emptied repository is forgotten, as ACR does (DELETE /acr/v1/{name} then 404s).
-            self.repos.remove(name);
+            self.remove_repo(name);
         }
         Ok(())
     }
@@ -430,7 +512,7 @@ impl Store {
         if !deletable(&repo.attributes) || !deletable(&record.attributes) {
             return Err(AcrError::disallowed());
         }
-        self.known_repo_mut(name)?.tags.remove(tag);
+        self.known_repo_mut(name)?.remove_tag(tag);
         Ok(())
     }
 
@@ -453,7 +535,7 @@ impl Store {
         }
         let manifests = repo.manifests.keys().cloned().collect();
         let tags = repo.tags.keys().cloned().collect();
-        self.repos.remove(name);
+        self.remove_repo(name);
         self.uploads.retain(|_, u| u.name != name);
         Ok((manifests, tags))
     }
@@ -462,7 +544,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::model::AttributesUpdate;
+    use crate::model::AttributesUpdate;
 
     fn seeded() -> (Store, String) {
         let mut store = Store::new();

@@ -1,5 +1,6 @@
 //! The attribute types the emulator stores and the JSON bodies of the `/acr/v1` operations
-//! (field names exactly as on the wire, acr-wire.md §3.1).
+//! (field names exactly as on the wire: the models of the ACR REST reference,
+//! <https://learn.microsoft.com/rest/api/containerregistry/>).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

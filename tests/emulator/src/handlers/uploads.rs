@@ -15,7 +15,7 @@
 //!
 //! So a `PATCH` cut mid-body that kept part of the chunk (the registry stores what it read) ends
 //! the session at the client's next request: the client's last Location is stale. With
-//! [`crate::emulator::EmulatorBuilder::strict_upload_state`]`(false)` offsets are not compared
+//! [`crate::EmulatorBuilder::strict_upload_state`]`(false)` offsets are not compared
 //! and a request without `_state` is accepted (kinder than any real registry; for tests of
 //! other things only).
 use axum::http::{Method, StatusCode};
@@ -28,11 +28,11 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 use super::{Call, drop_connection, empty, read_at_most};
-use crate::emulator::context::Shared;
-use crate::emulator::errors::AcrError;
-use crate::emulator::names::{is_repository_name, is_sha256_digest, sha256_digest};
-use crate::emulator::paging::encode_query_value;
-use crate::emulator::store::Upload;
+use crate::context::Shared;
+use crate::errors::AcrError;
+use crate::names::{is_repository_name, is_sha256_digest, sha256_digest};
+use crate::paging::encode_query_value;
+use crate::store::Upload;
 
 /// The `_state` token for a session at `offset`.
 fn state_token(

@@ -6,9 +6,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
 use super::{Call, empty};
-use crate::emulator::body::{parse_range, ranged};
-use crate::emulator::context::Shared;
-use crate::emulator::errors::AcrError;
+use crate::body::{parse_range, ranged};
+use crate::context::Shared;
+use crate::errors::AcrError;
 
 /// How long a redirect URL stays valid.
 const SIGNED_URL_SECS: u64 = 600;

@@ -5,7 +5,7 @@
 #[path = "emulator_support/mod.rs"]
 mod support;
 
-use acr_tests::emulator::{Emulator, Server, sha256_digest};
+use acr_emulator::{Emulator, Server, sha256_digest};
 use support::*;
 
 const DATA: &[u8] = b"0123456789abcdefghij";
@@ -92,8 +92,7 @@ async fn redirect_to_storage_without_credentials() {
         .await
         .unwrap();
     let digest = emulator.put_blob("a", DATA).unwrap();
-    let token =
-        emulator.access_token_for(&[acr_tests::emulator::Scope::repository("a", &["pull"])]);
+    let token = emulator.access_token_for(&[acr_emulator::Scope::repository("a", &["pull"])]);
     let response = http()
         .get(url(&emulator, &format!("/v2/a/blobs/{digest}")))
         .bearer_auth(&token)

@@ -5,9 +5,7 @@
 #[path = "emulator_support/mod.rs"]
 mod support;
 
-use acr_tests::emulator::{
-    DOCKER_MANIFEST, Emulator, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256_digest,
-};
+use acr_emulator::{DOCKER_MANIFEST, Emulator, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256_digest};
 use support::*;
 
 /// Stores a config and a layer in `name`; returns an OCI manifest referencing them.

@@ -1,7 +1,7 @@
 //! Runs the ACR emulator standalone until Ctrl-C.
 //!
 //! ```text
-//! cargo run -p acr-tests --bin acr-emulator -- [--port N] [--admin USER:PASSWORD]
+//! cargo run -p acr-emulator -- [--port N] [--admin USER:PASSWORD]
 //!     [--aad-token TOKEN] [--anonymous-pull] [--redirect-blobs] [--lenient-upload-state]
 //!     [--seed]
 //! ```
@@ -12,7 +12,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use acr_tests::emulator::Emulator;
+use acr_emulator::Emulator;
 
 const USAGE: &str = "usage: acr-emulator [--port N] [--admin USER:PASSWORD] [--aad-token TOKEN] \
 [--anonymous-pull] [--redirect-blobs] [--lenient-upload-state] [--seed]";

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use acr_tests::emulator::Fault;
+//! use acr_emulator::Fault;
 //! // The second chunk upload answers 503.
 //! let f = Fault::on("PATCH", "/v2/*/blobs/uploads/*").nth(2).fail_with(503);
 //! // Every blob download stops after 100 bytes, three times in a row.

@@ -16,11 +16,11 @@ use axum::response::Response;
 use percent_encoding::percent_decode_str;
 
 use super::{FaultEffect, LogGuard, apply_fault, decoded_path, drop_connection, parse_query};
-use crate::emulator::body::{parse_range, ranged, truncate};
-use crate::emulator::context::{Shared, lock};
-use crate::emulator::log::Server;
-use crate::emulator::names::is_sha256_digest;
-use crate::emulator::server::ConnectionControl;
+use crate::body::{parse_range, ranged, truncate};
+use crate::context::{Shared, lock};
+use crate::log::Server;
+use crate::names::is_sha256_digest;
+use crate::server::ConnectionControl;
 
 use super::blobs::storage_signature;
 

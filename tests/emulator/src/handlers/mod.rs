@@ -26,7 +26,7 @@ use super::body;
 use super::context::{Shared, lock};
 use super::errors::{AcrError, json_response, page_not_found};
 use super::faults::{Fault, FaultAction};
-use super::log::{DROPPED, LOGGED_HEADERS, LoggedRequest, Server};
+use super::log::{DROPPED, LOGGED_HEADERS, LoggedRequest, SECRET_LOGGED_AS, Server};
 use super::route::{self, Route};
 use super::server::ConnectionControl;
 
@@ -131,8 +131,29 @@ impl LogGuard {
                 authorization,
                 status: DROPPED,
                 fault: None,
+                form: Vec::new(),
             }),
         }
+    }
+
+    /// Records the fields of an `/oauth2` form, secrets replaced (see [`LoggedRequest::form`]).
+    fn set_form(&mut self, body: &[u8]) {
+        let Some(entry) = &mut self.entry else {
+            return;
+        };
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        entry.form = pairs
+            .into_iter()
+            .map(|(key, value)| {
+                let secret = matches!(key.as_str(), "refresh_token" | "access_token" | "password");
+                let value = if secret && !value.is_empty() {
+                    SECRET_LOGGED_AS.to_owned()
+                } else {
+                    value
+                };
+                (key, value)
+            })
+            .collect();
     }
 
     fn set_fault(&mut self, fault: &Fault) {
@@ -289,6 +310,14 @@ pub(crate) async fn registry(State(shared): State<Arc<Shared>>, request: Request
                     return drop_connection(connection.as_ref()).await;
                 }
                 _ => None,
+            };
+            let body = if oauth && parts.method == Method::POST && drop_after.is_none() {
+                // Buffered (token forms are small) so the log can show the form's fields.
+                let (bytes, _) = read_at_most(body, MAX_BODY).await;
+                log.set_form(&bytes);
+                Body::from(bytes)
+            } else {
+                body
             };
             dispatch(
                 &shared,

@@ -5,8 +5,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
 use super::{Call, empty};
-use crate::emulator::errors::AcrError;
-use crate::emulator::store::Reference;
+use crate::errors::AcrError;
+use crate::store::Reference;
 
 /// ACR's manifest size limit.
 const MAX_MANIFEST: usize = 4 * 1024 * 1024;

@@ -6,9 +6,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Call, empty};
-use crate::emulator::errors::{AcrError, json_response};
-use crate::emulator::model::{self, AttributesUpdate};
-use crate::emulator::paging::{self, Item, PageRequest};
+use crate::errors::{AcrError, json_response};
+use crate::model::{self, AttributesUpdate};
+use crate::paging::{self, Listing, PageRequest};
+use crate::store::{ManifestRecord, Repo, TagRecord};
 
 /// A 200 JSON response with a `Link` header when there is a next page.
 fn listing(value: &Value, link: Option<String>) -> Response {
@@ -30,26 +31,35 @@ async fn attributes_update(call: &mut Call) -> Result<AttributesUpdate, AcrError
         .map_err(|e| AcrError::bad_request("BAD_REQUEST", format!("invalid attributes: {e}")))
 }
 
-/// The repositories a catalog lists (known, with `listEnabled=true`), as paging items.
-fn listed_repositories(call: &Call) -> Vec<Item<String>> {
+/// One page of the repositories a catalog lists (known, with `listEnabled=true`).
+fn listed_repositories(call: &Call, request: &PageRequest) -> paging::Page<String> {
     let store = call.shared.store();
-    store
-        .repos
-        .iter()
-        .filter(|(_, r)| r.is_known() && r.attributes.list_enabled)
-        .map(|(name, r)| Item {
-            key: name.clone(),
-            time: r.updated,
-            value: name.clone(),
-        })
-        .collect()
+    let listing = Listing {
+        by_key: &store.repos,
+        by_time: &store.repos_by_time,
+        time: |r: &Repo| r.updated,
+    };
+    paging::page(
+        &listing,
+        request,
+        |_, r| r.is_known() && r.attributes.list_enabled,
+        |name, _| name.to_owned(),
+    )
+}
+
+/// The listing of a repository's tags.
+fn tag_listing(repo: &Repo) -> Listing<'_, TagRecord> {
+    Listing {
+        by_key: &repo.tags,
+        by_time: &repo.tags_by_time,
+        time: |t: &TagRecord| t.updated,
+    }
 }
 
 /// `GET /acr/v1/_catalog` (repositories with `listEnabled=true`).
 pub(crate) async fn catalog(call: Call) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = listed_repositories(&call);
-    let page = paging::page(items, &request);
+    let page = listed_repositories(&call, &request);
     let link = page
         .next_last
         .map(|last| paging::link("/acr/v1/_catalog", &last, &request, &[]));
@@ -59,8 +69,7 @@ pub(crate) async fn catalog(call: Call) -> Result<Response, AcrError> {
 /// `GET /v2/_catalog` (docker style; same filter and paging, link without `orderby`).
 pub(crate) async fn v2_catalog(call: Call) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = listed_repositories(&call);
-    let page = paging::page(items, &request);
+    let page = listed_repositories(&call, &request);
     let link = page.next_last.map(|last| {
         format!(
             "</v2/_catalog?last={}&n={}>; rel=\"next\"",
@@ -74,20 +83,16 @@ pub(crate) async fn v2_catalog(call: Call) -> Result<Response, AcrError> {
 /// `GET /v2/<name>/tags/list` (docker style).
 pub(crate) async fn v2_tags_list(call: Call, name: &str) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = {
+    let page = {
         let store = call.shared.store();
         let repo = store.known_repo(name)?;
-        repo.tags
-            .iter()
-            .filter(|(_, t)| t.attributes.list_enabled)
-            .map(|(tag, t)| Item {
-                key: tag.clone(),
-                time: t.updated,
-                value: tag.clone(),
-            })
-            .collect()
+        paging::page(
+            &tag_listing(repo),
+            &request,
+            |_, t| t.attributes.list_enabled,
+            |tag, _| tag.to_owned(),
+        )
     };
-    let page = paging::page(items, &request);
     let link = page.next_last.map(|last| {
         format!(
             "</v2/{name}/tags/list?last={}&n={}>; rel=\"next\"",
@@ -135,21 +140,16 @@ pub(crate) async fn repository(mut call: Call, name: &str) -> Result<Response, A
 pub(crate) async fn tags(call: Call, name: &str) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
     let digest = call.query("digest").map(str::to_owned);
-    let items = {
+    let page = {
         let store = call.shared.store();
         let repo = store.known_repo(name)?;
-        repo.tags
-            .iter()
-            .filter(|(_, t)| t.attributes.list_enabled)
-            .filter(|(_, t)| digest.as_ref().is_none_or(|d| *d == t.digest))
-            .map(|(tag, t)| Item {
-                key: tag.clone(),
-                time: t.updated,
-                value: model::tag_json(tag, t),
-            })
-            .collect()
+        paging::page(
+            &tag_listing(repo),
+            &request,
+            |_, t| t.attributes.list_enabled && digest.as_ref().is_none_or(|d| *d == t.digest),
+            model::tag_json,
+        )
     };
-    let page = paging::page(items, &request);
     let extra: Vec<(&str, &str)> = digest.iter().map(|d| ("digest", d.as_str())).collect();
     let link = page
         .next_last
@@ -171,7 +171,7 @@ pub(crate) async fn tags(call: Call, name: &str) -> Result<Response, AcrError> {
 
 /// `GET|PATCH|DELETE /acr/v1/<name>/_tags/<tag>`.
 pub(crate) async fn tag(mut call: Call, name: &str, tag: &str) -> Result<Response, AcrError> {
-    let tag_body = |registry: &str, record: &crate::emulator::store::TagRecord| json!({ "registry": registry, "imageName": name, "tag": model::tag_json(tag, record) });
+    let tag_body = |registry: &str, record: &crate::store::TagRecord| json!({ "registry": registry, "imageName": name, "tag": model::tag_json(tag, record) });
     let registry = call.shared.host.clone();
     match call.method {
         Method::GET => {
@@ -205,20 +205,21 @@ pub(crate) async fn tag(mut call: Call, name: &str, tag: &str) -> Result<Respons
 /// `GET /acr/v1/<name>/_manifests` with `n`, `last`, `orderby` (default order: by digest).
 pub(crate) async fn manifests(call: Call, name: &str) -> Result<Response, AcrError> {
     let request = PageRequest::from_query(&call.query)?;
-    let items = {
+    let page = {
         let store = call.shared.store();
         let repo = store.known_repo(name)?;
-        repo.manifests
-            .iter()
-            .filter(|(_, m)| m.attributes.list_enabled)
-            .map(|(digest, m)| Item {
-                key: digest.clone(),
-                time: m.updated,
-                value: model::manifest_json(digest, m, repo.tags_of(digest)),
-            })
-            .collect()
+        let listing = Listing {
+            by_key: &repo.manifests,
+            by_time: &repo.manifests_by_time,
+            time: |m: &ManifestRecord| m.updated,
+        };
+        paging::page(
+            &listing,
+            &request,
+            |_, m| m.attributes.list_enabled,
+            |digest, m| model::manifest_json(digest, m, repo.tags_of(digest)),
+        )
     };
-    let page = paging::page(items, &request);
     let link = page
         .next_last
         .map(|last| paging::link(&format!("/acr/v1/{name}/_manifests"), &last, &request, &[]));

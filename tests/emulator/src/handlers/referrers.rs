@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::Call;
-use crate::emulator::errors::{AcrError, json_response};
+use crate::errors::{AcrError, json_response};
 
 /// The media type of the answer (OCI image spec, image index).
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use acr_tests::emulator::{Emulator, Fault};
+//! use acr_emulator::{Emulator, Fault};
 //! let emulator = Emulator::builder()
 //!     .admin("admin", "s3cret")
 //!     .aad_token("fake-aad-token")
@@ -18,17 +18,27 @@
 //!
 //! # What it implements
 //!
-//! All 26 operations of acr-wire.md §2, the docker-style `/v2/_catalog` and
+//! All 26 operations of the ACR data-plane REST API, version 2019-08-15-preview
+//! (<https://learn.microsoft.com/rest/api/containerregistry/>), the docker-style `/v2/_catalog` and
 //! `/v2/<name>/tags/list`, and `HEAD` on manifests. Everything is kept in memory.
 //!
-//! # Behaviour taken from acr-wire.md and the recordings
+//! # Behaviour taken from ACR's public sources and the recordings
+//!
+//! Sources: the ACR REST reference above; Azure/acr's `docs/AAD-OAuth.md` and
+//! `docs/Token-BasicAuth.md` (<https://github.com/Azure/acr/tree/main/docs>) for the token flows,
+//! challenges and scopes; the Docker registry token spec
+//! (<https://distribution.github.io/distribution/spec/auth/token/>); and
+//! the Azure SDK for Go's recordings of live ACR traffic
+//! (`sdk/containers/azcontainerregistry/testdata/recordings` in
+//! <https://github.com/Azure/azure-sdk-for-go>).
 //!
 //! * Challenge `Bearer realm="<origin>/oauth2/token",service="<host:port>",scope="<scope>"`, with
 //!   `,error="insufficient_scope"` when a valid token lacks the scope and `,error="invalid_token"`
 //!   when a token is forged, expired or revoked (the recordings show that value); 401 body
 //!   `UNAUTHORIZED` with one `{"Type","Name","Action"}` per action. `GET /v2/` challenges with
-//!   realm and service only. Scopes per operation as in §4.1 (uploads and manifest PUT need
-//!   `pull,push`; deletes `delete`; `/acr/v1` reads `metadata_read`, PATCHes `metadata_write`;
+//!   realm and service only. Scopes per operation as ACR's challenges name them (uploads and
+//!   manifest PUT need `pull,push`; deletes `delete`; `/acr/v1` reads `metadata_read`, PATCHes
+//!   `metadata_write`;
 //!   catalogs `registry:catalog:*`).
 //! * Tokens: `POST /oauth2/exchange` takes `grant_type=access_token` with one of the configured
 //!   fake AAD tokens (an unknown one gets 401 "retrieving permissions failed", as recorded) and
@@ -60,9 +70,11 @@
 //!   `references`. Repository attributes also carry `teleportEnabled: false` (as the live service).
 //! * Paging: `Link: </acr/v1/...?last=<urlenc>&n=<n>&orderby=<v>>;
 //!   rel="next"` only when more items exist; default order is by name (tags, repositories) or by
-//!   digest (manifests, as the recordings show).
+//!   digest (manifests, as the recordings show). A page is a range read from `last` over the
+//!   ordered maps (or over a `(lastUpdateTime, key)` index for `orderby=timeasc|timedesc`), so
+//!   walking a listing of 100,000 tags page by page costs time linear in its length.
 //!
-//! # Assumptions where acr-wire.md is silent (OCI / distribution 2.8 behaviour, or a choice)
+//! # Assumptions where those sources are silent (OCI / distribution 2.8 behaviour, or a choice)
 //!
 //! * **Lock refusals** answer **405** with code `REGISTRY_DISALLOWED_OPERATION` and ACR's message
 //!   "The operation is disallowed on this registry, repository or image. ..." The message is what
@@ -140,7 +152,7 @@ pub use auth::TOKEN_USER;
 pub use errors::{AcrError, DISALLOWED_MESSAGE};
 pub use faults::{Fault, FaultAction};
 pub use jwt::decode_claims;
-pub use log::{DROPPED, LOGGED_HEADERS, LoggedRequest, Server};
+pub use log::{DROPPED, LOGGED_HEADERS, LoggedRequest, SECRET_LOGGED_AS, Server};
 pub use manifest::{
     DOCKER_CONFIG, DOCKER_LIST, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
 };

@@ -60,7 +60,10 @@ impl Access {
     }
 }
 
-/// The scope an operation needs (acr-wire.md §4.1); `None` when the method is not served.
+/// The scope an operation needs, as ACR names it in its challenges (Azure/acr
+/// `docs/Token-BasicAuth.md`; grammar `type:name:actions` from the Docker registry token scope
+/// spec, <https://distribution.github.io/distribution/spec/auth/scope/>); `None` when the
+/// method is not served.
 pub(crate) fn requirement(route: &Route, method: &Method) -> Option<Requirement> {
     let repo =
         |name: &str, actions: &[&str]| Some(Requirement::Scope(Scope::repository(name, actions)));

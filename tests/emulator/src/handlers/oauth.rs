@@ -1,4 +1,6 @@
-//! The token endpoints (acr-wire.md §4.2–4.5):
+//! The token endpoints (Azure/acr `docs/AAD-OAuth.md` and `docs/Token-BasicAuth.md`,
+//! <https://github.com/Azure/acr/tree/main/docs>; the `/oauth2` operations of
+//! <https://learn.microsoft.com/rest/api/containerregistry/>):
 //!
 //! * `POST /oauth2/exchange` — form `grant_type=access_token` (or `access_token_refresh_token`),
 //!   `service`, `access_token` = one of the configured fake AAD tokens → `{"refresh_token"}`.
@@ -23,9 +25,9 @@ use futures_util::stream;
 use serde_json::{Value, json};
 
 use super::Call;
-use crate::emulator::auth::{Credentials, basic_grants, credentials};
-use crate::emulator::errors::AcrError;
-use crate::emulator::scope::{Grants, Scope};
+use crate::auth::{Credentials, basic_grants, credentials};
+use crate::errors::AcrError;
+use crate::scope::{Grants, Scope};
 
 /// A JSON body sent chunked (no Content-Length), as ACR sends its token responses.
 fn chunked_json(value: &Value) -> Response {

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use acr_tests::emulator::{Emulator, Grants, Scope, TOKEN_USER, decode_claims};
+use acr_emulator::{Emulator, Grants, Scope, TOKEN_USER, decode_claims};
 use support::*;
 
 #[tokio::test]
