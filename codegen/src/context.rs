@@ -33,6 +33,10 @@ pub struct Context<'a> {
     /// the repository parameter in the path of the operation that answers with an upload
     /// `Location` (`/v2/` and `/blobs/uploads` of `POST /v2/{name}/blobs/uploads/`).
     pub location_shape: Option<(String, String)>,
+    /// [`Options::crate_doc`].
+    pub crate_doc: Option<String>,
+    /// [`Options::client_doc`].
+    pub client_doc: Option<String>,
 }
 
 impl<'a> Context<'a> {
@@ -59,6 +63,8 @@ impl<'a> Context<'a> {
             extra_modules: opts.extra_modules.clone(),
             auth_constructors: opts.auth_constructors,
             location_shape: location_shape(api),
+            crate_doc: opts.crate_doc.clone(),
+            client_doc: opts.client_doc.clone(),
         })
     }
 

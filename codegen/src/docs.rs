@@ -207,6 +207,18 @@ pub fn attrs(lines: &[String]) -> TokenStream {
     quote!(#(#docs)*)
 }
 
+/// Hand-written Markdown as doc lines, kept as written (code blocks keep their indentation;
+/// trailing spaces and a trailing empty line dropped), after an empty line that separates it
+/// from the generated lines before it.
+pub fn markdown(text: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    out.extend(text.lines().map(|l| l.trim_end().to_owned()));
+    while out.last().is_some_and(String::is_empty) {
+        out.pop();
+    }
+    out
+}
+
 /// `#![doc = " line"]` inner attributes (module docs) for already escaped `lines`.
 pub fn inner_attrs(lines: &[String]) -> TokenStream {
     let docs = lines.iter().map(|l| {
@@ -247,6 +259,17 @@ pub fn paged_lines() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_written_markdown_keeps_its_code_indentation() {
+        let got = markdown("# Guide\n\n```rust\nfn f() {\n    g();  \n}\n```\n\n");
+        assert_eq!(
+            got,
+            [
+                "", "# Guide", "", "```rust", "fn f() {", "    g();", "}", "```"
+            ]
+        );
+    }
 
     #[test]
     fn escapes_markdown_and_wraps_urls() {

@@ -39,6 +39,13 @@ pub struct Options {
     /// registry's own credentials, which its overlay's scopes drive; on for clients of other
     /// APIs (`cargo xtask codegen --spec FILE` without an overlay).
     pub auth_constructors: bool,
+    /// Hand-written Markdown appended to the crate page (`lib.rs`'s docs) after the generated
+    /// lines: a guide with examples, compiled as doctests. `acr` keeps it in
+    /// `generated/docs/crate.md`.
+    pub crate_doc: Option<String>,
+    /// Hand-written Markdown appended to `Client`'s docs (`generated/docs/client.md` for
+    /// `acr`).
+    pub client_doc: Option<String>,
 }
 
 impl Default for Options {
@@ -48,6 +55,8 @@ impl Default for Options {
             http_crate: "acr_runtime::http".to_owned(),
             extra_modules: Vec::new(),
             auth_constructors: false,
+            crate_doc: None,
+            client_doc: None,
         }
     }
 }

@@ -8,6 +8,35 @@
 /// # Raw operations and whole workflows
 ///
 /// Each operation method is one request of the spec: the response as it came, nothing checked beyond its status. The hand-written modules of this crate ([`blob`](crate::blob), [`discovery`](crate::discovery), [`image`](crate::image), [`manifest`](crate::manifest)) add methods composed only of these operations: transfers that check digests and survive failures, and whole-image workflows. An operation may bear a name users know from elsewhere (`get_manifest`): it is the raw request; the composed methods say what they check.
+///
+/// # Example
+///
+/// Connect, push an image, pull it, copy it, list the tags, lock one, delete by digest (the crate
+/// page has each step with its options, and every credential):
+///
+/// ```rust,no_run
+/// use acr::image::Image;
+/// use acr::models::TagChangeableAttributes;
+/// use acr::stream::TryStreamExt as _;
+/// use acr::{Client, Credential};
+/// # async fn demo() -> acr::Result<()> {
+/// let client = Client::builder("https://myregistry.azurecr.io")
+///     .credential(Credential::basic("myregistry", "admin password"))
+///     .build()?;
+/// let image = Image::new(r#"{"architecture":"amd64","os":"linux"}"#).layer("layer bytes");
+/// let pushed = client.push_image("team/app", "v1", &image).await?;
+/// client.pull_image("team/app", "v1").to_layout("app-layout").await?;
+/// client.copy_image("team/app", "v1", "release/app", "v1").await?;
+/// let tags: Vec<String> = client.list_tags("team/app").into_stream().try_collect().await?;
+/// let lock = TagChangeableAttributes {
+///     write_enabled: Some(false),
+///     delete_enabled: Some(false),
+///     ..Default::default()
+/// };
+/// client.update_tag_attributes("release/app", "v1").value(lock).await?;
+/// client.delete_manifest("team/app", &pushed.descriptor.digest).await?;
+/// # let _ = tags; Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Client {
     transport: acr_runtime::Transport,

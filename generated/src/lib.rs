@@ -6,6 +6,166 @@
 //! Start with `Client::builder`; every operation is a method of `Client` that returns a request builder, which is awaited directly.
 //!
 //! This crate is the only dependency a user needs: it re-exports the credentials (`Credential`), names (`RepositoryName`, `Reference`, `Digest`), errors (`Error`, `ErrorCode`, `Result`), configuration (`ClientBuilder`, `RetryPolicy`), paging (`Page`, `Continuation`), progress (`progress`), the blob and manifest types (`blob`, `manifest`) and the `Stream` traits (`stream`) of the runtime it is built on.
+//!
+//! # Guide
+//!
+//! Every example below compiles (they are `no_run` doctests); the calls need a running registry.
+//! The newcomer's whole task (push an image of three layers, tag it, pull it verified to disk,
+//! list tags, delete by digest) is `tests/examples/newcomer.rs`, 31 lines, run against a real
+//! registry by the test suite.
+//!
+//! ```toml
+//! [dependencies]
+//! acr = { path = "path/to/acr-rs/generated" }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }   # the executor
+//! ```
+//!
+//! ## Connect
+//!
+//! One client per registry; clones are cheap and share connections and tokens. Access tokens are
+//! fetched per scope and cached until shortly before they expire.
+//!
+//! ```rust,no_run
+//! use acr::{Client, Credential};
+//! # fn demo() -> acr::Result<()> {
+//! // Anonymous: public repositories, or an OCI registry without authentication.
+//! let public = Client::builder("https://mcr.microsoft.com").build()?;
+//! // A user name and password: the ACR admin user, a repository-scoped token, a service
+//! // principal, or an htpasswd user of a plain registry.
+//! let admin = Client::builder("https://myregistry.azurecr.io")
+//!     .credential(Credential::basic("myregistry", "admin password"))
+//!     .build()?;
+//! // An ACR refresh token (`az acr login --name myregistry --expose-token`).
+//! let refresh = Client::builder("https://myregistry.azurecr.io")
+//!     .credential(Credential::refresh_token("eyJhbGciOi..."))
+//!     .build()?;
+//! // What `docker login` stored for the host.
+//! let docker = Client::builder("https://myregistry.azurecr.io")
+//!     .credential(Credential::from_docker_config("myregistry.azurecr.io")?)
+//!     .build()?;
+//! # let _ = (public, admin, refresh, docker); Ok(()) }
+//! ```
+//!
+//! An Azure AD identity is exchanged at the registry for an ACR refresh token. Any source of AAD
+//! access tokens will do ([`AadTokenSource`]); with the `azure-identity` feature of `acr`,
+//! `Credential::azure(credential)` takes an `azure_core` `TokenCredential` (what the
+//! `azure_identity` crate's `DeveloperToolsCredential`, `ManagedIdentityCredential` and
+//! `ClientSecretCredential` are).
+//!
+//! ```rust,no_run
+//! use std::sync::Arc;
+//! use acr::{AadToken, AadTokenFuture, AadTokenSource, Client, Credential, Secret};
+//!
+//! /// AAD tokens from the environment (for instance `az account get-access-token`).
+//! struct FromEnvironment;
+//!
+//! impl AadTokenSource for FromEnvironment {
+//!     fn aad_token<'a>(&'a self, _scope: &'a str) -> AadTokenFuture<'a> {
+//!         Box::pin(async {
+//!             let token = std::env::var("AAD_ACCESS_TOKEN").unwrap_or_default();
+//!             Ok(AadToken { token: Secret::new(token), expires_at: None })
+//!         })
+//!     }
+//! }
+//!
+//! # fn demo() -> acr::Result<()> {
+//! let client = Client::builder("https://myregistry.azurecr.io")
+//!     .credential(Credential::aad(Arc::new(FromEnvironment)))
+//!     .build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
+//! ## Push and pull an image
+//!
+//! An [`Image`](image::Image) is a config and layers in memory; an
+//! [`OciLayout`](image::OciLayout) is a folder in the OCI image layout format (what
+//! `skopeo copy ... oci:DIR:TAG` writes). [`Client::push_image`] takes either; blobs the registry
+//! holds are skipped, the others are uploaded in chunks, resumed after a failure and verified.
+//! [`Client::pull_image`] writes an image, or an index with all its platforms, into a layout,
+//! every blob and manifest checked against its digest.
+//!
+//! ```rust,no_run
+//! use acr::image::{Image, OciLayout};
+//! # async fn demo(client: acr::Client) -> acr::Result<()> {
+//! let image = Image::new(r#"{"architecture":"amd64","os":"linux"}"#)
+//!     .layer_of(acr::manifest::OCI_LAYER_GZIP, vec![0x1f, 0x8b /* ... */])
+//!     .annotation("org.opencontainers.image.source", "https://example.com/app");
+//! let pushed = client.push_image("team/app", "v1", &image).await?;
+//! println!("{} blobs sent, {} skipped", pushed.blobs_transferred, pushed.blobs_skipped);
+//!
+//! // From and to OCI image layout folders.
+//! client.push_image("team/tool", "v2", &OciLayout::open("tool-layout")?).await?;
+//! let pulled = client.pull_image("team/app", "v1").to_layout("app-layout").await?;
+//! assert_eq!(pulled.descriptor.digest, image.digest());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Copy an image
+//!
+//! Within one registry blobs are mounted from the source repository; into another registry (a
+//! second client) they are streamed through, never buffered whole. An index comes with all its
+//! platforms, or one; referrers (signatures, SBOMs) come along when asked.
+//!
+//! ```rust,no_run
+//! use acr::manifest::Platform;
+//! # async fn demo(client: acr::Client, mirror: acr::Client) -> acr::Result<()> {
+//! client.copy_image("team/app", "v1", "release/app", "v1").await?;
+//! client
+//!     .copy_image("team/app", "v1", "team/app", "v1")
+//!     .to(&mirror)
+//!     .platform(Platform::new("linux", "arm64"))
+//!     .with_referrers(true)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## List tags as a stream
+//!
+//! Paged operations give a `Stream` of items that follows the `Link` header
+//! (`into_stream()`), or whole pages with a continuation to store and resume from
+//! (`into_pages()`); awaiting the builder returns the first page only.
+//!
+//! ```rust,no_run
+//! use acr::stream::TryStreamExt as _;
+//! # async fn demo(client: acr::Client) -> acr::Result<()> {
+//! let mut tags = client.list_tags("team/app").into_stream();
+//! while let Some(tag) = tags.try_next().await? {
+//!     println!("{tag}");
+//! }
+//! // ACR's own listing, with each tag's digest, times and locks.
+//! let details: Vec<_> = client.get_tags("team/app").into_stream().try_collect().await?;
+//! # let _ = details; Ok(()) }
+//! ```
+//!
+//! ## Lock a tag
+//!
+//! ACR's tag attributes: with `writeEnabled` and `deleteEnabled` false, the tag can neither be
+//! moved to another manifest nor deleted.
+//!
+//! ```rust,no_run
+//! use acr::models::TagChangeableAttributes;
+//! # async fn demo(client: acr::Client) -> acr::Result<()> {
+//! let locked = TagChangeableAttributes {
+//!     write_enabled: Some(false),
+//!     delete_enabled: Some(false),
+//!     ..Default::default()
+//! };
+//! client.update_tag_attributes("team/app", "v1").value(locked).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Delete by digest
+//!
+//! Deleting a manifest by its digest removes it and every tag that names it.
+//!
+//! ```rust,no_run
+//! use acr::{Digest, Reference};
+//! # async fn demo(client: acr::Client) -> acr::Result<()> {
+//! let manifest = client.pull_manifest("team/app", Reference::new("v1")?).await?;
+//! let digest: Digest = manifest.digest;
+//! client.delete_manifest("team/app", &digest).await?;
+//! # Ok(()) }
+//! ```
 
 #![deny(missing_docs)]
 #![allow(

@@ -9,6 +9,8 @@
 //!   `Client::push_image` comes out of `skopeo copy` with the same blob files, byte for byte; an
 //!   image and a two-platform index that skopeo pushes, pulled with `Client::pull_image` into a
 //!   layout, equal skopeo's own `oci:` copy (same blob files, same `index.json` entries).
+//! * `Client::copy_image` of an index skopeo pushed, into a second registry: skopeo copies it out
+//!   of there with the source layout's files, byte for byte.
 //!
 //! skopeo runs with `--policy` pointing at a temporary `insecureAcceptAnything` policy, and with
 //! `--src-creds`/`--dest-creds`/`--creds` for the htpasswd flavour. Skips with a printed reason
@@ -488,4 +490,65 @@ async fn pull_image_lands_what_skopeo_copies_in_the_same_layout() {
         .unwrap();
     assert_eq!(repushed.descriptor.digest, index_descriptor.digest);
     assert_eq!((repushed.manifests, repushed.blobs_transferred), (3, 5));
+}
+
+#[tokio::test]
+async fn skopeo_copies_out_what_copy_image_brought_to_a_second_registry() {
+    let Some(skopeo) = Skopeo::find() else {
+        return;
+    };
+    let Some(a) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let Some(b) = common::start_registry(common::htpasswd()).await else {
+        return;
+    };
+    // A two-platform index written by us, pushed to the first registry by skopeo.
+    let amd64 = TestImage::new("image/copy/amd64", &[3000, 40 * 1024]);
+    let arm64 = TestImage::new("image/copy/arm64", &[80 * 1024]);
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = OciLayout::create(source_dir.path()).unwrap();
+    let index = ImageIndex::new(vec![
+        write_with_ours(&source, &amd64, None).with_platform(Platform::new("linux", "amd64")),
+        write_with_ours(&source, &arm64, None).with_platform(Platform::new("linux", "arm64")),
+    ]);
+    let index_descriptor = source
+        .add_blob(acr::manifest::OCI_INDEX, &index.to_bytes())
+        .unwrap();
+    source.tag("multi", index_descriptor.clone()).unwrap();
+    skopeo_copy(
+        &skopeo,
+        &a,
+        format!("oci:{}:multi", source_dir.path().display()),
+        docker_ref(&a, "e2e/copy", "multi"),
+        true,
+    )
+    .await;
+
+    // Copied by us into the second registry (which wants a password)...
+    let copied = common::registry_client(&a)
+        .copy_image("e2e/copy", "multi", "e2e/copied", "multi")
+        .to(&common::registry_client(&b))
+        .await
+        .unwrap();
+    assert_eq!(copied.descriptor.digest, index_descriptor.digest);
+    assert_eq!((copied.manifests, copied.blobs_transferred), (3, 5));
+
+    // ...and copied out of it by skopeo: the source's files, byte for byte, under the same tag.
+    let out = tempfile::tempdir().unwrap();
+    skopeo_copy(
+        &skopeo,
+        &b,
+        docker_ref(&b, "e2e/copied", "multi"),
+        format!("oci:{}:multi", out.path().display()),
+        true,
+    )
+    .await;
+    assert_eq!(blob_files(out.path()), blob_files(source_dir.path()));
+    let theirs = OciLayout::open(out.path())
+        .unwrap()
+        .resolve("multi")
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs.digest, index_descriptor.digest);
 }

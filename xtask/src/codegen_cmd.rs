@@ -155,7 +155,7 @@ fn execute(args: &CodegenArgs) -> Result<u8, GenerateError> {
     let set = SpecSet::read(&args.specs)?;
     let src = args.out.join("src");
     let mut update = tree::Update::start(&src, args.check)?;
-    let emitted = generate::generate_set_each(&set, &tree::hand_written_modules(&src)?, |f| {
+    let emitted = generate::generate_set_each(&set, &tree::hand_written(&src)?, |f| {
         update.add(&f.path, &f.contents);
     })?;
     for w in &emitted.warnings {

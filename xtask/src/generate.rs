@@ -6,6 +6,7 @@ use acr_codegen::ir::Api;
 
 use crate::lap::{self, ExtensionKind, ParseOptions};
 use crate::lower::{self, Source};
+use crate::tree::HandWritten;
 
 /// Everything that can stop generation, each naming the file (and position) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -284,14 +285,21 @@ impl SpecSet {
 /// Without any overlay (clients of other APIs), `Client` also gets constructors of the
 /// credentials the specs' `@auth` names.
 pub fn generate_set(set: &SpecSet, extra_modules: &[String]) -> Result<Output, GenerateError> {
+    generate_with(set, &HandWritten::modules(extra_modules))
+}
+
+/// [`generate_set`] into a crate with the hand-written parts `hand` (modules, and the Markdown
+/// docs of the crate page and `Client`): what `cargo xtask codegen` writes.
+pub fn generate_with(set: &SpecSet, hand: &HandWritten) -> Result<Output, GenerateError> {
     let auth_constructors = set.parts.iter().all(|p| p.overlay.is_none());
-    emit(set.lower()?, extra_modules, auth_constructors)
+    emit(set.lower()?, options(hand, auth_constructors))
 }
 
 /// Lowers and emits one spec. Without an overlay (a client of another API), `Client` also gets
 /// constructors of the credentials the spec's `@auth` names.
 pub fn generate(inputs: &Inputs) -> Result<Output, GenerateError> {
-    emit(inputs.lower()?, &[], inputs.overlay.is_none())
+    let options = options(&HandWritten::default(), inputs.overlay.is_none());
+    emit(inputs.lower()?, options)
 }
 
 /// What a streaming generation ([`generate_set_each`]) returns once every file is handed over.
@@ -303,16 +311,16 @@ pub struct Emitted {
     pub warnings: Vec<String>,
 }
 
-/// Like [`generate_set`], but hands each file to `sink` as soon as it is formatted (in no
+/// Like [`generate_with`], but hands each file to `sink` as soon as it is formatted (in no
 /// fixed order, on all cores) instead of collecting them: memory stays flat for large APIs.
 pub fn generate_set_each(
     set: &SpecSet,
-    extra_modules: &[String],
+    hand: &HandWritten,
     sink: impl FnMut(acr_codegen::GeneratedFile),
 ) -> Result<Emitted, GenerateError> {
     let auth_constructors = set.parts.iter().all(|p| p.overlay.is_none());
     let lowered = set.lower()?;
-    let options = options(extra_modules, auth_constructors);
+    let options = options(hand, auth_constructors);
     acr_codegen::generate_each(&lowered.api, &options, sink)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Emitted {
@@ -321,19 +329,16 @@ pub fn generate_set_each(
     })
 }
 
-fn options(extra_modules: &[String], auth_constructors: bool) -> acr_codegen::Options {
+fn options(hand: &HandWritten, auth_constructors: bool) -> acr_codegen::Options {
     let mut options = acr_codegen::Options::default();
-    options.extra_modules = extra_modules.to_vec();
+    options.extra_modules = hand.modules.clone();
+    options.crate_doc = hand.crate_doc.clone();
+    options.client_doc = hand.client_doc.clone();
     options.auth_constructors = auth_constructors;
     options
 }
 
-fn emit(
-    lowered: lower::Lowered,
-    extra_modules: &[String],
-    auth_constructors: bool,
-) -> Result<Output, GenerateError> {
-    let options = options(extra_modules, auth_constructors);
+fn emit(lowered: lower::Lowered, options: acr_codegen::Options) -> Result<Output, GenerateError> {
     let files = acr_codegen::generate(&lowered.api, &options)
         .map_err(|e| GenerateError::Codegen(e.to_string()))?;
     Ok(Output {

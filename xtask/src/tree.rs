@@ -269,6 +269,50 @@ pub fn hand_written_modules(src: &Path) -> Result<Vec<String>, GenerateError> {
     Ok(out)
 }
 
+/// What a generated crate holds by hand besides its generated files: the modules of `src/`
+/// ([`hand_written_modules`]) and the Markdown of `docs/` beside `src/` (`crate.md`: the crate
+/// page's guide; `client.md`: more docs of `Client`), which generation puts into the docs of
+/// `lib.rs` and `client.rs` so their examples are compiled as doctests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandWritten {
+    /// The hand-written modules.
+    pub modules: Vec<String>,
+    /// `docs/crate.md`, when present.
+    pub crate_doc: Option<String>,
+    /// `docs/client.md`, when present.
+    pub client_doc: Option<String>,
+}
+
+impl HandWritten {
+    /// Only `modules`, no docs.
+    pub fn modules(modules: &[String]) -> Self {
+        Self {
+            modules: modules.to_vec(),
+            ..Self::default()
+        }
+    }
+}
+
+/// What the crate whose sources are `src` holds by hand (see [`HandWritten`]).
+pub fn hand_written(src: &Path) -> Result<HandWritten, GenerateError> {
+    let docs = src.parent().map(|p| p.join("docs"));
+    let read = |name: &str| -> Result<Option<String>, GenerateError> {
+        let Some(path) = docs.as_ref().map(|d| d.join(name)) else {
+            return Ok(None);
+        };
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(normalize(&text).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(GenerateError::io(&path, e)),
+        }
+    };
+    Ok(HandWritten {
+        modules: hand_written_modules(src)?,
+        crate_doc: read("crate.md")?,
+        client_doc: read("client.md")?,
+    })
+}
+
 /// What writing `wanted` over `existing` changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {

@@ -6,15 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use xtask::generate::{SpecSet, default_specs, generate_set};
+use xtask::generate::{SpecSet, default_specs, generate_with};
 use xtask::tree::{diff as diff_trees, read as read_generated_tree};
 
 #[test]
 fn generated_crate_is_fresh() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let set = SpecSet::read(&default_specs(&root)).unwrap_or_else(|e| panic!("{e}"));
-    let extras = xtask::tree::hand_written_modules(&root.join("generated/src")).expect("src");
-    let output = generate_set(&set, &extras).unwrap_or_else(|e| panic!("{e}"));
+    let hand = xtask::tree::hand_written(&root.join("generated/src")).expect("src");
+    let output = generate_with(&set, &hand).unwrap_or_else(|e| panic!("{e}"));
     let wanted: BTreeMap<String, String> = output
         .files
         .into_iter()
@@ -34,8 +34,8 @@ fn generation_is_deterministic() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let read = || {
         let set = SpecSet::read(&default_specs(&root)).unwrap_or_else(|e| panic!("{e}"));
-        let extras = xtask::tree::hand_written_modules(&root.join("generated/src")).expect("src");
-        generate_set(&set, &extras)
+        let hand = xtask::tree::hand_written(&root.join("generated/src")).expect("src");
+        generate_with(&set, &hand)
             .unwrap_or_else(|e| panic!("{e}"))
             .files
     };

@@ -217,6 +217,9 @@ pub fn file(ctx: &Context<'_>) -> TokenStream {
             ));
         }
     }
+    if let Some(md) = &ctx.client_doc {
+        lines.extend(docs::markdown(md));
+    }
     let doc = docs::attrs(&lines);
     let defaults = default_endpoint_items(ctx);
     let credentials = credential_items(ctx);

@@ -49,7 +49,10 @@ fn wants_blank(prev: &str, line: &str) -> bool {
     let same_level = indent(prev) == indent(line);
     let closes =
         matches!(l.chars().next(), Some('}' | ')' | ']' | ',' | '.')) || l.starts_with("else");
-    if closes {
+    // Within one doc comment (a code example's `use ...;` lines included), never.
+    let within_docs = (p.starts_with("///") && l.starts_with("///"))
+        || (p.starts_with("//!") && l.starts_with("//!"));
+    if closes || within_docs {
         return false;
     }
     let after_docs = p.starts_with("//!") && !l.starts_with("//!");
@@ -88,4 +91,18 @@ fn space_out(text: &str) -> String {
         prev = Some(line);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_doc_comment_is_never_split_by_blank_lines() {
+        let text = "/// ```\n/// use a::b;\n/// use c::d;\n/// ```\npub struct S;\n#[derive(Debug)]\npub struct T;\n";
+        assert_eq!(
+            space_out(text),
+            "/// ```\n/// use a::b;\n/// use c::d;\n/// ```\npub struct S;\n\n#[derive(Debug)]\npub struct T;\n"
+        );
+    }
 }

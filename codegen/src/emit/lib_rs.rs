@@ -116,6 +116,9 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
          on."
         .to_owned(),
     );
+    if let Some(md) = &ctx.crate_doc {
+        lines.extend(docs::markdown(md));
+    }
     let crate_docs = docs::inner_attrs(&lines);
     let support = if support {
         quote! {

@@ -1,10 +1,13 @@
 //! Whole images (hand-written, over the verified, resumable blob and manifest transfers): an image's
 //! manifest, or image index with all its child manifests, with their configs and layers,
-//! pushed from an OCI image layout folder ([`Client::push_image`]) or pulled into one
-//! ([`Client::pull_image`]).
+//! pushed from an OCI image layout folder or from memory ([`Image`]) with
+//! [`Client::push_image`], pulled into a layout folder ([`Client::pull_image`]), or copied
+//! from repository to repository, within a registry or between two
+//! ([`Client::copy_image`]).
 //!
 //! [`Client::push_image`]: crate::Client::push_image
 //! [`Client::pull_image`]: crate::Client::pull_image
+//! [`Client::copy_image`]: crate::Client::copy_image
 //!
 //! The order follows the OCI distribution spec v1.1.0 ("Pushing Manifests": a registry may
 //! refuse a manifest whose blobs or children it does not hold): blobs before the manifest that
@@ -14,14 +17,18 @@
 //! [`DEFAULT_PARALLEL_BLOBS`]); a blob the registry (push) or the layout (pull) already holds
 //! is skipped.
 //!
-//! Progress is reported per blob (`.progress(..)`); copying between registries is not offered
-//! here yet.
+//! Progress is reported per blob (`.progress(..)` of push and pull).
 
+mod copy;
 pub mod layout;
+mod memory;
 mod pull;
 mod push;
+mod wire;
 
+pub use copy::CopyImageRequest;
 pub use layout::OciLayout;
+pub use memory::{Image, ImageSource};
 pub use pull::{PullImage, PullImageToLayout};
 pub use push::PushImageRequest;
 
@@ -31,11 +38,12 @@ use crate::{Digest, Error};
 /// How many blobs an image workflow transfers at once unless told otherwise.
 pub const DEFAULT_PARALLEL_BLOBS: usize = 4;
 
-/// What a whole-image transfer did: the outcome of [`Client::push_image`] and of
-/// [`Client::pull_image`].
+/// What a whole-image transfer did: the outcome of [`Client::push_image`],
+/// [`Client::pull_image`] and [`Client::copy_image`].
 ///
 /// [`Client::push_image`]: crate::Client::push_image
 /// [`Client::pull_image`]: crate::Client::pull_image
+/// [`Client::copy_image`]: crate::Client::copy_image
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ImageTransfer {
@@ -47,6 +55,13 @@ pub struct ImageTransfer {
     pub blobs_transferred: usize,
     /// Blobs skipped because the destination already held them.
     pub blobs_skipped: usize,
+    /// Blobs the registry mounted from the source repository (a copy within one registry):
+    /// no byte of them travelled.
+    pub blobs_mounted: usize,
+    /// Referrers copied with the image ([`CopyImageRequest::with_referrers`]): manifests whose
+    /// `subject` is one of the copied manifests. Their own manifests and blobs are counted in
+    /// the other fields too.
+    pub referrers: usize,
     /// Bytes of blobs sent or received over the wire (manifests not counted).
     pub blob_bytes: u64,
 }
@@ -58,6 +73,8 @@ impl ImageTransfer {
             manifests: 0,
             blobs_transferred: 0,
             blobs_skipped: 0,
+            blobs_mounted: 0,
+            referrers: 0,
             blob_bytes: 0,
         }
     }
@@ -66,6 +83,8 @@ impl ImageTransfer {
         self.manifests += other.manifests;
         self.blobs_transferred += other.blobs_transferred;
         self.blobs_skipped += other.blobs_skipped;
+        self.blobs_mounted += other.blobs_mounted;
+        self.referrers += other.referrers;
         self.blob_bytes += other.blob_bytes;
     }
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use futures_util::TryStreamExt as _;
 
-use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, OciLayout, blobs_of, unsupported};
+use super::{DEFAULT_PARALLEL_BLOBS, ImageSource, ImageTransfer, OciLayout, blobs_of, unsupported};
 use crate::blob::{UploadMethod, UploadSource};
 use crate::manifest::{Descriptor, ManifestKind};
 use crate::progress::OnProgress;
@@ -22,15 +22,16 @@ pub struct PushImageRequest {
     client: Client,
     repository: Result<RepositoryName, String>,
     reference: Result<Reference, String>,
-    layout: OciLayout,
+    source: ImageSource,
     source_tag: Option<String>,
     parallel: usize,
     progress: Option<OnProgress>,
 }
 
 impl PushImageRequest {
-    /// Observes the [`Progress`](crate::progress::Progress) of every blob pushed (each
-    /// value once, with the blob's digest; blobs the registry holds report their size once).
+    /// Observes the [`Progress`](crate::progress::Progress) of every blob pushed from a
+    /// layout (each value once, with the blob's digest; blobs the registry holds report their
+    /// size once).
     pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
         self.progress = Some(observer.into());
         self
@@ -38,7 +39,10 @@ impl PushImageRequest {
 
     /// Which entry of the layout's `index.json` to push: the one tagged `tag` (its
     /// `org.opencontainers.image.ref.name`). By default the pushed reference when it is a tag,
-    /// else the entry whose digest is the reference, else the only entry.
+    /// else the entry whose digest is the reference, else the only entry. An [`Image`] in
+    /// memory has one manifest: this does not apply.
+    ///
+    /// [`Image`]: super::Image
     pub fn source_tag(mut self, tag: impl Into<String>) -> Self {
         self.source_tag = Some(tag.into());
         self
@@ -65,15 +69,23 @@ impl PushImageRequest {
     pub async fn send(self) -> Result<ImageTransfer, Error> {
         let repository = self.repository.map_err(|e| Error::invalid_input(OP, e))?;
         let reference = self.reference.map_err(|e| Error::invalid_input(OP, e))?;
-        let top = find_entry(&self.layout, &reference, self.source_tag.as_deref())?;
-        let job = Job {
-            client: &self.client,
-            repository: &repository,
-            layout: &self.layout,
-            parallel: self.parallel,
-            progress: self.progress.as_ref(),
+        let result = match &self.source {
+            ImageSource::Layout(layout) => {
+                let top = find_entry(layout, &reference, self.source_tag.as_deref())?;
+                let job = Job {
+                    client: &self.client,
+                    repository: &repository,
+                    layout,
+                    parallel: self.parallel,
+                    progress: self.progress.as_ref(),
+                };
+                job.push_tree(top, &reference).await?
+            }
+            ImageSource::Memory(image) => {
+                let (client, parallel) = (&self.client, self.parallel);
+                super::memory::push(client, &repository, &reference, image, parallel).await?
+            }
         };
-        let result = job.push_tree(top, &reference).await?;
         tracing::info!(
             repository = repository.as_str(),
             reference = reference.as_str(),
@@ -214,26 +226,26 @@ impl Job<'_> {
 }
 
 impl Client {
-    /// Pushes a whole image from the OCI image layout `layout` to `repository` as
-    /// `reference` (a tag, or the manifest's digest): the manifest's config and layers (or an
-    /// index's child manifests with theirs), then the manifest. Blobs the registry holds are
+    /// Pushes a whole image from `source`, an OCI image layout (`&OciLayout`) or an
+    /// [`Image`](super::Image) in memory, to `repository` as `reference` (a tag, or the
+    /// manifest's digest): the manifest's config and layers (or an index's child manifests
+    /// with theirs), then the manifest. Blobs the registry holds are
     /// skipped; the others are uploaded with the verified, resumable
     /// [`Client::push_blob`], a few at a time.
     ///
-    /// Set `.source_tag(..)` to choose the layout entry, `.blobs_in_parallel(..)` and
-    /// `.progress(..)`, then
+    /// Set `.source_tag(..)` to choose the layout entry and `.blobs_in_parallel(..)`, then
     /// `.await` an [`ImageTransfer`]. See [`PushImageRequest::send`] for the errors.
     pub fn push_image(
         &self,
         repository: impl TryInto<RepositoryName, Error: std::fmt::Display>,
         reference: impl TryInto<Reference, Error: std::fmt::Display>,
-        layout: &OciLayout,
+        source: impl Into<ImageSource>,
     ) -> PushImageRequest {
         PushImageRequest {
             client: self.clone(),
             repository: repository.try_into().map_err(|e| e.to_string()),
             reference: reference.try_into().map_err(|e| e.to_string()),
-            layout: layout.clone(),
+            source: source.into(),
             source_tag: None,
             parallel: DEFAULT_PARALLEL_BLOBS,
             progress: None,
