@@ -1,5 +1,6 @@
-//! `acr image push|pull`: whole images between a repository and an OCI image layout folder
-//! (the format `skopeo copy ... oci:DIR:TAG` reads and writes).
+//! `acr image push|pull|copy`: whole images between a repository and an OCI image layout
+//! folder (the format `skopeo copy ... oci:DIR:TAG` reads and writes), or between two
+//! repositories, on one registry or two.
 //!
 //! The blobs go through [`crate::transfer`] (progress bar, Ctrl-C), then the library's
 //! `Client::push_image` / `Client::pull_image` moves the manifests in the order the OCI
@@ -69,6 +70,61 @@ pub enum ImageCommand {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallel: u16,
     },
+    /// Copies an image (or a multi-platform index, all platforms or one) to another repository
+    /// or registry.
+    ///
+    /// Each side is `REPO:TAG` (or `REPO@DIGEST`) on --registry, or a full reference
+    /// `HOST[:PORT]/REPO:TAG` on another registry, which takes its credentials from the Docker
+    /// config (`acr login`). Within one registry blobs are mounted, not sent; between two they
+    /// stream through, a chunk at a time per blob. Blobs the destination has are skipped.
+    ///
+    /// Example: `acr image copy hello:v1 myother.azurecr.io/hello:v1 --platform linux/arm64`
+    Copy {
+        /// What: `REPO:TAG`, `REPO@DIGEST`, or `HOST/REPO:TAG`.
+        source: String,
+        /// Where to: `REPO:TAG`, or `HOST/REPO:TAG`.
+        destination: String,
+        /// Copy only this platform's image of an index: `OS/ARCH[/VARIANT]` (`linux/arm64/v8`).
+        #[arg(long, value_name = "OS/ARCH")]
+        platform: Option<String>,
+        /// Also copy the referrers (signatures, SBOMs, ...) of what is copied.
+        #[arg(long)]
+        referrers: bool,
+        /// How many blobs are copied at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallel: u16,
+    },
+}
+
+/// One side of `image copy`: the registry's host when the reference names one (Docker's rule:
+/// a first component with a `.` or a `:`, or `localhost`), and the image on it.
+pub fn parse_side(text: &str) -> Result<(Option<String>, RepositoryName, Reference), Failure> {
+    let (host, rest) = match text.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            (Some(first.to_owned()), rest)
+        }
+        _ => (None, text),
+    };
+    let (repo, reference) = parse_image(rest)?;
+    Ok((host, repo, reference))
+}
+
+/// `OS/ARCH[/VARIANT]` as a platform.
+fn parse_platform(text: &str) -> Result<acr::manifest::Platform, Failure> {
+    let parts: Vec<&str> = text.split('/').collect();
+    match parts.as_slice() {
+        [os, arch] if !os.is_empty() && !arch.is_empty() => {
+            Ok(acr::manifest::Platform::new(*os, *arch))
+        }
+        [os, arch, variant] if !os.is_empty() && !arch.is_empty() && !variant.is_empty() => {
+            Ok(acr::manifest::Platform::new(*os, *arch).with_variant(*variant))
+        }
+        _ => Err(Failure::usage(format!(
+            "--platform {text:?}: expected OS/ARCH or OS/ARCH/VARIANT (linux/arm64/v8)"
+        ))),
+    }
 }
 
 /// `REPO:TAG`, `REPO@DIGEST` or `REPO` (tag `latest`) split into its parts.
@@ -109,7 +165,124 @@ pub async fn run(ctx: &Context, command: ImageCommand) -> Result<(), Failure> {
             tag,
             parallel,
         } => pull(ctx, &source, &dir, tag, usize::from(parallel)).await,
+        ImageCommand::Copy {
+            source,
+            destination,
+            platform,
+            referrers,
+            parallel,
+        } => {
+            let platform = platform.as_deref().map(parse_platform).transpose()?;
+            copy(
+                ctx,
+                &source,
+                &destination,
+                platform,
+                referrers,
+                usize::from(parallel),
+            )
+            .await
+        }
     }
+}
+
+/// The client of the registry `host` names (`None`: --registry's): --registry's own when it is
+/// the same host; else one with the Docker config's credential for it (https, or plain http
+/// for a loopback host).
+fn client_of(ctx: &Context, host: Option<&str>) -> Result<(acr::Client, String), Failure> {
+    let Some(host) = host else {
+        return Ok((ctx.client.clone(), ctx.registry.clone()));
+    };
+    let bare = |url: &str| {
+        url.split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .trim_end_matches('/')
+            .to_ascii_lowercase()
+    };
+    if bare(&ctx.registry) == host.to_ascii_lowercase() {
+        return Ok((ctx.client.clone(), ctx.registry.clone()));
+    }
+    let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = hostname == "localhost"
+        || hostname
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let url = if loopback {
+        format!("http://{host}")
+    } else {
+        format!("https://{host}")
+    };
+    let url = crate::registry::registry_url(&url, ctx.insecure)?;
+    let client = crate::registry::client_for(
+        &url,
+        crate::registry::from_docker_config(&url)?,
+        ctx.insecure,
+    )?;
+    Ok((client, url))
+}
+
+/// `image copy`.
+async fn copy(
+    ctx: &Context,
+    source: &str,
+    destination: &str,
+    platform: Option<acr::manifest::Platform>,
+    referrers: bool,
+    parallel: usize,
+) -> Result<(), Failure> {
+    let (src_host, src_repo, src_ref) = parse_side(source)?;
+    let (dst_host, dst_repo, dst_ref) = parse_side(destination)?;
+    let (src_client, src_url) = client_of(ctx, src_host.as_deref())?;
+    let (dst_client, dst_url) = client_of(ctx, dst_host.as_deref())?;
+    let what = format!("image copy {source} to {destination}");
+    let spinner = progress::spinner(ctx.progress, &format!("copying {source}"));
+    let mut request = src_client
+        .copy_image(&src_repo, &src_ref, &dst_repo, &dst_ref)
+        .with_referrers(referrers)
+        .blobs_in_parallel(parallel);
+    if src_url != dst_url {
+        request = request.to(&dst_client);
+    }
+    if let Some(p) = platform {
+        request = request.platform(p);
+    }
+    // Ctrl-C drops the copy (see main's `interruptible`); the destination's open upload
+    // sessions expire on the registry's side.
+    let copied = request.await;
+    spinner.finish_and_clear();
+    let copied = copied.map_err(|e| Failure::from_error(&what, &e))?;
+    let json = serde_json::json!({
+        "source": {"registry": src_url, "repository": src_repo.as_str(), "reference": src_ref.as_str()},
+        "destination": {"registry": dst_url, "repository": dst_repo.as_str(), "reference": dst_ref.as_str()},
+        "digest": copied.descriptor.digest.as_str(),
+        "mediaType": copied.descriptor.media_type,
+        "size": copied.descriptor.size,
+        "manifests": copied.manifests,
+        "blobsTransferred": copied.blobs_transferred,
+        "blobsMounted": copied.blobs_mounted,
+        "blobsSkipped": copied.blobs_skipped,
+        "blobBytes": copied.blob_bytes,
+        "referrers": copied.referrers,
+    });
+    emit(ctx.format, json, || {
+        format!(
+            "copied {source} to {}@{} ({} manifests, {} blobs sent, {} mounted, {} skipped, {} bytes{})",
+            dst_repo.as_str(),
+            copied.descriptor.digest.as_str(),
+            copied.manifests,
+            copied.blobs_transferred,
+            copied.blobs_mounted,
+            copied.blobs_skipped,
+            copied.blob_bytes,
+            if referrers {
+                format!(", {} referrers", copied.referrers)
+            } else {
+                String::new()
+            }
+        )
+    });
+    Ok(())
 }
 
 /// The manifests and blobs under one manifest.

@@ -44,6 +44,10 @@
 //!   sent, blobs the registry had, bytes sent).
 //! * `image pull`: the same fields plus `"dir"` and `"tag"` (the name in the layout's
 //!   `index.json`, or `null`); `blobsSkipped` counts blobs the layout had.
+//! * `image copy`: `{"source": {"registry", "repository", "reference"}, "destination": {...},
+//!   "digest", "mediaType", "size", "manifests", "blobsTransferred", "blobsMounted",
+//!   "blobsSkipped", "blobBytes", "referrers"}` (the copied top manifest's descriptor; blobs
+//!   streamed, mounted within the registry, already at the destination; referrers copied).
 //! * `purge`: `{"dryRun", "ago": SECONDS, "cutoff": TIME, "tags": [{"repository", "tag",
 //!   "digest", "lastUpdateTime"}], "manifests": [{"repository", "digest"}], "skipped":
 //!   [{"repository", "tag"?, "digest", "reason": "locked" | "listed by a kept index" |

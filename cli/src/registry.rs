@@ -31,6 +31,8 @@ pub struct Context {
     pub progress: bool,
     /// The credential the options gave (`None`: none given, the Docker config's was used).
     pub given: Option<Credential>,
+    /// Whether plain http to hosts that are not loopback is allowed (`--insecure`).
+    pub insecure: bool,
 }
 
 impl Context {
@@ -47,20 +49,28 @@ impl Context {
             Some(c) => c.clone(),
             None => from_docker_config(&registry)?,
         };
-        let client = Client::builder(registry.clone())
-            .credential(credential)
-            .allow_insecure_http(global.insecure)
-            .user_agent(concat!("acr-cli/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Failure::from_error("cannot configure the client", &e))?;
+        let client = client_for(&registry, credential, global.insecure)?;
         Ok(Self {
             client,
             registry,
             format: global.output,
             progress: crate::progress::enabled(global.output, global.quiet),
             given,
+            insecure: global.insecure,
         })
     }
+}
+
+/// A client of the registry at `url` (a base URL from [`registry_url`]) with `credential`.
+///
+/// Errors: a failure to configure the client (exit 1).
+pub fn client_for(url: &str, credential: Credential, insecure: bool) -> Result<Client, Failure> {
+    Client::builder(url.to_owned())
+        .credential(credential)
+        .allow_insecure_http(insecure)
+        .user_agent(concat!("acr-cli/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Failure::from_error("cannot configure the client", &e))
 }
 
 /// The base URL of `raw`: a bare host means https; plain http only for loopback hosts unless
@@ -133,7 +143,7 @@ fn credential(global: &Global) -> Result<Option<Credential>, Failure> {
 /// The credential `acr login` (or `docker login`) stored for `registry` in the Docker config
 /// file, read by the library (helpers included); anonymous when there is none. A config that
 /// cannot be used is reported on stderr, and the command goes on anonymously.
-fn from_docker_config(registry: &str) -> Result<Credential, Failure> {
+pub fn from_docker_config(registry: &str) -> Result<Credential, Failure> {
     let Some(path) = crate::docker_config::path().filter(|p| p.is_file()) else {
         return Ok(Credential::Anonymous);
     };

@@ -1573,40 +1573,12 @@ async fn progress_bars_on_a_terminal_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_image_push_and_pull_of_a_multi_platform_index() {
-    use acr::image::OciLayout;
-    use acr::manifest::{ImageIndex, ImageManifest, Platform};
     let emu = emulator().await;
     let reg = emu.endpoint();
     let admin = Some((USER, PASSWORD));
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("multi");
-    let layout = OciLayout::create(&src).unwrap();
-    let mut children = Vec::new();
-    for (os, arch) in [("linux", "amd64"), ("linux", "arm64")] {
-        let config = layout
-            .add_blob(
-                "application/vnd.oci.image.config.v1+json",
-                format!(r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#).as_bytes(),
-            )
-            .unwrap();
-        let layer = layout
-            .add_blob(
-                "application/vnd.oci.image.layer.v1.tar",
-                format!("layer for {arch}").repeat(5000).as_bytes(),
-            )
-            .unwrap();
-        let manifest = ImageManifest::new(config, vec![layer]);
-        let d = layout
-            .add_blob(manifest.media_type(), &manifest.to_bytes())
-            .unwrap();
-        children.push(d.with_platform(Platform::new(os, arch)));
-    }
-    let index = ImageIndex::new(children);
-    let top = layout
-        .add_blob(index.media_type(), &index.to_bytes())
-        .unwrap();
-    let top_digest = top.digest.as_str().to_owned();
-    layout.tag("multi", top).unwrap();
+    let top_digest = multi_platform_layout(&src);
 
     let run = acr(args(
         &reg,
@@ -1686,4 +1658,172 @@ async fn real_registry_with_htpasswd_login_then_commands_without_credentials() {
     assert_eq!(run.code, 0, "{run:?}");
     let run = acr_with(args(&reg, None, &["tag", "list", "real/app"]), env(), None).await;
     assert_eq!(run.code, 4, "{run:?}");
+}
+
+/// An OCI layout at `dir` holding an index of two platforms (linux/amd64, linux/arm64), each an
+/// image of a config and one layer, tagged `multi`; returns the index's digest.
+fn multi_platform_layout(dir: &std::path::Path) -> String {
+    use acr::image::OciLayout;
+    use acr::manifest::{ImageIndex, ImageManifest, Platform};
+    let layout = OciLayout::create(dir).unwrap();
+    let mut children = Vec::new();
+    for (os, arch) in [("linux", "amd64"), ("linux", "arm64")] {
+        let config = layout
+            .add_blob(
+                "application/vnd.oci.image.config.v1+json",
+                format!(r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}}}}"#).as_bytes(),
+            )
+            .unwrap();
+        let layer = layout
+            .add_blob(
+                "application/vnd.oci.image.layer.v1.tar",
+                format!("layer for {arch}").repeat(5000).as_bytes(),
+            )
+            .unwrap();
+        let manifest = ImageManifest::new(config, vec![layer]);
+        let d = layout
+            .add_blob(manifest.media_type(), &manifest.to_bytes())
+            .unwrap();
+        children.push(d.with_platform(Platform::new(os, arch)));
+    }
+    let index = ImageIndex::new(children);
+    let top = layout
+        .add_blob(index.media_type(), &index.to_bytes())
+        .unwrap();
+    let digest = top.digest.as_str().to_owned();
+    layout.tag("multi", top).unwrap();
+    digest
+}
+
+/// `image copy`: within one registry by mount, to another registry named in the reference
+/// (a second docker-registry process), one platform of an index, and bad platforms refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_registries_image_copy_within_by_mount_between_and_one_platform() {
+    let Some(a) = RealRegistry::start(Flavour::Open)
+        .await
+        .expect("docker-registry starts")
+    else {
+        return; // the harness printed why (docker-registry not installed)
+    };
+    let Some(b) = RealRegistry::start(Flavour::Open)
+        .await
+        .expect("a second docker-registry starts")
+    else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("multi");
+    let top_digest = multi_platform_layout(&src);
+    let reg = a.endpoint();
+    let run = acr(args(
+        &reg,
+        None,
+        &["image", "push", src.to_str().unwrap(), "team/multi:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+
+    // within a registry: every blob mounted, none sent
+    let run = acr(args(
+        &reg,
+        None,
+        &["image", "copy", "team/multi:v1", "team/copy:v1"],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], top_digest.as_str());
+    assert_eq!(json["manifests"], 3);
+    assert_eq!(json["blobsMounted"], 4, "{json}");
+    assert_eq!(json["blobsTransferred"], 0, "{json}");
+
+    // to another registry, named in the destination reference
+    let other = format!("{}/other/multi:v2", b.host());
+    let run = acr(args(
+        &reg,
+        None,
+        &["image", "copy", "team/multi:v1", &other],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["digest"], top_digest.as_str());
+    assert_eq!(json["blobsTransferred"], 4, "{json}");
+    assert_eq!(json["destination"]["registry"], b.endpoint().as_str());
+    let back = work.path().join("back");
+    let run = acr(args(
+        &b.endpoint(),
+        None,
+        &[
+            "image",
+            "pull",
+            "other/multi:v2",
+            back.to_str().unwrap(),
+            "--tag",
+            "multi",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        files_under(&src),
+        files_under(&back),
+        "the copy is byte-identical"
+    );
+
+    // one platform of the index
+    let arm = format!("{}/other/arm:v1", b.host());
+    let run = acr(args(
+        &reg,
+        None,
+        &[
+            "image",
+            "copy",
+            "team/multi:v1",
+            &arm,
+            "--platform",
+            "linux/arm64",
+        ],
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["manifests"], 1, "{json}");
+    assert_ne!(
+        json["digest"],
+        top_digest.as_str(),
+        "the arm64 image, not the index"
+    );
+
+    let run = acr(args(
+        &reg,
+        None,
+        &[
+            "image",
+            "copy",
+            "team/multi:v1",
+            "team/x:v1",
+            "--platform",
+            "linux",
+        ],
+    ))
+    .await;
+    assert_eq!(
+        run.code, 2,
+        "a platform without an architecture is a usage error: {run:?}"
+    );
+    let run = acr(args(
+        &reg,
+        None,
+        &[
+            "image",
+            "copy",
+            "team/multi:v1",
+            "team/x:v1",
+            "--platform",
+            "windows/amd64",
+        ],
+    ))
+    .await;
+    assert_ne!(run.code, 0, "no such platform in the index: {run:?}");
 }
