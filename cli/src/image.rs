@@ -236,11 +236,30 @@ async fn copy(
     let (src_client, src_url) = client_of(ctx, src_host.as_deref())?;
     let (dst_client, dst_url) = client_of(ctx, dst_host.as_deref())?;
     let what = format!("image copy {source} to {destination}");
-    let spinner = progress::spinner(ctx.progress, &format!("copying {source}"));
+    // One bar for the whole copy: its length grows as blobs start (their sizes), its
+    // position is the bytes of every blob copied so far (mounted and present ones at once).
+    let bar = progress::bytes(ctx.progress, &format!("copy {source}"), 0);
+    let blobs: std::sync::Arc<std::sync::Mutex<BTreeMap<Digest, (u64, u64)>>> =
+        std::sync::Arc::default();
+    let observer = {
+        let (bar, blobs) = (bar.clone(), blobs.clone());
+        acr::progress::OnProgress::new(move |p: acr::progress::Progress| {
+            let (Some(digest), Ok(mut blobs)) = (p.digest, blobs.lock()) else {
+                return;
+            };
+            blobs.insert(digest, (p.bytes, p.total.unwrap_or(p.bytes).max(p.bytes)));
+            let (done, total) = blobs
+                .values()
+                .fold((0, 0), |(d, t), (bytes, size)| (d + bytes, t + size));
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+    };
     let mut request = src_client
         .copy_image(&src_repo, &src_ref, &dst_repo, &dst_ref)
         .with_referrers(referrers)
-        .blobs_in_parallel(parallel);
+        .blobs_in_parallel(parallel)
+        .progress(observer);
     if src_url != dst_url {
         request = request.to(&dst_client);
     }
@@ -250,7 +269,7 @@ async fn copy(
     // Ctrl-C drops the copy (see main's `interruptible`); the destination's open upload
     // sessions expire on the registry's side.
     let copied = request.await;
-    spinner.finish_and_clear();
+    bar.finish_and_clear();
     let copied = copied.map_err(|e| Failure::from_error(&what, &e))?;
     let json = serde_json::json!({
         "source": {"registry": src_url, "repository": src_repo.as_str(), "reference": src_ref.as_str()},

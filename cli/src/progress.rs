@@ -27,21 +27,6 @@ pub fn bytes(enabled: bool, title: &str, total: u64) -> ProgressBar {
     bar
 }
 
-/// A spinner with `title` and the time spent, for work whose size is not known up front (an
-/// image copy); hidden unless `enabled`.
-pub fn spinner(enabled: bool, title: &str) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.set_message(title.to_owned());
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    bar
-}
-
 const TEMPLATE: &str = "{msg:20!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}";
 
 #[cfg(test)]

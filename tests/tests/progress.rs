@@ -166,3 +166,73 @@ async fn an_image_pull_reports_each_blob_once_per_value_to_one_observer() {
     }
     assert!(values.iter().all(|p| p.digest.is_some()), "{values:?}");
 }
+
+/// The values `seen` reported for each of `blobs`: once each, the last one its whole size.
+fn check_blobs(seen: &Arc<Mutex<Vec<Progress>>>, blobs: &[(Digest, u64)], what: &str) {
+    let values = seen.lock().unwrap().clone();
+    assert!(
+        values.iter().all(|p| p.digest.is_some()),
+        "{what}: {values:?}"
+    );
+    for (digest, size) in blobs {
+        let of_blob: Vec<Progress> = values
+            .iter()
+            .filter(|p| p.digest.as_ref() == Some(digest))
+            .cloned()
+            .collect();
+        check_once(&of_blob, &format!("{what} {digest}"));
+        assert_eq!(
+            of_blob.last().map(|p| (p.bytes, p.total)),
+            Some((*size, Some(*size))),
+            "{what}: {of_blob:?}"
+        );
+    }
+}
+
+/// An in-memory image push and `copy_image` (streamed to another repository of a second
+/// client, then mounted within the registry) report every blob to one observer, each value
+/// once, the last one the blob's size.
+#[tokio::test]
+async fn an_in_memory_push_and_a_copy_report_every_blob_once_per_value() {
+    let emulator = common::start_emulator().await;
+    let source = client(&emulator.endpoint());
+    let image = acr::image::Image::new(r#"{"architecture":"amd64","os":"linux"}"#)
+        .layer(common::image::pseudo_random("copy-progress-1", 4000))
+        .layer(common::image::pseudo_random("copy-progress-2", 2500));
+    let (observer, seen) = recorder();
+    let pushed = source
+        .push_image("progress/source", "v1", &image)
+        .progress(observer)
+        .await
+        .unwrap();
+    let manifest = source
+        .pull_manifest("progress/source", pushed.descriptor.digest.as_str())
+        .await
+        .unwrap();
+    let blobs: Vec<(Digest, u64)> = match manifest.parse().unwrap() {
+        acr::manifest::ManifestKind::Image(m) => std::iter::once(&m.config)
+            .chain(m.layers.iter())
+            .map(|d| (d.digest.clone(), d.size))
+            .collect(),
+        other => panic!("an image manifest, not {other:?}"),
+    };
+    assert_eq!(blobs.len(), 3);
+    check_blobs(&seen, &blobs, "in-memory push");
+
+    // another client of the same endpoint, to another repository: streamed or mounted, each
+    // blob ends at its size once
+    let other = client(&emulator.endpoint());
+    let (observer, seen) = recorder();
+    let copied = source
+        .copy_image("progress/source", "v1", "progress/copy", "v1")
+        .to(&other)
+        .progress(observer)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied.blobs_transferred + copied.blobs_mounted,
+        3,
+        "{copied:?}"
+    );
+    check_blobs(&seen, &blobs, "copy");
+}

@@ -25,6 +25,7 @@ use super::{DEFAULT_PARALLEL_BLOBS, ImageTransfer, blobs_of, unsupported};
 use crate::blob::{BlobStream, UploadMethod, UploadSource};
 use crate::discovery::{ReferrersSource, referrers_tag};
 use crate::manifest::{Descriptor, ImageIndex, Manifest, ManifestKind, Platform};
+use crate::progress::OnProgress;
 use crate::{Client, Digest, Error, Reference, RepositoryName};
 
 const OP: &str = "copy_image";
@@ -44,6 +45,7 @@ pub struct CopyImageRequest {
     platform: Option<Platform>,
     referrers: bool,
     parallel: usize,
+    progress: Option<OnProgress>,
 }
 
 impl CopyImageRequest {
@@ -73,6 +75,14 @@ impl CopyImageRequest {
     /// Schema") updated, as the spec asks of clients. Off by default.
     pub fn with_referrers(mut self, yes: bool) -> Self {
         self.referrers = yes;
+        self
+    }
+
+    /// Observes the [`Progress`](crate::progress::Progress) of every blob copied: bytes sent
+    /// of a streamed blob, and the whole size at once for one mounted or already there; each
+    /// value once, per blob (its digest says which).
+    pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.progress = Some(observer.into());
         self
     }
 
@@ -125,6 +135,7 @@ impl CopyImageRequest {
             platform: self.platform.as_ref(),
             referrers: self.referrers,
             parallel: self.parallel,
+            progress: self.progress.as_ref(),
             visited: Mutex::new(BTreeSet::new()),
         };
         let top = get_manifest(&self.source, &src_repository, &src_reference).await?;
@@ -193,6 +204,7 @@ struct Job<'a> {
     platform: Option<&'a Platform>,
     referrers: bool,
     parallel: usize,
+    progress: Option<&'a OnProgress>,
     /// Manifests whose referrers were already looked up (referrers of referrers may loop).
     visited: Mutex<BTreeSet<Digest>>,
 }
@@ -292,7 +304,8 @@ impl Job<'_> {
         }
         let mut options = UploadOptions::default()
             .digest(blob.digest.clone())
-            .size(blob.size);
+            .size(blob.size)
+            .progress(self.progress);
         if self.same_registry && self.src_repository != self.dst_repository {
             options = options.mount_from(self.src_repository.clone());
         }
@@ -622,6 +635,7 @@ impl Client {
             platform: None,
             referrers: false,
             parallel: DEFAULT_PARALLEL_BLOBS,
+            progress: None,
         }
     }
 }

@@ -166,6 +166,7 @@ pub(super) async fn push(
     reference: &Reference,
     image: &Image,
     parallel: usize,
+    progress: Option<&crate::progress::OnProgress>,
 ) -> Result<ImageTransfer, Error> {
     let bytes = image.manifest_bytes();
     if let Some(wanted) = reference.as_digest()
@@ -192,7 +193,8 @@ pub(super) async fn push(
         Ok::<_, Error>(async move {
             let options = UploadOptions::default()
                 .digest(descriptor.digest.clone())
-                .size(descriptor.size);
+                .size(descriptor.size)
+                .progress(progress);
             super::wire::upload_blob(client, repository, UploadSource::Bytes(blob), options).await
         })
     }))

@@ -83,7 +83,9 @@ impl PushImageRequest {
             }
             ImageSource::Memory(image) => {
                 let (client, parallel) = (&self.client, self.parallel);
-                super::memory::push(client, &repository, &reference, image, parallel).await?
+                let progress = self.progress.as_ref();
+                super::memory::push(client, &repository, &reference, image, parallel, progress)
+                    .await?
             }
         };
         tracing::info!(

@@ -5,6 +5,7 @@
 
 use crate::blob::{BlobStream, UploadSource, Uploaded};
 use crate::manifest::Manifest;
+use crate::progress::OnProgress;
 use crate::{Client, Digest, Error, Reference, RepositoryName};
 
 /// What an image workflow sets on a blob push: each field a setter of [`Client::push_blob`].
@@ -13,6 +14,7 @@ pub(super) struct UploadOptions {
     digest: Option<Digest>,
     size: Option<u64>,
     mount_from: Option<RepositoryName>,
+    progress: Option<OnProgress>,
 }
 
 impl UploadOptions {
@@ -31,6 +33,12 @@ impl UploadOptions {
     /// `.mount_from(..)`.
     pub(super) fn mount_from(mut self, repository: RepositoryName) -> Self {
         self.mount_from = Some(repository);
+        self
+    }
+
+    /// `.progress(..)`, when there is an observer.
+    pub(super) fn progress(mut self, observer: Option<&OnProgress>) -> Self {
+        self.progress = observer.cloned();
         self
     }
 }
@@ -107,6 +115,9 @@ pub(super) async fn upload_blob(
     }
     if let Some(r) = options.mount_from {
         push = push.mount_from(r);
+    }
+    if let Some(p) = options.progress {
+        push = push.progress(p);
     }
     push.await
 }
