@@ -325,11 +325,17 @@ pub enum RuntimeType {
     Link,
     /// `Secret`: a password or token, redacted from `Debug` and `Display`.
     Secret,
+    /// `manifest::ImageIndex`: an OCI image index (the referrers API answers one), the
+    /// runtime's one type for it (OCI image spec v1.1, `image-index.md`).
+    ImageIndex,
+    /// `manifest::Descriptor`: an OCI content descriptor (OCI image spec v1.1,
+    /// `descriptor.md`), the items of an index's `manifests`.
+    Descriptor,
 }
 
 impl RuntimeType {
     /// Every runtime type, in declaration order.
-    pub const ALL: [RuntimeType; 7] = [
+    pub const ALL: [RuntimeType; 9] = [
         RuntimeType::RepositoryName,
         RuntimeType::Reference,
         RuntimeType::Digest,
@@ -337,6 +343,8 @@ impl RuntimeType {
         RuntimeType::UploadRange,
         RuntimeType::Link,
         RuntimeType::Secret,
+        RuntimeType::ImageIndex,
+        RuntimeType::Descriptor,
     ];
 
     /// The type's name in the runtime crate (and in overlays).
@@ -349,6 +357,27 @@ impl RuntimeType {
             RuntimeType::UploadRange => "UploadRange",
             RuntimeType::Link => "Link",
             RuntimeType::Secret => "Secret",
+            RuntimeType::ImageIndex => "ImageIndex",
+            RuntimeType::Descriptor => "Descriptor",
+        }
+    }
+
+    /// The item type of the runtime type's list field `field` (on the wire, camelCase), for
+    /// `@paged link FIELD` on a response of this type: an index's `manifests` are
+    /// descriptors.
+    pub fn list_field(self, field: &str) -> Option<RuntimeType> {
+        match (self, field) {
+            (RuntimeType::ImageIndex, "manifests") => Some(RuntimeType::Descriptor),
+            _ => None,
+        }
+    }
+
+    /// The runtime module the type lives in (`manifest`), or `None` at the crate's root. A
+    /// generated crate reaches such types through its re-export of that module.
+    pub fn module(self) -> Option<&'static str> {
+        match self {
+            RuntimeType::ImageIndex | RuntimeType::Descriptor => Some("manifest"),
+            _ => None,
         }
     }
 

@@ -236,7 +236,13 @@ impl<'a> TypeTable<'a> {
             TypeRef::Runtime(t) => {
                 let rt = &self.rt;
                 let id = ident(t.name());
-                quote!(#rt::#id)
+                match t.module() {
+                    Some(module) => {
+                        let module = ident(module);
+                        quote!(#rt::#module::#id)
+                    }
+                    None => quote!(#rt::#id),
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 
 use futures_util::StreamExt as _;
 
-use crate::models::{ReferrerDescriptor, ReferrerList};
+use crate::manifest::{Descriptor, ImageIndex};
 use crate::{Client, Digest, Error, RepositoryName};
 
 /// The tag under which a registry without the referrers API keeps the referrers of `subject`:
@@ -56,7 +56,7 @@ pub enum ReferrersSource {
 pub struct Referrers {
     /// The descriptors of the manifests whose `subject` is the manifest asked about, filtered
     /// by artifact type when one was given.
-    pub manifests: Vec<ReferrerDescriptor>,
+    pub manifests: Vec<Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
 }
@@ -127,18 +127,15 @@ async fn via_tag_schema(
     client: &Client,
     repository: &RepositoryName,
     subject: &Digest,
-) -> Result<(Vec<ReferrerDescriptor>, ReferrersSource), Error> {
+) -> Result<(Vec<Descriptor>, ReferrersSource), Error> {
     let tag = referrers_tag(subject);
     match client
         .get_manifest(repository, tag.as_str())
         .accept("application/vnd.oci.image.index.v1+json")
         .await
     {
-        Ok(response) => match serde_json::from_slice::<ReferrerList>(&response.body) {
-            Ok(index) => Ok((
-                index.manifests.unwrap_or_default(),
-                ReferrersSource::TagSchema,
-            )),
+        Ok(response) => match serde_json::from_slice::<ImageIndex>(&response.body) {
+            Ok(index) => Ok((index.manifests, ReferrersSource::TagSchema)),
             // Not an image index: no referrers (OCI distribution spec v1.1.0).
             Err(_) => Ok((Vec::new(), ReferrersSource::None)),
         },

@@ -467,41 +467,6 @@ impl std::str::FromStr for ManifestOrderBy {
     }
 }
 
-/// The `ReferrerDescriptor` model.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ReferrerDescriptor {
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    /// The `digest` field.
-    pub digest: acr_runtime::Digest,
-    /// The `size` field.
-    pub size: i64,
-    /// The `artifactType` field.
-    #[serde(rename = "artifactType", default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The `ReferrerList` model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct ReferrerList {
-    /// The `schemaVersion` field.
-    #[serde(rename = "schemaVersion")]
-    pub schema_version: i32,
-    /// The `mediaType` field.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The `manifests` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifests: Option<Vec<crate::models::ReferrerDescriptor>>,
-    /// The `annotations` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
 /// An ACR refresh token, from exchanging an Azure AD access token.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RefreshToken {
@@ -872,38 +837,6 @@ mod null_collections {
             Err(e) => panic!("{}: {e}", stringify!(ManifestChangeableAttributes)),
         };
         let _ = model;
-    }
-
-    #[test]
-    fn referrer_descriptor() {
-        let doc = serde_json::json!(
-            { "mediaType" : "x", "digest" :
-            "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "size" : 1, "artifactType" : "x", "annotations" : null }
-        );
-        let model: crate::models::ReferrerDescriptor = match acr_runtime::json::from_value(
-            doc,
-        ) {
-            Ok(model) => model,
-            Err(e) => panic!("{}: {e}", stringify!(ReferrerDescriptor)),
-        };
-        assert!(model.annotations.is_none(), "{} reads null as absent", "annotations");
-    }
-
-    #[test]
-    fn referrer_list() {
-        let doc = serde_json::json!(
-            { "schemaVersion" : 1, "mediaType" : "x", "manifests" : null, "annotations" :
-            null }
-        );
-        let model: crate::models::ReferrerList = match acr_runtime::json::from_value(
-            doc,
-        ) {
-            Ok(model) => model,
-            Err(e) => panic!("{}: {e}", stringify!(ReferrerList)),
-        };
-        assert!(model.manifests.is_none(), "{} reads null as absent", "manifests");
-        assert!(model.annotations.is_none(), "{} reads null as absent", "annotations");
     }
 
     #[test]

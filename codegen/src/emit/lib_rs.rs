@@ -54,7 +54,8 @@ const ALWAYS_MODULES: &[&str] = &[
 /// Collects the runtime types `ty` refers to.
 fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
     match ty {
-        TypeRef::Runtime(t) => {
+        // A type of a runtime module comes with the module's re-export.
+        TypeRef::Runtime(t) if t.module().is_none() => {
             out.insert(t.name().to_owned());
         }
         TypeRef::Array(inner) | TypeRef::Map(inner) => collect(inner, out),

@@ -368,7 +368,7 @@ impl Job<'_> {
     async fn update_referrers_tag(
         &self,
         subject: &Digest,
-        copied: &[&crate::models::ReferrerDescriptor],
+        copied: &[&Descriptor],
     ) -> Result<(), Error> {
         let present = self
             .destination
@@ -377,11 +377,11 @@ impl Job<'_> {
         if present.source == ReferrersSource::Api {
             return Ok(()); // the registry lists referrers itself
         }
-        let mut entries: Vec<Descriptor> = present.manifests.iter().map(descriptor_of).collect();
+        let mut entries: Vec<Descriptor> = present.manifests;
         let before = entries.len();
         for r in copied {
             if !entries.iter().any(|d| d.digest == r.digest) {
-                entries.push(descriptor_of(r));
+                entries.push((*r).clone());
             }
         }
         if entries.len() == before {
@@ -397,18 +397,6 @@ impl Job<'_> {
             .map_err(|e| Error::invalid_input(OP, format!("referrers tag: {e}")))?;
         put_manifest(self.destination, self.dst_repository, &tag, &manifest).await
     }
-}
-
-/// A referrers list entry as a descriptor of an image index.
-fn descriptor_of(r: &crate::models::ReferrerDescriptor) -> Descriptor {
-    let mut d = Descriptor::new(
-        r.media_type.clone(),
-        r.digest.clone(),
-        u64::try_from(r.size).unwrap_or(0),
-    );
-    d.artifact_type = r.artifact_type.clone();
-    d.annotations = r.annotations.clone().unwrap_or_default();
-    d
 }
 
 /// The error for a `.platform(..)` the index does not hold.

@@ -134,7 +134,7 @@ impl RequestBuilder {
     pub fn into_pages(
         self,
     ) -> acr_runtime::paging::BoxStream<
-        acr_runtime::paging::Page<crate::models::ReferrerDescriptor>,
+        acr_runtime::paging::Page<acr_runtime::manifest::Descriptor>,
     > {
         match self.into_request() {
             Ok((client, request)) => {
@@ -142,8 +142,8 @@ impl RequestBuilder {
                     client.transport().clone(),
                     request,
                     |response| {
-                        let page: crate::models::ReferrerList = response.json()?;
-                        Ok(page.manifests.unwrap_or_default())
+                        let page: acr_runtime::manifest::ImageIndex = response.json()?;
+                        Ok(page.manifests)
                     },
                 )
             }
@@ -155,15 +155,15 @@ impl RequestBuilder {
     /// flattened. Errors as there.
     pub fn into_stream(
         self,
-    ) -> acr_runtime::paging::BoxStream<crate::models::ReferrerDescriptor> {
+    ) -> acr_runtime::paging::BoxStream<acr_runtime::manifest::Descriptor> {
         match self.into_request() {
             Ok((client, request)) => {
                 acr_runtime::paging::paginate(
                     client.transport().clone(),
                     request,
                     |response| {
-                        let page: crate::models::ReferrerList = response.json()?;
-                        Ok(page.manifests.unwrap_or_default())
+                        let page: acr_runtime::manifest::ImageIndex = response.json()?;
+                        Ok(page.manifests)
                     },
                 )
             }
@@ -183,7 +183,7 @@ pub struct Response {
     /// The `OCI-Filters-Applied` header, when present.
     pub oci_filters_applied: Option<String>,
     /// The body.
-    pub body: crate::models::ReferrerList,
+    pub body: acr_runtime::manifest::ImageIndex,
     /// All response headers.
     pub headers: acr_runtime::http::HeaderMap,
 }
@@ -198,7 +198,7 @@ impl Response {
             status,
             link: response.header::<acr_runtime::Link>("Link")?,
             oci_filters_applied: response.header::<String>("OCI-Filters-Applied")?,
-            body: response.json::<crate::models::ReferrerList>()?,
+            body: response.json::<acr_runtime::manifest::ImageIndex>()?,
             headers: response.headers,
         })
     }

@@ -546,8 +546,10 @@ fn paged_item(table: &TypeTable, responses: &[Response], field: &str) -> Option<
         .find(|r| matches!(r.status, Status::Code(200..=299)))?
         .body
         .as_ref()?;
-    let TypeRef::Named(model) = &body.ty else {
-        return None;
+    let model = match &body.ty {
+        TypeRef::Named(model) => model,
+        TypeRef::Runtime(t) => return t.list_field(field).map(TypeRef::Runtime),
+        _ => return None,
     };
     let TypeKind::Struct { fields } = &table.get(model)?.kind else {
         return None;

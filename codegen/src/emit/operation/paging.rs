@@ -42,6 +42,23 @@ fn extract(ctx: &Context<'_>, plan: &OpPlan<'_>) -> Option<(TokenStream, TokenSt
             ));
         }
     }
+    // Typed by the runtime: a runtime type whose list field the IR knows (an index's
+    // `manifests`), read with its own lenient rules (`null` reads as empty).
+    if let Some(body) = plan.page_body()
+        && let TypeRef::Runtime(t) = body.ty
+        && t.list_field(&paging.items_field).is_some()
+    {
+        let page_ty = ctx.types.rust(body.ty, Position::Wire);
+        let item_ty = ctx.types.rust(&paging.item, Position::Model);
+        let f = ident(&crate::names::snake(&paging.items_field, "items"));
+        return Some((
+            item_ty,
+            quote! {
+                let page: #page_ty = response.json()?;
+                Ok(page.#f)
+            },
+        ));
+    }
     // Untyped: find the items field in the JSON.
     let item_ty = ctx.types.rust(&paging.item, Position::Model);
     let key = &paging.items_field;
