@@ -354,33 +354,18 @@ fn layout_entry(
     let index = layout
         .index()
         .map_err(|e| Failure::from_error(format!("image push: {dir}"), &e))?;
-    let by_tag = |tag: &str| {
-        index
-            .manifests
-            .iter()
-            .find(|d| {
-                d.annotations
-                    .get(acr::image::layout::REF_NAME)
-                    .map(String::as_str)
-                    == Some(tag)
-            })
-            .cloned()
-    };
-    let found = match (source_tag, reference.is_digest()) {
-        (Some(tag), _) => by_tag(tag).map(|d| (d, Some(tag.to_owned()))),
-        (None, true) => index
-            .manifests
-            .iter()
-            .find(|d| d.digest.as_str() == reference.as_str())
-            .cloned()
-            .map(|d| (d, None)),
-        (None, false) => by_tag(reference.as_str())
-            .map(|d| (d, Some(reference.as_str().to_owned())))
-            .or_else(|| match index.manifests.as_slice() {
-                [only] => Some((only.clone(), None)),
-                _ => None,
-            }),
-    };
+    let found = layout
+        .entry(reference, source_tag)
+        .map_err(|e| Failure::from_error(format!("image push: {dir}"), &e))?
+        .map(|d| {
+            // the tag it was found by, if any (not the only entry's own name)
+            let tag = d
+                .annotations
+                .get(acr::image::layout::REF_NAME)
+                .filter(|t| Some(t.as_str()) == source_tag || t.as_str() == reference.as_str())
+                .cloned();
+            (d, tag)
+        });
     found.ok_or_else(|| {
         let tags: Vec<&str> = index
             .manifests

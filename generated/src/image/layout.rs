@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use acr_runtime::bytes::Bytes;
 
 use crate::manifest::{Descriptor, ImageIndex};
-use crate::{Digest, Error};
+use crate::{Digest, Error, Reference};
 
 /// The annotation that names a manifest of a layout's `index.json` (OCI image spec v1.1.0,
 /// "Pre-Defined Annotation Keys"): the tag in `oci:DIR:TAG`.
@@ -196,6 +196,40 @@ impl OciLayout {
             .manifests
             .into_iter()
             .find(|d| d.annotations.get(REF_NAME).map(String::as_str) == Some(tag)))
+    }
+
+    /// The entry of `index.json` that pushing it as `reference` means (what
+    /// [`Client::push_image`](crate::Client::push_image) takes from a layout): the one tagged
+    /// `source_tag` when given; else, for a digest reference, the entry of that digest; else
+    /// the one tagged with the reference's tag, or the layout's only entry. `None` when there
+    /// is no such entry.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`OciLayout::index`].
+    pub fn entry(
+        &self,
+        reference: &Reference,
+        source_tag: Option<&str>,
+    ) -> Result<Option<Descriptor>, Error> {
+        let index = self.index()?;
+        let by_tag = |tag: &str| {
+            index
+                .manifests
+                .iter()
+                .find(|d| d.annotations.get(REF_NAME).map(String::as_str) == Some(tag))
+                .cloned()
+        };
+        Ok(match (source_tag, reference.as_digest()) {
+            (Some(tag), _) => by_tag(tag),
+            (None, Some(digest)) => index.manifests.iter().find(|d| d.digest == digest).cloned(),
+            (None, None) => {
+                by_tag(reference.as_str()).or_else(|| match index.manifests.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                })
+            }
+        })
     }
 
     /// Tags `descriptor` as `tag` in `index.json`: sets its [`REF_NAME`] annotation and

@@ -108,34 +108,13 @@ impl IntoFuture for PushImageRequest {
     }
 }
 
-/// The descriptor of the layout to push.
+/// The descriptor of the layout to push ([`OciLayout::entry`]), or the error that names it.
 fn find_entry(
     layout: &OciLayout,
     reference: &Reference,
     source_tag: Option<&str>,
 ) -> Result<Descriptor, Error> {
-    let index = layout.index()?;
-    let by_tag = |tag: &str| {
-        index
-            .manifests
-            .iter()
-            .find(|d| {
-                d.annotations
-                    .get(super::layout::REF_NAME)
-                    .map(String::as_str)
-                    == Some(tag)
-            })
-            .cloned()
-    };
-    let found = match (source_tag, reference.as_digest()) {
-        (Some(tag), _) => by_tag(tag),
-        (None, Some(digest)) => index.manifests.iter().find(|d| d.digest == digest).cloned(),
-        (None, None) => by_tag(reference.as_str()).or_else(|| match index.manifests.as_slice() {
-            [only] => Some(only.clone()),
-            _ => None,
-        }),
-    };
-    found.ok_or_else(|| {
+    layout.entry(reference, source_tag)?.ok_or_else(|| {
         Error::invalid_input(
             OP,
             format!(
