@@ -236,30 +236,21 @@ async fn copy(
     let (src_client, src_url) = client_of(ctx, src_host.as_deref())?;
     let (dst_client, dst_url) = client_of(ctx, dst_host.as_deref())?;
     let what = format!("image copy {source} to {destination}");
-    // One bar for the whole copy: its length grows as blobs start (their sizes), its
-    // position is the bytes of every blob copied so far (mounted and present ones at once).
+    // One bar for the whole copy: the library's overall progress (its total grows as blobs
+    // start; mounted and present blobs count at once).
     let bar = progress::bytes(ctx.progress, &format!("copy {source}"), 0);
-    let blobs: std::sync::Arc<std::sync::Mutex<BTreeMap<Digest, (u64, u64)>>> =
-        std::sync::Arc::default();
     let observer = {
-        let (bar, blobs) = (bar.clone(), blobs.clone());
+        let bar = bar.clone();
         acr::progress::OnProgress::new(move |p: acr::progress::Progress| {
-            let (Some(digest), Ok(mut blobs)) = (p.digest, blobs.lock()) else {
-                return;
-            };
-            blobs.insert(digest, (p.bytes, p.total.unwrap_or(p.bytes).max(p.bytes)));
-            let (done, total) = blobs
-                .values()
-                .fold((0, 0), |(d, t), (bytes, size)| (d + bytes, t + size));
-            bar.set_length(total);
-            bar.set_position(done);
+            bar.set_length(p.total.unwrap_or(p.bytes));
+            bar.set_position(p.bytes);
         })
     };
     let mut request = src_client
         .copy_image(&src_repo, &src_ref, &dst_repo, &dst_ref)
         .with_referrers(referrers)
         .blobs_in_parallel(parallel)
-        .progress(observer);
+        .overall_progress(observer);
     if src_url != dst_url {
         request = request.to(&dst_client);
     }

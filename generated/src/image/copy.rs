@@ -46,6 +46,7 @@ pub struct CopyImageRequest {
     referrers: bool,
     parallel: usize,
     progress: Option<OnProgress>,
+    overall: Option<OnProgress>,
 }
 
 impl CopyImageRequest {
@@ -86,6 +87,14 @@ impl CopyImageRequest {
         self
     }
 
+    /// Observes the progress of the whole copy: values without a digest whose `bytes` are
+    /// those of every blob together and whose `total` is the sizes of the blobs started so
+    /// far (it grows as blobs start); each value once.
+    pub fn overall_progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.overall = Some(observer.into());
+        self
+    }
+
     /// How many blobs are copied at once (at least 1; default [`DEFAULT_PARALLEL_BLOBS`]).
     /// Memory grows with it: about one upload chunk per blob in flight.
     pub fn blobs_in_parallel(mut self, n: usize) -> Self {
@@ -123,6 +132,7 @@ impl CopyImageRequest {
         let dst_reference = self
             .dst_reference
             .map_err(|e| Error::invalid_input(OP, e))?;
+        let observer = super::observer(self.progress.as_ref(), self.overall.as_ref());
         let destination = self.destination.unwrap_or_else(|| self.source.clone());
         let same_registry =
             destination.transport().endpoint() == self.source.transport().endpoint();
@@ -135,7 +145,7 @@ impl CopyImageRequest {
             platform: self.platform.as_ref(),
             referrers: self.referrers,
             parallel: self.parallel,
-            progress: self.progress.as_ref(),
+            progress: observer.as_ref(),
             visited: Mutex::new(BTreeSet::new()),
         };
         let top = get_manifest(&self.source, &src_repository, &src_reference).await?;
@@ -624,6 +634,7 @@ impl Client {
             referrers: false,
             parallel: DEFAULT_PARALLEL_BLOBS,
             progress: None,
+            overall: None,
         }
     }
 }

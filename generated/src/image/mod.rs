@@ -17,7 +17,9 @@
 //! [`DEFAULT_PARALLEL_BLOBS`]); a blob the registry (push) or the layout (pull) already holds
 //! is skipped.
 //!
-//! Progress is reported per blob (`.progress(..)` of push and pull).
+//! Progress is reported per blob (`.progress(..)` of push, pull and copy) and for the whole
+//! image (`.overall_progress(..)`: the bytes of every blob together), with the one observer
+//! type of [`crate::progress`].
 
 mod copy;
 pub mod layout;
@@ -33,6 +35,7 @@ pub use pull::{PullImage, PullImageToLayout};
 pub use push::PushImageRequest;
 
 use crate::manifest::Descriptor;
+use crate::progress::{OnProgress, Progress};
 use crate::{Digest, Error};
 
 /// How many blobs an image workflow transfers at once unless told otherwise.
@@ -107,4 +110,41 @@ fn unsupported(operation: &'static str, media_type: &str) -> Error {
             "a manifest of type {media_type:?} cannot be stored in an OCI image layout (image manifests and indexes, OCI or Docker schema 2, can)"
         ),
     )
+}
+
+/// Each blob's (bytes, size), and the last sum reported.
+type Sums = (std::collections::BTreeMap<Digest, (u64, u64)>, (u64, u64));
+
+/// The observer an image workflow hands to its blob transfers: each blob's value goes to
+/// `per_blob`, and the image-wide sum to `overall` as a value without a digest (`bytes` of all
+/// blobs so far, `total` the sizes of the blobs started so far: it grows as blobs start), each
+/// sum once. `None` when neither is set.
+pub(crate) fn observer(
+    per_blob: Option<&OnProgress>,
+    overall: Option<&OnProgress>,
+) -> Option<OnProgress> {
+    let Some(overall) = overall.cloned() else {
+        return per_blob.cloned();
+    };
+    let per_blob = per_blob.cloned();
+    let blobs: std::sync::Mutex<Sums> = std::sync::Mutex::default();
+    Some(OnProgress::new(move |value: Progress| {
+        if let Some(p) = &per_blob {
+            p.report(value.clone());
+        }
+        let (Some(digest), Ok(mut state)) = (value.digest.clone(), blobs.lock()) else {
+            return;
+        };
+        let size = value.total.unwrap_or(value.bytes).max(value.bytes);
+        state.0.insert(digest, (value.bytes, size));
+        let sum = state
+            .0
+            .values()
+            .fold((0, 0), |(b, t), (bytes, size)| (b + bytes, t + size));
+        if sum != state.1 {
+            state.1 = sum;
+            // under the lock: sums reach the observer in the order they were made
+            overall.report(Progress::new(None, sum.0, Some(sum.1)));
+        }
+    }))
 }

@@ -40,6 +40,7 @@ impl PullImage {
             tag,
             parallel: DEFAULT_PARALLEL_BLOBS,
             progress: None,
+            overall: None,
         }
     }
 }
@@ -53,6 +54,7 @@ pub struct PullImageToLayout {
     tag: Option<String>,
     parallel: usize,
     progress: Option<OnProgress>,
+    overall: Option<OnProgress>,
 }
 
 impl PullImageToLayout {
@@ -60,6 +62,14 @@ impl PullImageToLayout {
     /// value once, with the blob's digest).
     pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
         self.progress = Some(observer.into());
+        self
+    }
+
+    /// Observes the progress of the whole pull: values without a digest whose `bytes` are
+    /// those of every blob together and whose `total` is the sizes of the blobs started so
+    /// far (it grows as blobs start); each value once.
+    pub fn overall_progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.overall = Some(observer.into());
         self
     }
 
@@ -99,7 +109,9 @@ impl PullImageToLayout {
             tag,
             parallel,
             progress,
+            overall,
         } = self;
+        let progress = super::observer(progress.as_ref(), overall.as_ref());
         let repository = image.repository.map_err(|e| Error::invalid_input(OP, e))?;
         let reference = image.reference.map_err(|e| Error::invalid_input(OP, e))?;
         let layout = OciLayout::create(&dir)?;

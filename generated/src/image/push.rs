@@ -26,6 +26,7 @@ pub struct PushImageRequest {
     source_tag: Option<String>,
     parallel: usize,
     progress: Option<OnProgress>,
+    overall: Option<OnProgress>,
 }
 
 impl PushImageRequest {
@@ -34,6 +35,14 @@ impl PushImageRequest {
     /// size once).
     pub fn progress(mut self, observer: impl Into<OnProgress>) -> Self {
         self.progress = Some(observer.into());
+        self
+    }
+
+    /// Observes the progress of the whole push: values without a digest whose `bytes` are
+    /// those of every blob together and whose `total` is the sizes of the blobs started so
+    /// far (it grows as blobs start); each value once.
+    pub fn overall_progress(mut self, observer: impl Into<OnProgress>) -> Self {
+        self.overall = Some(observer.into());
         self
     }
 
@@ -69,6 +78,7 @@ impl PushImageRequest {
     pub async fn send(self) -> Result<ImageTransfer, Error> {
         let repository = self.repository.map_err(|e| Error::invalid_input(OP, e))?;
         let reference = self.reference.map_err(|e| Error::invalid_input(OP, e))?;
+        let observer = super::observer(self.progress.as_ref(), self.overall.as_ref());
         let result = match &self.source {
             ImageSource::Layout(layout) => {
                 let top = find_entry(layout, &reference, self.source_tag.as_deref())?;
@@ -77,13 +87,13 @@ impl PushImageRequest {
                     repository: &repository,
                     layout,
                     parallel: self.parallel,
-                    progress: self.progress.as_ref(),
+                    progress: observer.as_ref(),
                 };
                 job.push_tree(top, &reference).await?
             }
             ImageSource::Memory(image) => {
                 let (client, parallel) = (&self.client, self.parallel);
-                let progress = self.progress.as_ref();
+                let progress = observer.as_ref();
                 super::memory::push(client, &repository, &reference, image, parallel, progress)
                     .await?
             }
@@ -230,6 +240,7 @@ impl Client {
             source_tag: None,
             parallel: DEFAULT_PARALLEL_BLOBS,
             progress: None,
+            overall: None,
         }
     }
 }
