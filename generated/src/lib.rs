@@ -195,9 +195,14 @@ pub use client::Client;
 
 #[rustfmt::skip]
 pub use acr_runtime::{
+    Digest, Link, Reference, RepositoryName, Secret, UploadLocation, UploadRange,
+};
+
+#[rustfmt::skip]
+pub use acr_runtime::{
     AadToken, AadTokenFuture, AadTokenSource, BodyStream, ClientBuilder, Continuation,
-    Credential, Digest, Error, ErrorCode, ErrorInfo, Link, NameError, Page, Reference,
-    RepositoryName, Result, RetryPolicy, Secret, Transport, UploadLocation, UploadRange,
+    Credential, Error, ErrorCode, ErrorInfo, NameError, Page, Result, RetryPolicy,
+    Transport,
 };
 
 #[rustfmt::skip]

@@ -10,10 +10,6 @@ use crate::docs;
 use crate::ir::{Api, RuntimeType, TypeKind, TypeRef};
 use crate::names::ident;
 
-/// Names `lib.rs` defines or re-exports itself; a runtime type of the same name is not
-/// re-exported.
-const TAKEN: &[&str] = &["Client", "ClientBuilder", "Error", "Transport"];
-
 /// The runtime types of the IR every generated crate re-exports, used by its operations or
 /// not: the names a user passes (`RepositoryName`, `Reference`, `Digest`) and `Secret`.
 const ALWAYS_TYPES: [RuntimeType; 4] = [
@@ -24,24 +20,17 @@ const ALWAYS_TYPES: [RuntimeType; 4] = [
 ];
 
 /// The other runtime items every generated crate re-exports, so a user depends on the
-/// generated crate alone: credentials, errors, configuration, paging, `Result`.
-const ALWAYS: &[&str] = &[
-    "AadToken",
-    "AadTokenFuture",
-    "AadTokenSource",
-    "BodyStream",
-    "ClientBuilder",
-    "Continuation",
-    "Credential",
-    "Error",
-    "ErrorCode",
-    "ErrorInfo",
-    "NameError",
-    "Page",
-    "Result",
-    "RetryPolicy",
-    "Transport",
-];
+/// generated crate alone: credentials, errors, configuration, paging, `Result`. Paths in
+/// tokens, not names in strings: the generated crate's build checks each against the runtime.
+fn always(rt: &TokenStream) -> TokenStream {
+    quote! {
+        pub use #rt::{
+            AadToken, AadTokenFuture, AadTokenSource, BodyStream, ClientBuilder, Continuation,
+            Credential, Error, ErrorCode, ErrorInfo, NameError, Page, Result, RetryPolicy,
+            Transport,
+        };
+    }
+}
 
 /// The runtime modules and crates every generated crate re-exports: the parts of blob and
 /// manifest transfers (`blob`, `manifest`), progress, paging, the stream traits, the
@@ -63,8 +52,8 @@ fn collect(ty: &TypeRef, out: &mut BTreeSet<String>) {
     }
 }
 
-/// The runtime types the API uses, sorted, without those whose names `lib.rs` already
-/// takes (`Client`, `ClientBuilder`, `Error`, `Transport`).
+/// The runtime types the API uses (those at the runtime's root; module types come with their
+/// module), sorted.
 pub fn runtime_types(api: &Api) -> Vec<String> {
     let mut out = BTreeSet::new();
     for op in &api.operations {
@@ -81,9 +70,7 @@ pub fn runtime_types(api: &Api) -> Vec<String> {
             fields.iter().for_each(|f| collect(&f.ty, &mut out));
         }
     }
-    out.into_iter()
-        .filter(|n| !TAKEN.contains(&n.as_str()))
-        .collect()
+    out.into_iter().collect()
 }
 
 /// The whole `lib.rs`; `support` says whether `support.rs` exists.
@@ -131,7 +118,7 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
     };
     let mut reexports: Vec<String> = runtime_types(api);
     reexports.extend(ALWAYS_TYPES.iter().map(|t| t.name().to_owned()));
-    reexports.extend(ALWAYS.iter().map(|s| (*s).to_owned()));
+    let always = always(rt);
     reexports.sort();
     reexports.dedup();
     let reexports = reexports.iter().map(|n| ident(n));
@@ -171,6 +158,8 @@ pub fn file(ctx: &Context<'_>, support: bool) -> TokenStream {
         pub use client::Client;
         #[rustfmt::skip]
         pub use #rt::{#(#reexports),*};
+        #[rustfmt::skip]
+        #always
         #[rustfmt::skip]
         pub use #rt::{#(#modules),*};
     }
