@@ -1,6 +1,8 @@
 //! `acr blob ...`: blobs (layers and configs), with verified transfers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use acr::blob::ExpectedSize;
 
@@ -84,25 +86,33 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     }
 }
 
-/// The sha256 digest and size of a file, read in 64 KiB blocks.
+/// The sha256 digest and size of a file, read in 1 MiB blocks on tokio's blocking pool (one
+/// blocking task for the whole file, not one per read).
 pub(crate) async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
-    use sha2::Digest as _;
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf).await?;
-        if n == 0 {
-            break;
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest as _;
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            hasher.update(&buf[..n]);
+            size += n as u64;
         }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    let text = format!("sha256:{}", hex::encode(hasher.finalize()));
-    let digest = Digest::new(text).map_err(std::io::Error::other)?;
-    Ok((digest, size))
+        let text = format!("sha256:{}", hex::encode(hasher.finalize()));
+        let digest = Digest::new(text).map_err(std::io::Error::other)?;
+        Ok((digest, size))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 pub(crate) fn repo_name(repo: &str) -> Result<RepositoryName, Failure> {
@@ -136,6 +146,104 @@ struct BlobInfo {
     size: Option<u64>,
 }
 
+/// Files up to this size (bytes) are hashed before their push starts (a few milliseconds);
+/// larger ones while it runs ([`push_while_hashing`]).
+const HASH_FIRST_UP_TO: u64 = 32 << 20;
+
+/// What `blob push` did: the blob's digest and size, and `sent`, `skipped` or `mounted`.
+struct Pushed {
+    digest: Digest,
+    size: u64,
+    method: String,
+}
+
+impl From<acr::blob::Uploaded> for Pushed {
+    fn from(u: acr::blob::Uploaded) -> Self {
+        Self {
+            method: format!("{:?}", u.method).to_ascii_lowercase(),
+            digest: u.digest,
+            size: u.size,
+        }
+    }
+}
+
+/// Pushes the file at `path` (`size` bytes), skipped when the registry has it, without first
+/// reading the whole file for its digest: the upload starts at once while the digest is
+/// computed beside it on the blocking pool. Once the digest is known the registry is asked
+/// whether it has the blob (`check_blob_exists`); if it has, the upload stops after the chunk
+/// in flight, its session is cancelled, and the push is `skipped`. Otherwise the upload goes
+/// on, and the digest it reports must be the one computed beside it (else the file changed
+/// while it was read, and the push fails). A failed existence check only costs the skip.
+async fn push_while_hashing(
+    client: &acr::Client,
+    repo: &RepositoryName,
+    path: &std::path::Path,
+    size: u64,
+    chunk_size: Option<usize>,
+    bar: &indicatif::ProgressBar,
+    what: &str,
+) -> Result<Pushed, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let owned = path.to_owned();
+    let mut digest = std::pin::pin!(async move { file_digest(&owned).await });
+    let options = UploadOptions {
+        size: Some(size),
+        chunk_size,
+        ..UploadOptions::default()
+    };
+    let mut upload = std::pin::pin!(crate::transfer::push_blob_until(
+        client,
+        repo,
+        path,
+        options,
+        bar,
+        Some(stop.clone()),
+    ));
+    let cannot_read =
+        |e: std::io::Error| Failure::failed(format!("{what}: cannot read the file: {e}"));
+    let changed = |known: &Digest, sent: &Digest| {
+        Failure::failed(format!(
+            "{what}: the file changed while it was uploaded (read as {known}, uploaded as {sent}); the registry stored it as {sent}"
+        ))
+    };
+    let (known, _) = tokio::select! {
+        biased;
+        d = &mut digest => d.map_err(cannot_read)?,
+        done = &mut upload => {
+            let uploaded = done.map_err(|e| e.into_failure(what))?;
+            let (known, _) = digest.await.map_err(cannot_read)?;
+            if known != uploaded.digest {
+                return Err(changed(&known, &uploaded.digest));
+            }
+            return Ok(uploaded.into());
+        }
+    };
+    match blob_exists(client, repo, &known).await {
+        Ok(Some(info)) => {
+            stop.store(true, Ordering::SeqCst);
+            // the upload stops at its next read, or ends first
+            match upload.await {
+                Ok(uploaded) if uploaded.digest == known => return Ok(uploaded.into()),
+                Ok(uploaded) => return Err(changed(&known, &uploaded.digest)),
+                Err(_) => {}
+            }
+            tracing::debug!("the registry has the blob; upload stopped");
+            return Ok(Pushed {
+                digest: known,
+                size: info.size.unwrap_or(size),
+                method: "skipped".into(),
+            });
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "existence check failed; uploading"),
+    }
+    let uploaded = upload.await.map_err(|e| e.into_failure(what))?;
+    if uploaded.digest != known {
+        return Err(changed(&known, &uploaded.digest));
+    }
+    Ok(uploaded.into())
+}
+
 /// Runs a blob command.
 pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
     let transport = &ctx.client;
@@ -147,36 +255,45 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             mount_from,
         } => {
             let name = repo_name(&repo)?;
-            let (known, size) = file_digest(&file).await.map_err(|e| {
+            let mount_from = mount_from.as_deref().map(repo_name).transpose()?;
+            let cannot_read = |e: std::io::Error| {
                 Failure::failed(format!("blob push: cannot read {}: {e}", file.display()))
-            })?;
-            // The digest up front lets the upload skip a blob the registry has and mount one.
-            let options = UploadOptions {
-                digest: Some(known),
-                size: Some(size),
-                chunk_size,
-                mount_from: mount_from.as_deref().map(repo_name).transpose()?,
             };
+            let size = tokio::fs::metadata(&file).await.map_err(cannot_read)?.len();
             let bar = crate::progress::bytes(ctx.progress, &repo, size);
             let what = format!("blob push {} to {repo}", file.display());
-            let uploaded = crate::transfer::push_blob(transport, &name, &file, options, &bar)
-                .await
-                .map_err(|e| {
-                    bar.abandon();
-                    e.into_failure(&what)
-                })?;
+            let pushed = match mount_from {
+                // a mount names the digest in its request, and a small file costs little to
+                // hash: the digest first, then the push (which skips or mounts)
+                from if from.is_some() || size <= HASH_FIRST_UP_TO => {
+                    let (known, size) = file_digest(&file).await.map_err(cannot_read)?;
+                    let options = UploadOptions {
+                        digest: Some(known),
+                        size: Some(size),
+                        chunk_size,
+                        mount_from: from,
+                    };
+                    crate::transfer::push_blob(transport, &name, &file, options, &bar)
+                        .await
+                        .map(Pushed::from)
+                        .map_err(|e| e.into_failure(&what))
+                }
+                _ => {
+                    push_while_hashing(transport, &name, &file, size, chunk_size, &bar, &what).await
+                }
+            }
+            .inspect_err(|_| bar.abandon())?;
             bar.finish_and_clear();
-            let method = format!("{:?}", uploaded.method).to_ascii_lowercase();
-            tracing::info!(method, "pushed {} bytes", uploaded.size);
+            tracing::info!(method = pushed.method, "pushed {} bytes", pushed.size);
             emit(
                 ctx.format,
                 serde_json::json!({
                     "repository": repo,
-                    "digest": uploaded.digest.as_str(),
-                    "size": uploaded.size,
-                    "method": method,
+                    "digest": pushed.digest.as_str(),
+                    "size": pushed.size,
+                    "method": pushed.method,
                 }),
-                || uploaded.digest.as_str().to_owned(),
+                || pushed.digest.as_str().to_owned(),
             );
             Ok(())
         }

@@ -9,6 +9,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
@@ -39,14 +40,26 @@ pub const MESSAGE: &str = "interrupted (Ctrl-C)";
 #[derive(Debug)]
 pub struct CancellableFile {
     file: tokio::fs::File,
+    /// A stop of this upload alone (see [`CancellableFile::stop_when`]).
+    stop: Option<Arc<AtomicBool>>,
 }
+
+/// The message of an upload stopped because the registry turned out to have the blob.
+pub const STOPPED: &str = "stopped: the registry has the blob";
 
 impl CancellableFile {
     /// Opens `path`.
     pub async fn open(path: &std::path::Path) -> io::Result<Self> {
         let file = tokio::fs::File::open(path).await?;
         UPLOADS.fetch_add(1, Ordering::SeqCst);
-        Ok(Self { file })
+        Ok(Self { file, stop: None })
+    }
+
+    /// Also fails the next read once `stop` is set, as Ctrl-C does, for this file only: the
+    /// upload stops after the chunk in flight and its session is cancelled.
+    pub fn stop_when(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
     }
 }
 
@@ -64,6 +77,9 @@ impl AsyncRead for CancellableFile {
     ) -> Poll<io::Result<()>> {
         if interrupted() {
             return Poll::Ready(Err(io::Error::new(io::ErrorKind::Interrupted, MESSAGE)));
+        }
+        if self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::Interrupted, STOPPED)));
         }
         Pin::new(&mut self.file).poll_read(cx, buf)
     }

@@ -3,12 +3,12 @@
 //! (`acr::progress`); a pull counts the bytes it writes.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use acr::blob::{ExpectedSize, UploadSource, Uploaded};
 use acr::{Client, Digest, RepositoryName};
-use futures_util::StreamExt as _;
 use indicatif::ProgressBar;
-use tokio::io::AsyncWriteExt as _;
 
 use crate::cancel::{self, CancellableFile};
 use crate::failure::Failure;
@@ -59,9 +59,25 @@ pub async fn push_blob(
     options: UploadOptions,
     bar: &ProgressBar,
 ) -> Result<Uploaded, TransferError> {
-    let file = CancellableFile::open(path)
+    push_blob_until(client, repo, path, options, bar, None).await
+}
+
+/// [`push_blob`], which also stops after the chunk in flight (its session cancelled) once
+/// `stop` is set.
+pub async fn push_blob_until(
+    client: &Client,
+    repo: &RepositoryName,
+    path: &Path,
+    options: UploadOptions,
+    bar: &ProgressBar,
+    stop: Option<Arc<AtomicBool>>,
+) -> Result<Uploaded, TransferError> {
+    let mut file = CancellableFile::open(path)
         .await
         .map_err(|e| TransferError::Local(format!("cannot read {}: {e}", path.display())))?;
+    if let Some(stop) = stop {
+        file = file.stop_when(stop);
+    }
     let start = bar.position();
     let b = bar.clone();
     let size = options.size;
@@ -102,62 +118,15 @@ pub async fn pull_blob(
     path: &Path,
     bar: &ProgressBar,
 ) -> Result<u64, TransferError> {
-    let local = |what: &str, e: std::io::Error| TransferError::Local(format!("{what}: {e}"));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".acr-pull-")
-        .tempfile_in(&dir)
-        .map_err(|e| local(&format!("cannot create a file in {}", dir.display()), e))?;
-    let file = tmp
-        .reopen()
-        .map_err(|e| local("cannot open the temporary file", e))?;
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
-    let mut stream = client
+    let start = bar.position();
+    let b = bar.clone();
+    client
         .pull_blob(repo, digest)
+        .expected_size(expected)
+        .progress(move |p: acr::progress::Progress| b.set_position(start + p.bytes))
+        .to_file(path)
         .await
-        .map_err(TransferError::Acr)?;
-    let limit = match expected {
-        ExpectedSize::Exactly(n) | ExpectedSize::AtMost(n) => n,
-    };
-    let mut size = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(TransferError::Acr)?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(TransferError::Local(format!(
-                "blob {digest} is larger than the {limit} bytes expected; refused"
-            )));
-        }
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| local("cannot write the temporary file", e))?;
-        bar.inc(chunk.len() as u64);
-    }
-    if let ExpectedSize::Exactly(n) = expected
-        && n != size
-    {
-        return Err(TransferError::Local(format!(
-            "blob {digest} has {size} bytes, not the {n} expected"
-        )));
-    }
-    file.flush()
-        .await
-        .map_err(|e| local("cannot write the temporary file", e))?;
-    file.get_ref()
-        .sync_all()
-        .await
-        .map_err(|e| local("cannot sync the temporary file", e))?;
-    drop(file);
-    tmp.persist(path).map_err(|e| {
-        local(
-            &format!("cannot move the download to {}", path.display()),
-            e.error,
-        )
-    })?;
-    Ok(size)
+        .map_err(TransferError::Acr)
 }
 
 impl TransferError {

@@ -47,7 +47,7 @@ pub use error::{
 pub use headers::{HeaderParseError, Link, UploadRange, parse_content_range};
 pub use names::{Digest, NameError, Reference, RepositoryName, UploadLocation};
 pub use paging::{Continuation, ContinuationError, LinkValue, Page};
-pub use request::{Body, FormValue, Request};
+pub use request::{Body, FormValue, Request, StreamBody};
 pub use response::{BodyKind, BodyStream, Response, ResponseLimits, StreamingResponse};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

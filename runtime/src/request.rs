@@ -27,6 +27,60 @@ pub enum Body {
     /// Form fields (`application/x-www-form-urlencoded`); a key may repeat. `Debug` shows
     /// the text values and redacts the secret ones (refresh tokens, AAD tokens).
     Form(Vec<(String, FormValue)>),
+    /// Bytes streamed from a producer, never all in memory (see [`StreamBody`]).
+    Stream(StreamBody),
+}
+
+/// A request body of a known length whose bytes a producer hands over piece by piece
+/// through a bounded queue while the request is on the wire (a large blob uploaded in one
+/// request, read from its source as it goes). It can be sent **once**: a retry, or a
+/// redirect that would send it again, fails with [`Error::InvalidInput`](crate::Error)
+/// instead (the caller, which holds the source, decides whether to start over).
+///
+/// Clones share the one queue. `Content-Length` is `len`; a producer that ends short or
+/// gives more makes the request fail on the wire, never a wrong body sent as complete.
+#[derive(Clone)]
+pub struct StreamBody {
+    /// The `Content-Type` to send.
+    pub content_type: String,
+    /// The body's length in bytes (`Content-Length`).
+    pub len: u64,
+    pieces: std::sync::Arc<
+        std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>>>,
+    >,
+}
+
+impl StreamBody {
+    /// A body of `len` bytes of `content_type`, and the sender its producer feeds (at most
+    /// `queue` pieces wait; at least 1). Dropping the sender early, or sending an error,
+    /// breaks the request.
+    pub fn channel(
+        content_type: impl Into<String>,
+        len: u64,
+        queue: usize,
+    ) -> (Self, tokio::sync::mpsc::Sender<std::io::Result<Bytes>>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(queue.max(1));
+        let body = Self {
+            content_type: content_type.into(),
+            len,
+            pieces: std::sync::Arc::new(std::sync::Mutex::new(Some(rx))),
+        };
+        (body, tx)
+    }
+
+    /// The queue of pieces, the first time; `None` once taken (the body was sent).
+    pub fn take(&self) -> Option<tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>> {
+        self.pieces.lock().ok().and_then(|mut g| g.take())
+    }
+}
+
+impl fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamBody")
+            .field("content_type", &self.content_type)
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One value of a [`Body::Form`]: text, or a [`Secret`] that `Debug` never shows. Both are

@@ -354,3 +354,99 @@ async fn real_cuts_restart_within_the_one_budget_and_a_spent_budget_fails() {
     assert!(up.restarts >= 4 - first, "{up:?}");
     assert_eq!(proxy.cuts(), 4);
 }
+
+/// A blob that fits in one chunk goes in one request whose body streams from the source:
+/// without its digest, one `PATCH` of the whole blob then the completing `PUT`; with it, the
+/// completing `PUT` alone. Either way the blob is never in memory whole: the test process's
+/// peak RSS stays under the blob's size (reading the chunk first would take at least that).
+#[tokio::test]
+async fn a_blob_in_one_chunk_streams_in_one_request_never_whole_in_memory() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let size = 200 * MIB;
+    let expected = tokio::task::spawn_blocking(move || PseudoRandom::digest(size))
+        .await
+        .unwrap();
+    let client = client(&format!("http://{}", registry.host()));
+    for (name, digest) in [
+        ("streamed/no-digest", None),
+        ("streamed/digest", Some(expected.clone())),
+    ] {
+        let options = UploadOptions {
+            size: Some(size),
+            chunk_size: Some(256 * MIB as usize),
+            digest,
+            ..UploadOptions::default()
+        };
+        let uploaded = tokio::time::timeout(
+            UPLOAD_TIMEOUT,
+            client.transport().upload_blob(
+                &repo(name),
+                UploadSource::seekable(PseudoRandom::new(size)),
+                options,
+            ),
+        )
+        .await
+        .expect("the upload ends in time")
+        .unwrap_or_else(|e| panic!("{name}: {e}\nregistry log:\n{}", registry.log()));
+        assert_eq!(uploaded.digest, expected, "{name}");
+        assert_eq!(uploaded.size, size, "{name}");
+        assert_eq!(uploaded.method, UploadMethod::Sent, "{name}");
+        assert_eq!(uploaded.bytes_sent, size, "{name}: each byte sent once");
+        let head = client
+            .check_blob_exists(name, expected.as_str())
+            .await
+            .unwrap();
+        assert_eq!(head.content_length, Some(size), "{name}");
+    }
+    let peak = peak_rss();
+    if let Some(peak) = peak {
+        assert!(peak < size, "peak RSS {peak} bytes for a {size}-byte blob");
+    }
+    report(&format!(
+        "200 MiB in one streamed request (with and without the digest): test process peak RSS {}",
+        peak.map_or_else(|| "unknown".to_owned(), |p| format!("{} MiB", p / MIB)),
+    ));
+}
+
+/// A streamed one-request upload cut halfway cannot send its body again: a seekable source
+/// starts over in a new session (one recovery), and the blob arrives whole.
+#[tokio::test]
+async fn a_streamed_one_request_upload_cut_halfway_starts_over_and_completes() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let size = 48 * MIB;
+    let expected = PseudoRandom::digest(size);
+    let proxy = FaultProxy::start(registry_addr(&registry), Cut::upstream_after(20 * MIB))
+        .await
+        .unwrap();
+    let client = client(&proxy.endpoint());
+    let options = UploadOptions {
+        size: Some(size),
+        chunk_size: Some(64 * MIB as usize),
+        digest: Some(expected.clone()),
+        ..UploadOptions::default()
+    };
+    let uploaded = tokio::time::timeout(
+        UPLOAD_TIMEOUT,
+        client.transport().upload_blob(
+            &repo("streamed/cut"),
+            UploadSource::seekable(PseudoRandom::new(size)),
+            options,
+        ),
+    )
+    .await
+    .expect("the upload ends in time")
+    .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    assert_eq!(uploaded.digest, expected);
+    assert_eq!(proxy.cuts(), 1);
+    assert_eq!(uploaded.restarts, 1, "{uploaded:?}");
+    assert!(uploaded.bytes_sent > size, "{uploaded:?}");
+    let head = client
+        .check_blob_exists("streamed/cut", expected.as_str())
+        .await
+        .unwrap();
+    assert_eq!(head.content_length, Some(size));
+}

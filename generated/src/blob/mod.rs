@@ -16,7 +16,7 @@ mod session;
 
 pub use acr_runtime::blob::{AsyncReadSeek, ExpectedSize, UploadMethod, UploadSource, Uploaded};
 pub use pull::{BlobStream, PullBlob, PullBlobToFile};
-pub use push::PushBlob;
+pub use push::{MAX_CHUNK_UNKNOWN_LENGTH, PushBlob};
 
 #[cfg(test)]
 mod tests {

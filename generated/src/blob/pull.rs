@@ -2,7 +2,8 @@
 //! `get_blob` (OCI distribution spec v1.1, "Pulling blobs"; a registry may answer with a
 //! redirect to storage, which the transport follows without `Authorization`).
 //!
-//! The bytes are hashed as they pass; when the connection drops (or the body ends before
+//! The bytes are hashed as they pass, on a thread of the blocking pool (so the task that
+//! receives them is not held up by SHA-256); when the connection drops (or the body ends before
 //! the announced size), the download resumes with `Range: bytes=<offset>-` (a server that
 //! ignores the range and answers 200 has its first `offset` bytes skipped). The digest is
 //! checked before the stream reports its end: a mismatch is the stream's last item, an
@@ -17,13 +18,12 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use acr_runtime::blob::{Digester, ExpectedSize};
+use acr_runtime::blob::{BackgroundDigester, Digester, ExpectedSize};
 use acr_runtime::paging::BoxStream;
 use acr_runtime::progress::{OnProgress, Reporter};
 use bytes::Bytes;
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use tokio::io::AsyncWriteExt as _;
 
 use crate::operations::get_blob;
 use crate::{Client, Digest, Error, RepositoryName};
@@ -78,7 +78,9 @@ struct State {
     total: Option<u64>,
     /// The caller's expectation, if any.
     expected: Option<ExpectedSize>,
-    digester: Digester,
+    /// The digest of the bytes handed over so far, computed off this task (`None` once
+    /// finished).
+    digester: Option<BackgroundDigester>,
     resumes: u32,
     done: bool,
     reporter: Reporter,
@@ -188,7 +190,17 @@ impl State {
                             "the blob is longer than announced",
                         )));
                     }
-                    self.digester.update(&chunk);
+                    let hashing = match self.digester.as_mut() {
+                        Some(d) => d.update(chunk.clone()).await,
+                        None => false,
+                    };
+                    if !hashing {
+                        self.done = true;
+                        return Some(Err(Error::invalid_input(
+                            OP,
+                            "internal: the hashing thread stopped",
+                        )));
+                    }
                     self.offset += chunk.len() as u64;
                     self.reporter
                         .report(Some(&self.digest), self.offset, self.total);
@@ -231,7 +243,16 @@ impl State {
                         )));
                     }
                     self.done = true;
-                    let actual = std::mem::replace(&mut self.digester, Digester::sha256()).finish();
+                    let actual = match self.digester.take() {
+                        Some(d) => d.finish().await,
+                        None => None,
+                    };
+                    let Some(actual) = actual else {
+                        return Some(Err(Error::invalid_input(
+                            OP,
+                            "internal: the hashing thread stopped",
+                        )));
+                    };
                     if actual != self.digest.as_str() {
                         return Some(Err(Error::DigestMismatch {
                             operation: OP,
@@ -352,7 +373,7 @@ impl PullBlob {
                 _ => None,
             },
             expected,
-            digester,
+            digester: Some(BackgroundDigester::spawn(digester)),
             resumes: 0,
             done: false,
             reporter: Reporter::new(self.progress),
@@ -420,6 +441,10 @@ impl IntoFuture for PullBlobToFile {
 }
 
 /// Downloads `pull` into `path` through a temporary file renamed after verification.
+///
+/// The file is written by a thread of the blocking pool ([`write_durably`]) fed through a
+/// bounded queue, so receiving, hashing and writing overlap; that thread also starts the
+/// file's writeback as data arrives, so the final sync has little left to do.
 async fn download_to(pull: PullBlob, path: &Path) -> crate::Result<u64> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -438,24 +463,25 @@ async fn download_to(pull: PullBlob, path: &Path) -> crate::Result<u64> {
     let file = tmp
         .reopen()
         .map_err(|e| Error::io(OP, "cannot open the temporary file", e))?;
-    let mut file = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
     let mut stream = pull.send().await?;
+    let (queue, pieces) = tokio::sync::mpsc::channel::<Piece>(WRITE_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || write_durably(file, pieces));
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         size += chunk.len() as u64;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| Error::io(OP, "cannot write the temporary file", e))?;
+        if queue.send(Piece::Data(chunk)).await.is_err() {
+            // the writer stopped: its error is reported below
+            break;
+        }
     }
-    file.flush()
+    // all bytes verified (the stream checks the digest before it ends)
+    let _ = queue.send(Piece::End).await;
+    drop(queue);
+    writer
         .await
-        .map_err(|e| Error::io(OP, "cannot write the temporary file", e))?;
-    file.get_ref()
-        .sync_all()
-        .await
-        .map_err(|e| Error::io(OP, "cannot sync the temporary file", e))?;
-    drop(file);
+        .map_err(|e| Error::io(OP, "the file writer failed", std::io::Error::other(e)))?
+        .map_err(|(what, e)| Error::io(OP, what, e))?;
     tmp.persist(path).map_err(|e| {
         Error::io(
             OP,
@@ -464,4 +490,62 @@ async fn download_to(pull: PullBlob, path: &Path) -> crate::Result<u64> {
         )
     })?;
     Ok(size)
+}
+
+/// How many received pieces may wait for the file writer (a few MiB).
+const WRITE_QUEUE: usize = 32;
+/// Bytes written between two starts of writeback (`fdatasync` on a second thread).
+const WRITEBACK_EVERY: u64 = 32 << 20;
+
+/// What the receiving task hands the file writer.
+enum Piece {
+    /// Bytes to append.
+    Data(Bytes),
+    /// The download is complete and verified: make the file durable.
+    End,
+}
+
+/// Appends each piece to `file`; after [`Piece::End`], syncs it (`fsync`). Every
+/// [`WRITEBACK_EVERY`] bytes it starts an `fdatasync` of what was written so far on a thread
+/// of its own (one at a time) and goes on writing, so the disk works while data arrives and
+/// the final sync waits only for the tail. A queue that closes without `End` (a failed or
+/// dropped download) ends it without syncing: the temporary file is removed by its owner.
+///
+/// Errors: what failed and the I/O error.
+fn write_durably(
+    mut file: std::fs::File,
+    mut pieces: tokio::sync::mpsc::Receiver<Piece>,
+) -> Result<(), (&'static str, std::io::Error)> {
+    use std::io::Write as _;
+    const WRITE: &str = "cannot write the temporary file";
+    const SYNC: &str = "cannot sync the temporary file";
+    let mut unsynced = 0u64;
+    let mut writeback: Option<std::thread::JoinHandle<std::io::Result<()>>> = None;
+    let join = |h: std::thread::JoinHandle<std::io::Result<()>>| match h.join() {
+        Ok(r) => r.map_err(|e| (SYNC, e)),
+        Err(_) => Err((SYNC, std::io::Error::other("the sync thread panicked"))),
+    };
+    loop {
+        match pieces.blocking_recv() {
+            Some(Piece::Data(data)) => {
+                file.write_all(&data).map_err(|e| (WRITE, e))?;
+                unsynced += data.len() as u64;
+                if unsynced >= WRITEBACK_EVERY && writeback.as_ref().is_none_or(|h| h.is_finished())
+                {
+                    if let Some(h) = writeback.take() {
+                        join(h)?;
+                    }
+                    let clone = file.try_clone().map_err(|e| (SYNC, e))?;
+                    writeback = Some(std::thread::spawn(move || clone.sync_data()));
+                    unsynced = 0;
+                }
+            }
+            Some(Piece::End) => break,
+            None => return Ok(()),
+        }
+    }
+    if let Some(h) = writeback.take() {
+        join(h)?;
+    }
+    file.sync_all().map_err(|e| (SYNC, e))
 }

@@ -46,13 +46,16 @@ use acr_runtime::http::StatusCode;
 use acr_runtime::progress::{OnProgress, Reporter};
 use tracing::Instrument as _;
 
-use super::session::{Session, SessionEnd, Tally};
+use super::session::{Carry, Session, SessionEnd, Tally, streams_whole};
 use super::{UploadMethod, UploadSource, Uploaded};
 use crate::operations::{mount_blob, start_upload};
 use crate::{Client, Digest, Error, RepositoryName, UploadLocation};
 
 /// The workflow's name, for errors and tracing.
 pub(super) const OP: &str = "push_blob";
+/// The largest chunk held in memory for a source of unknown length (64 MiB): a larger
+/// chunk size is lowered to it, so memory stays bounded whatever the options.
+pub const MAX_CHUNK_UNKNOWN_LENGTH: usize = 64 << 20;
 
 /// The request of [`Client::push_blob`]: set options, then `.await` it for an [`Uploaded`].
 #[must_use = "a request does nothing until it is awaited"]
@@ -136,6 +139,12 @@ impl PushBlob {
 
     /// The chunk size in bytes (at least 1; the client's by default,
     /// [`ClientBuilder::chunk_size`](crate::ClientBuilder::chunk_size)).
+    ///
+    /// Memory holds at most two chunks (the one on the wire and the next, read ahead). A
+    /// blob of known length that fits in one chunk and is over 16 MiB goes in one request
+    /// whose body is read from the source as it is sent, never whole in memory. For a
+    /// source of unknown length the chunk size is at most
+    /// [`MAX_CHUNK_UNKNOWN_LENGTH`](crate::blob::MAX_CHUNK_UNKNOWN_LENGTH).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = Some(bytes.max(1));
         self
@@ -236,18 +245,41 @@ impl PushBlob {
                 }
             }
         }
-        let chunk_size = self
+        let mut chunk_size = self
             .chunk_size
             .unwrap_or(client.transport().chunk_size())
             .max(1);
+        if total.is_none() {
+            // a source of unknown length cannot stream in one request (the length is
+            // announced first): its chunks are held in memory, so they are bounded
+            chunk_size = chunk_size.min(MAX_CHUNK_UNKNOWN_LENGTH);
+        }
         let mut tally = Tally {
             budget_left: self.max_resumes.unwrap_or(DEFAULT_MAX_RESUMES),
             ..Tally::default()
         };
         let mut carry = None;
+        let mut fresh = true;
         loop {
             let location = match location.take() {
                 Some(l) => l,
+                // the first chunk is read while the session opens
+                None if std::mem::take(&mut fresh)
+                    && src.seekable()
+                    && !total.is_some_and(|n| streams_whole(n, chunk_size)) =>
+                {
+                    let (location, first) = futures_util::future::join(
+                        open_session(&client, repo),
+                        src.read_chunk(chunk_size),
+                    )
+                    .await;
+                    let first = first?;
+                    carry = Some(Carry {
+                        last: first.len() < chunk_size,
+                        data: first,
+                    });
+                    location?
+                }
                 None => open_session(&client, repo).await?,
             };
             let digester = match &digest {

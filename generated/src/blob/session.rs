@@ -14,10 +14,12 @@ use acr_runtime::blob::resume::{
     self, Attempt, CompleteAnswer, Failure, Means, PatchAnswer, StatusAnswer, Step, after_complete,
     after_patch, after_status,
 };
-use acr_runtime::blob::{Digester, Source};
+use acr_runtime::blob::{Digester, Source, update_off_task};
 use acr_runtime::http::StatusCode;
 use acr_runtime::progress::Reporter;
+use acr_runtime::{Body, StreamBody};
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 
 use super::push::{OP, exists};
 use crate::operations::{complete_upload, upload_chunk};
@@ -76,6 +78,34 @@ fn fatal(error: Error, message: impl Into<String>) -> SessionEnd {
     SessionEnd::Fatal {
         error,
         message: message.into(),
+    }
+}
+
+/// A blob that fits in one chunk and is larger than this (bytes) goes in one request whose
+/// body streams from the source ([`Session::send_streamed`]), instead of being read into
+/// memory whole first.
+pub(crate) const STREAM_ABOVE: u64 = 16 << 20;
+/// The pieces a streamed body is read, hashed and sent in (bytes).
+const STREAM_PIECE: usize = 1 << 20;
+/// How many pieces of a streamed body may wait for the connection.
+const STREAM_QUEUE: usize = 4;
+
+/// Whether a blob of `len` bytes goes in one streamed request with chunks of `chunk_size`.
+pub(crate) fn streams_whole(len: u64, chunk_size: usize) -> bool {
+    len > STREAM_ABOVE && len <= chunk_size as u64
+}
+
+/// A chunk read from the source, and whether the source ended with it.
+pub(crate) struct Chunk {
+    data: Bytes,
+    last: bool,
+}
+
+impl Chunk {
+    /// A read of `chunk_size` bytes: shorter means the source ended.
+    fn of(data: Bytes, chunk_size: usize) -> Self {
+        let last = data.len() < chunk_size;
+        Self { data, last }
     }
 }
 
@@ -145,12 +175,21 @@ impl<'a> Session<'a> {
 
     fn confirm(&mut self, data: &[u8]) {
         self.digester.update(data);
-        self.confirmed += data.len() as u64;
+        self.advance(data.len() as u64);
+    }
+
+    /// Counts `n` more bytes confirmed (already hashed) and reports them.
+    fn advance(&mut self, n: u64) {
+        self.confirmed += n;
         self.reporter
             .report(self.digest, self.confirmed, self.total);
     }
 
     /// Sends the blob from the source (after `carry`, if given) and completes the session.
+    ///
+    /// While a chunk is on the wire the next one is read and the one in flight hashed (off
+    /// this task), so the connection does not wait for the disk or SHA-256 between chunks;
+    /// at most two chunks are in memory: the one sent and the one read ahead.
     pub async fn run(
         &mut self,
         src: &mut Source,
@@ -159,32 +198,192 @@ impl<'a> Session<'a> {
         carry: Option<Carry>,
         tally: &mut Tally,
     ) -> Result<(Digest, u64), SessionEnd> {
+        if carry.is_none()
+            && let Some(len) = self.total
+            && streams_whole(len, chunk_size)
+        {
+            return self.send_streamed(src, len, expected, tally).await;
+        }
         let mut carry = carry;
+        let mut ahead: Option<Bytes> = None;
         let mut first = true;
         loop {
-            let (chunk, last) = match carry.take() {
-                Some(c) => (c.data, c.last),
-                None => {
-                    let chunk = src
-                        .read_chunk(chunk_size)
-                        .await
-                        .map_err(|e| fatal(e, "reading the source failed"))?;
-                    let last = chunk.len() < chunk_size;
-                    (chunk, last)
-                }
+            let chunk = match carry.take() {
+                Some(c) => Chunk {
+                    data: c.data,
+                    last: c.last,
+                },
+                None => match ahead.take() {
+                    Some(data) => Chunk::of(data, chunk_size),
+                    None => Chunk::of(
+                        src.read_chunk(chunk_size)
+                            .await
+                            .map_err(|e| fatal(e, "reading the source failed"))?,
+                        chunk_size,
+                    ),
+                },
             };
-            if first && last {
+            if first && chunk.last {
                 // small blob: one request
-                return self.complete(src, chunk, expected, tally).await;
+                return self.complete(src, chunk.data, expected, tally).await;
             }
             first = false;
-            if !chunk.is_empty() {
-                self.send_chunk(src, chunk, last, tally).await?;
+            let last = chunk.last;
+            if !chunk.data.is_empty() {
+                ahead = self.send_chunk(src, chunk, chunk_size, tally).await?;
             }
             if last {
                 return self.complete(src, Bytes::new(), expected, tally).await;
             }
         }
+    }
+
+    /// Sends the whole blob (`len` bytes from byte 0 of `src`) in one request whose body is
+    /// read from the source as it goes: never in memory whole, whatever the chunk size. With
+    /// the digest known it is the completing `PUT` itself (OCI distribution spec, "Monolithic
+    /// upload", the `POST`/`PUT` pair); without, one `PATCH` of the whole blob, then the
+    /// completing `PUT` (the digest is only known at the end). Pieces of [`STREAM_PIECE`] bytes
+    /// are hashed off this task while earlier ones are on the wire.
+    ///
+    /// The body cannot be sent twice: after a failure a seekable source starts over in a new
+    /// session (one recovery of the budget); a one-pass source fails.
+    async fn send_streamed(
+        &mut self,
+        src: &mut Source,
+        len: u64,
+        expected: Option<&Digest>,
+        tally: &mut Tally,
+    ) -> Result<(Digest, u64), SessionEnd> {
+        let (body, pieces) = StreamBody::channel("application/octet-stream", len, STREAM_QUEUE);
+        let start = self.digester.clone();
+        let reader = &mut *src;
+        let produce = async move {
+            let mut digester = start;
+            let mut read = 0u64;
+            while read < len {
+                let want = (len - read).min(STREAM_PIECE as u64) as usize;
+                let piece = match reader.read_chunk(want).await {
+                    Ok(p) if p.len() == want => p,
+                    Ok(_) => {
+                        let e = Error::invalid_input(
+                            OP,
+                            format!("the source ended before the {len} bytes announced"),
+                        );
+                        let _ = pieces
+                            .send(Err(std::io::Error::other("the source ended early")))
+                            .await;
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        let _ = pieces
+                            .send(Err(std::io::Error::other("the source failed")))
+                            .await;
+                        return Err(e);
+                    }
+                };
+                read += piece.len() as u64;
+                digester = update_off_task(digester, piece.clone())
+                    .await
+                    .ok_or_else(|| {
+                        Error::invalid_input(OP, "internal: the hashing thread stopped")
+                    })?;
+                if pieces.send(Ok(piece)).await.is_err() {
+                    break; // the request ended (failed): its error tells why
+                }
+            }
+            Ok(digester)
+        };
+        tally.bytes_sent += len;
+        self.sent_any = true;
+        let body = Body::Stream(body);
+        let sent = match expected {
+            Some(digest) => {
+                let request = self.client.complete_upload(&self.location, digest);
+                let send = async move {
+                    let (client, mut request) = request.into_request()?;
+                    request.body = body;
+                    let raw = client.transport().send(request).await?;
+                    complete_upload::Response::from_raw(raw).map(|r| r.docker_content_digest)
+                };
+                futures_util::future::join(send, produce).await
+            }
+            None => {
+                let request = self
+                    .client
+                    .upload_chunk(&self.location, Bytes::new())
+                    .content_range(format!("0-{}", len - 1));
+                let send = async move {
+                    let (client, mut request) = request.into_request()?;
+                    request.body = body;
+                    let raw = client.transport().send(request).await?;
+                    upload_chunk::Response::from_raw(raw).map(|r| {
+                        let location = r.location;
+                        (location, r.range)
+                    })
+                }
+                .map(|r| {
+                    r.map(|(location, range)| {
+                        self.update_location(location);
+                        let _ = range;
+                        None
+                    })
+                });
+                futures_util::future::join(send, produce).await
+            }
+        };
+        let (answer, produced) = sent;
+        let digester = match produced {
+            Ok(d) => d,
+            Err(e) => return Err(fatal(e, "reading the source failed")),
+        };
+        let reported = match answer {
+            Ok(reported) => reported,
+            Err(e) => {
+                tracing::warn!(error = %e, "the streamed upload failed");
+                if !src.seekable() || tally.budget_left == 0 {
+                    return Err(fatal(
+                        e,
+                        "a one-request upload streamed from a one-pass source cannot start over",
+                    ));
+                }
+                return Err(self.restart(src, tally, true, e, &Bytes::new(), true));
+            }
+        };
+        self.digester = digester;
+        let ours = self.digester.clone().finish();
+        let digest = Digest::new(ours.clone())
+            .map_err(|e| fatal(Error::invalid_input(OP, e.to_string()), "internal"))?;
+        if let Some(exp) = expected
+            && *exp != digest
+        {
+            return Err(fatal(
+                Error::DigestMismatch {
+                    operation: OP,
+                    expected: exp.to_string(),
+                    actual: ours,
+                },
+                "the source does not match the digest given",
+            ));
+        }
+        if let Some(reported) = reported
+            && reported != digest
+        {
+            return Err(fatal(
+                Error::DigestMismatch {
+                    operation: complete_upload::OPERATION,
+                    expected: digest.to_string(),
+                    actual: reported.to_string(),
+                },
+                "the registry reports another digest than the bytes sent",
+            ));
+        }
+        self.advance(len);
+        if expected.is_some() {
+            return Ok((digest, len));
+        }
+        self.checkpoints
+            .push((self.confirmed, self.digester.clone()));
+        self.complete(src, Bytes::new(), expected, tally).await
     }
 
     /// A restart as `step` asks, charged to the budget, carrying `pending` when the source
@@ -210,15 +409,23 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// PATCHes `chunk` (which starts at `self.confirmed`), recovering as [`resume`] decides.
+    /// PATCHes `chunk` (which starts at `self.confirmed`), recovering as [`resume`] decides;
+    /// the next chunk, read while this one was on the wire (`None` after the last).
+    ///
+    /// The first attempt is pipelined: the next chunk is read and this one hashed from the
+    /// confirmed state while the request is out. When the registry takes the whole chunk the
+    /// hash becomes the confirmed state; otherwise it is dropped, the chunk read ahead is
+    /// given back to the source, and recovery goes one request at a time.
     async fn send_chunk(
         &mut self,
         src: &mut Source,
-        chunk: Bytes,
-        last: bool,
+        chunk: Chunk,
+        chunk_size: usize,
         tally: &mut Tally,
-    ) -> Result<(), SessionEnd> {
-        let mut pending = chunk;
+    ) -> Result<Option<Bytes>, SessionEnd> {
+        let last = chunk.last;
+        let mut pending = chunk.data;
+        let mut pipelined = true;
         while !pending.is_empty() {
             let attempt = Attempt {
                 confirmed: self.confirmed,
@@ -230,7 +437,24 @@ impl<'a> Session<'a> {
                 .content_range(format!("{}-{}", attempt.confirmed, attempt.end() - 1));
             tally.bytes_sent += attempt.len;
             self.sent_any = true;
-            let (answer, failure) = match request.await {
+            let (result, early) = if std::mem::take(&mut pipelined) {
+                let hashed = update_off_task(self.digester.clone(), pending.clone());
+                let next = async {
+                    match last {
+                        true => Ok(None),
+                        false => src.read_chunk(chunk_size).await.map(Some),
+                    }
+                };
+                let (result, (hashed, next)) = futures_util::future::join(
+                    request.into_future(),
+                    futures_util::future::join(hashed, next),
+                )
+                .await;
+                (result, Some((hashed, next)))
+            } else {
+                (request.await, None)
+            };
+            let (answer, failure) = match result {
                 Ok(resp) => {
                     self.update_location(resp.location);
                     let h = resume::held_range(resp.range, self.confirmed, true);
@@ -253,12 +477,31 @@ impl<'a> Session<'a> {
                 )
             });
             let step = after_patch(&attempt, answer, &self.means(src, tally));
+            if let Some((hashed, next)) = early {
+                match (&step, hashed, next) {
+                    (_, _, Err(e)) => return Err(fatal(e, "reading the source failed")),
+                    (Step::Done, Some(state), Ok(next)) => {
+                        self.digester = state;
+                        self.advance(attempt.len);
+                        self.checkpoints
+                            .push((self.confirmed, self.digester.clone()));
+                        return Ok(next);
+                    }
+                    // not the whole chunk: give back what was read ahead, and recover one
+                    // request at a time
+                    (_, _, Ok(next)) => {
+                        if let Some(n) = next {
+                            src.unread(n);
+                        }
+                    }
+                }
+            }
             let step = match step {
                 Step::Done => {
                     self.confirm(&pending);
                     self.checkpoints
                         .push((self.confirmed, self.digester.clone()));
-                    return Ok(());
+                    return self.read_next(src, last, chunk_size).await;
                 }
                 Step::AskStatus => {
                     tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
@@ -312,7 +555,23 @@ impl<'a> Session<'a> {
         }
         self.checkpoints
             .push((self.confirmed, self.digester.clone()));
-        Ok(())
+        self.read_next(src, last, chunk_size).await
+    }
+
+    /// The chunk after one the registry confirmed on the slow path (`None` after the last).
+    async fn read_next(
+        &mut self,
+        src: &mut Source,
+        last: bool,
+        chunk_size: usize,
+    ) -> Result<Option<Bytes>, SessionEnd> {
+        if last {
+            return Ok(None);
+        }
+        src.read_chunk(chunk_size)
+            .await
+            .map(Some)
+            .map_err(|e| fatal(e, "reading the source failed"))
     }
 
     /// Asks the registry how many bytes it holds (`get_upload_status`) after `attempt` failed.

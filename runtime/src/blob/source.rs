@@ -72,6 +72,8 @@ pub struct Source {
     reader: Reader,
     /// The length, when known up front (bytes, files).
     len: Option<u64>,
+    /// Bytes read ahead and given back ([`Source::unread`]): the next read starts with them.
+    back: Option<Bytes>,
 }
 
 impl Source {
@@ -98,7 +100,11 @@ impl Source {
             UploadSource::Reader(r) => (Reader::OnePass(r), None),
             UploadSource::Seekable(r) => (Reader::Seek(r), None),
         };
-        Ok(Self { reader, len })
+        Ok(Self {
+            reader,
+            len,
+            back: None,
+        })
     }
 
     /// The length, when known without reading (bytes, files).
@@ -115,7 +121,21 @@ impl Source {
     ///
     /// Errors: [`Error::Io`] when the reader fails.
     pub async fn read_chunk(&mut self, n: usize) -> crate::Result<Bytes> {
-        let mut buf = BytesMut::with_capacity(n);
+        let mut buf = match self.back.take() {
+            Some(mut back) if back.len() >= n => {
+                let first = back.split_to(n);
+                if !back.is_empty() {
+                    self.back = Some(back);
+                }
+                return Ok(first);
+            }
+            Some(back) => {
+                let mut buf = BytesMut::with_capacity(n);
+                buf.extend_from_slice(&back);
+                buf
+            }
+            None => BytesMut::with_capacity(n),
+        };
         while buf.len() < n {
             let read = match &mut self.reader {
                 Reader::OnePass(r) => r.read_buf(&mut buf).await,
@@ -130,10 +150,30 @@ impl Source {
         Ok(buf.freeze())
     }
 
-    /// Moves a seekable source to byte `to`.
+    /// Gives back `data`, the last bytes read: the next [`Source::read_chunk`] starts with
+    /// them, as if they had not been read (an upload that read ahead while a chunk was on
+    /// the wire, and must now send that chunk again first). At most one read's bytes are
+    /// held; giving back twice without a read in between keeps the later bytes first.
+    pub fn unread(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.back = Some(match self.back.take() {
+            Some(older) => {
+                let mut joined = BytesMut::with_capacity(data.len() + older.len());
+                joined.extend_from_slice(&data);
+                joined.extend_from_slice(&older);
+                joined.freeze()
+            }
+            None => data,
+        });
+    }
+
+    /// Moves a seekable source to byte `to` (bytes given back are dropped).
     ///
     /// Errors: [`Error::InvalidInput`] for a one-pass source, [`Error::Io`] when seeking fails.
     pub async fn seek(&mut self, to: u64) -> crate::Result<()> {
+        self.back = None;
         match &mut self.reader {
             Reader::Seek(r) => {
                 r.seek(std::io::SeekFrom::Start(to))
@@ -143,5 +183,46 @@ impl Source {
             }
             Reader::OnePass(_) => Err(Error::invalid_input(OP, "the source cannot seek")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_pass(data: &'static [u8]) -> UploadSource {
+        UploadSource::reader(std::io::Cursor::new(data))
+    }
+
+    #[tokio::test]
+    async fn bytes_given_back_are_read_first_then_the_rest_follows() {
+        let mut src = Source::open(one_pass(b"abcdefghij")).await.unwrap();
+        let ahead = src.read_chunk(4).await.unwrap();
+        assert_eq!(&ahead[..], b"abcd");
+        src.unread(ahead);
+        // shorter than what was given back: the rest stays for the next read
+        assert_eq!(&src.read_chunk(3).await.unwrap()[..], b"abc");
+        // longer: what is left of it, then the reader
+        assert_eq!(&src.read_chunk(4).await.unwrap()[..], b"defg");
+        assert_eq!(&src.read_chunk(10).await.unwrap()[..], b"hij");
+        assert!(src.read_chunk(10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn giving_back_twice_keeps_the_later_bytes_first_and_a_seek_drops_them() {
+        let mut src = Source::open(UploadSource::Bytes(Bytes::from_static(b"0123456789")))
+            .await
+            .unwrap();
+        let a = src.read_chunk(3).await.unwrap();
+        let b = src.read_chunk(3).await.unwrap();
+        src.unread(b);
+        src.unread(a);
+        assert_eq!(&src.read_chunk(10).await.unwrap()[..], b"0123456789");
+        let c = src.read_chunk(2).await.unwrap();
+        assert!(c.is_empty());
+        src.seek(2).await.unwrap();
+        src.unread(Bytes::from_static(b"zz"));
+        src.seek(8).await.unwrap();
+        assert_eq!(&src.read_chunk(10).await.unwrap()[..], b"89");
     }
 }

@@ -153,6 +153,33 @@ pub(crate) fn with_body(
         .body(reqwest::Body::wrap_stream(stream))
 }
 
+/// Puts a streamed body on `rb`: the producer's pieces as they come, each pull progress,
+/// with `Content-Length: len`.
+pub(crate) fn with_stream(
+    rb: reqwest::RequestBuilder,
+    len: u64,
+    pieces: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    progress: &Arc<Progress>,
+) -> reqwest::RequestBuilder {
+    progress.writing.store(true, Ordering::Relaxed);
+    let stream = futures_util::stream::unfold(
+        (pieces, progress.clone()),
+        |(mut pieces, progress)| async move {
+            let piece = pieces.recv().await;
+            progress.touch();
+            match piece {
+                Some(item) => Some((item, (pieces, progress))),
+                None => {
+                    progress.writing.store(false, Ordering::Relaxed);
+                    None
+                }
+            }
+        },
+    );
+    rb.header(http::header::CONTENT_LENGTH, len)
+        .body(reqwest::Body::wrap_stream(stream))
+}
+
 /// Sends `rb` and waits for the response head, failing when the exchange makes no progress
 /// for its idle timeout.
 pub(crate) async fn send(

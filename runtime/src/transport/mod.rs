@@ -323,6 +323,8 @@ impl Transport {
                     }
                 }
             };
+            // a streamed body is gone once sent: its owner starts over, not the transport
+            let may_retry = may_retry && !matches!(req.body, Body::Stream(_));
             match self.retry_delay(may_retry, attempt, started, retry_after, deadline) {
                 Some(d) => {
                     tracing::warn!(
@@ -593,6 +595,20 @@ impl Transport {
                 data.clone(),
                 progress,
             ),
+            Body::Stream(stream) => {
+                let pieces = stream.take().ok_or_else(|| {
+                    Once::Fatal(Error::invalid_input(
+                        req.operation,
+                        "a streamed body cannot be sent again (a retry or a redirect asked for it)",
+                    ))
+                })?;
+                body::with_stream(
+                    rb.header(http::header::CONTENT_TYPE, stream.content_type.as_str()),
+                    stream.len,
+                    pieces,
+                    progress,
+                )
+            }
             Body::Form(fields) => {
                 let text = serde_urlencoded::to_string(fields).map_err(|e| {
                     Once::Fatal(Error::invalid_input(
