@@ -90,29 +90,9 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 /// blocking task for the whole file, not one per read).
 pub(crate) async fn file_digest(path: &std::path::Path) -> std::io::Result<(Digest, u64)> {
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use sha2::Digest as _;
-        use std::io::Read as _;
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            size += n as u64;
-        }
-        let text = format!("sha256:{}", hex::encode(hasher.finalize()));
-        let digest = Digest::new(text).map_err(std::io::Error::other)?;
-        Ok((digest, size))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    tokio::task::spawn_blocking(move || digest_of_file(&path, &AtomicBool::new(false)))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 pub(crate) fn repo_name(repo: &str) -> Result<RepositoryName, Failure> {
@@ -169,11 +149,12 @@ impl From<acr::blob::Uploaded> for Pushed {
 
 /// Pushes the file at `path` (`size` bytes), skipped when the registry has it, without first
 /// reading the whole file for its digest: the upload starts at once while the digest is
-/// computed beside it on the blocking pool. Once the digest is known the registry is asked
-/// whether it has the blob (`check_blob_exists`); if it has, the upload stops after the chunk
-/// in flight, its session is cancelled, and the push is `skipped`. Otherwise the upload goes
-/// on, and the digest it reports must be the one computed beside it (else the file changed
-/// while it was read, and the push fails). A failed existence check only costs the skip.
+/// computed beside it ([`digest_beside`]; SHA-256 at over 1 GB/s finishes long before any
+/// upload but a loopback one). Once the digest is known the registry is asked whether
+/// it has the blob (`check_blob_exists`); if it has, the upload stops after the chunk in
+/// flight, its session is cancelled, and the push is `skipped`. If the upload ends first,
+/// the digest pass is stopped: the upload's own digest (of the bytes it sent) is the one
+/// reported. A failed existence check only costs the skip.
 async fn push_while_hashing(
     client: &acr::Client,
     repo: &RepositoryName,
@@ -183,9 +164,9 @@ async fn push_while_hashing(
     bar: &indicatif::ProgressBar,
     what: &str,
 ) -> Result<Pushed, Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let owned = path.to_owned();
-    let mut digest = std::pin::pin!(async move { file_digest(&owned).await });
+    let stop_upload = Arc::new(AtomicBool::new(false));
+    let stop_digest = Arc::new(AtomicBool::new(false));
+    let mut digest = digest_beside(path.to_owned(), stop_digest.clone());
     let options = UploadOptions {
         size: Some(size),
         chunk_size,
@@ -197,51 +178,107 @@ async fn push_while_hashing(
         path,
         options,
         bar,
-        Some(stop.clone()),
+        Some(stop_upload.clone()),
     ));
-    let cannot_read =
-        |e: std::io::Error| Failure::failed(format!("{what}: cannot read the file: {e}"));
-    let changed = |known: &Digest, sent: &Digest| {
-        Failure::failed(format!(
-            "{what}: the file changed while it was uploaded (read as {known}, uploaded as {sent}); the registry stored it as {sent}"
-        ))
-    };
-    let (known, _) = tokio::select! {
+    let known = tokio::select! {
         biased;
-        d = &mut digest => d.map_err(cannot_read)?,
-        done = &mut upload => {
-            let uploaded = done.map_err(|e| e.into_failure(what))?;
-            let (known, _) = digest.await.map_err(cannot_read)?;
-            if known != uploaded.digest {
-                return Err(changed(&known, &uploaded.digest));
+        d = &mut digest => match d {
+            Ok(Ok((known, _))) => Some(known),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "the digest pass failed; uploading");
+                None
             }
-            return Ok(uploaded.into());
+            Err(_) => None,
+        },
+        done = &mut upload => {
+            stop_digest.store(true, Ordering::SeqCst);
+            return done.map(Pushed::from).map_err(|e| e.into_failure(what));
         }
     };
-    match blob_exists(client, repo, &known).await {
-        Ok(Some(info)) => {
-            stop.store(true, Ordering::SeqCst);
-            // the upload stops at its next read, or ends first
-            match upload.await {
-                Ok(uploaded) if uploaded.digest == known => return Ok(uploaded.into()),
-                Ok(uploaded) => return Err(changed(&known, &uploaded.digest)),
-                Err(_) => {}
+    if let Some(known) = &known {
+        match blob_exists(client, repo, known).await {
+            Ok(Some(info)) => {
+                stop_upload.store(true, Ordering::SeqCst);
+                // the upload stops at its next read, or ends first
+                match upload.await {
+                    Ok(uploaded) if uploaded.digest == *known => return Ok(uploaded.into()),
+                    Ok(uploaded) => return Err(changed(what, known, &uploaded.digest)),
+                    Err(_) => {}
+                }
+                tracing::debug!("the registry has the blob; upload stopped");
+                return Ok(Pushed {
+                    digest: known.clone(),
+                    size: info.size.unwrap_or(size),
+                    method: "skipped".into(),
+                });
             }
-            tracing::debug!("the registry has the blob; upload stopped");
-            return Ok(Pushed {
-                digest: known,
-                size: info.size.unwrap_or(size),
-                method: "skipped".into(),
-            });
+            Ok(None) => {}
+            Err(e) => tracing::debug!(error = %e, "existence check failed; uploading"),
         }
-        Ok(None) => {}
-        Err(e) => tracing::debug!(error = %e, "existence check failed; uploading"),
     }
     let uploaded = upload.await.map_err(|e| e.into_failure(what))?;
-    if uploaded.digest != known {
-        return Err(changed(&known, &uploaded.digest));
+    if let Some(known) = known
+        && uploaded.digest != known
+    {
+        return Err(changed(what, &known, &uploaded.digest));
     }
     Ok(uploaded.into())
+}
+
+/// The failure of a push whose file changed between the digest pass and the upload.
+fn changed(what: &str, known: &Digest, sent: &Digest) -> Failure {
+    Failure::failed(format!(
+        "{what}: the file changed while it was uploaded (read as {known}, uploaded as {sent}); the registry stored it as {sent}"
+    ))
+}
+
+/// The sha256 digest and size of the file at `path`, computed on a thread of its own (not the
+/// blocking pool, which the upload's own hashing uses). Setting `stop` ends it early with an
+/// `Interrupted` error.
+fn digest_beside(
+    path: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+) -> tokio::sync::oneshot::Receiver<std::io::Result<(Digest, u64)>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("acr-digest".into())
+        .spawn(move || {
+            let _ = tx.send(digest_of_file(&path, &stop));
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot start the digest thread");
+    }
+    rx
+}
+
+/// The sha256 digest and size of a file, read in 1 MiB blocks; stops with `Interrupted`
+/// once `stop` is set.
+fn digest_of_file(path: &std::path::Path, stop: &AtomicBool) -> std::io::Result<(Digest, u64)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "digest pass stopped",
+            ));
+        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let text = format!("sha256:{}", hex::encode(hasher.finalize()));
+    let digest = Digest::new(text).map_err(std::io::Error::other)?;
+    Ok((digest, size))
 }
 
 /// Runs a blob command.

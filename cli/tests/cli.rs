@@ -1827,3 +1827,60 @@ async fn real_registries_image_copy_within_by_mount_between_and_one_platform() {
     .await;
     assert_ne!(run.code, 0, "no such platform in the index: {run:?}");
 }
+
+/// `blob push` of a file over 32 MiB starts uploading at once and hashes the file beside it;
+/// when the digest shows the registry has the blob, the upload stops after the chunk in
+/// flight, its session is cancelled, and the push reports `skipped`. The registry's answers
+/// to each chunk are slowed so the digest pass surely ends first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_blob_push_hashes_beside_the_upload_and_stops_it_when_the_registry_has_the_blob() {
+    use acr_tests::emulator::Fault;
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("large.bin");
+    let data: Vec<u8> = (0..40u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&file, &data).unwrap();
+    let digest = acr_tests::emulator::sha256_digest(&data);
+    let push = || {
+        acr(args(
+            &reg,
+            admin,
+            &["blob", "push", "team/large", file.to_str().unwrap()],
+        ))
+    };
+    // first push: sent, whole (the digest pass ends before or after: either way it is sent)
+    let run = push().await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["method"], "sent", "{run:?}");
+    assert_eq!(run.json()["digest"], digest.as_str(), "{run:?}");
+    assert!(emu.blob("team/large", &digest).is_some());
+    // second push, each chunk answered after 2 s: the digest pass wins, the upload stops
+    emu.inject(
+        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
+            .always()
+            .delay(std::time::Duration::from_secs(2)),
+    );
+    let run = push().await;
+    emu.clear_faults();
+    let log = emu.log();
+    let trace: Vec<String> = log.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["method"], "skipped", "{run:?} {trace:#?}");
+    assert_eq!(run.json()["digest"], digest.as_str(), "{run:?}");
+    assert_eq!(run.json()["size"], 40u64 << 20, "{run:?}");
+    let patches = log.iter().filter(|r| r.method == "PATCH").count();
+    assert!(
+        patches < 3 + 3,
+        "the second upload stopped before its third chunk ({patches} PATCHes in all)"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.method == "DELETE" && r.path.contains("/blobs/uploads/")),
+        "the stopped upload's session was cancelled"
+    );
+    assert_eq!(emu.upload_sessions(), 0);
+}
