@@ -19,8 +19,10 @@ use crate::registry::Context;
 pub enum BlobCommand {
     /// Uploads a file as a blob and prints its digest; skipped when the registry has it.
     ///
-    /// The file is read twice: once for its digest (so a blob the registry has is skipped, and
-    /// --mount-from can mount), once to upload it.
+    /// A file up to 32 MiB, or any file with --mount-from, is hashed first (the skip and the
+    /// mount need its digest). A larger file starts uploading at once and is hashed beside the
+    /// upload: when the registry turns out to have the blob, the upload stops after the chunk
+    /// in flight and its session is cancelled.
     ///
     /// Example: `acr blob push hello layer.tar.gz --chunk-size 8MiB`
     Push {
