@@ -36,6 +36,10 @@ pub enum BlobCommand {
         /// Mount the blob from this repository of the same registry when it is there.
         #[arg(long, value_name = "REPO")]
         mount_from: Option<String>,
+        /// The file's digest, when known (for example from a build): the file is not hashed
+        /// first, and the upload checks its bytes against it (a mismatch fails the push).
+        #[arg(long, value_name = "DIGEST")]
+        digest: Option<String>,
     },
     /// Downloads a blob to a file, verified against its digest; a failed pull leaves no file.
     ///
@@ -292,9 +296,11 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             file,
             chunk_size,
             mount_from,
+            digest: given,
         } => {
             let name = repo_name(&repo)?;
             let mount_from = mount_from.as_deref().map(repo_name).transpose()?;
+            let given = given.as_deref().map(digest).transpose()?;
             let cannot_read = |e: std::io::Error| {
                 Failure::failed(format!("blob push: cannot read {}: {e}", file.display()))
             };
@@ -303,9 +309,12 @@ pub async fn run(ctx: &Context, command: BlobCommand) -> Result<(), Failure> {
             let what = format!("blob push {} to {repo}", file.display());
             let pushed = match mount_from {
                 // a mount names the digest in its request, and a small file costs little to
-                // hash: the digest first, then the push (which skips or mounts)
-                from if from.is_some() || size <= HASH_FIRST_UP_TO => {
-                    let (known, size) = file_digest(&file).await.map_err(cannot_read)?;
+                // hash: the digest first (unless given), then the push (which skips or mounts)
+                from if from.is_some() || size <= HASH_FIRST_UP_TO || given.is_some() => {
+                    let (known, size) = match given {
+                        Some(d) => (d, size),
+                        None => file_digest(&file).await.map_err(cannot_read)?,
+                    };
                     let options = UploadOptions {
                         digest: Some(known),
                         size: Some(size),

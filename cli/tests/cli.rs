@@ -1867,7 +1867,10 @@ async fn a_large_blob_push_hashes_beside_the_upload_and_stops_it_when_the_regist
     let run = push().await;
     emu.clear_faults();
     let log = emu.log();
-    let trace: Vec<String> = log.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    let trace: Vec<String> = log
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["method"], "skipped", "{run:?} {trace:#?}");
     assert_eq!(run.json()["digest"], digest.as_str(), "{run:?}");
@@ -1883,4 +1886,49 @@ async fn a_large_blob_push_hashes_beside_the_upload_and_stops_it_when_the_regist
         "the stopped upload's session was cancelled"
     );
     assert_eq!(emu.upload_sessions(), 0);
+}
+
+/// `blob push --digest D`: the file is not hashed first; the upload checks its bytes against
+/// `D`, so a wrong digest fails the push and stores nothing, and a right one pushes (and is
+/// skipped the next time).
+#[tokio::test]
+async fn blob_push_with_a_given_digest_checks_the_bytes_against_it() {
+    let emu = emulator().await;
+    let reg = emu.endpoint();
+    let admin = Some((USER, PASSWORD));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("given.bin");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let right = acr_tests::emulator::sha256_digest(&data);
+    let wrong = acr_tests::emulator::sha256_digest(b"something else");
+    let push = |d: &str| {
+        acr(args(
+            &reg,
+            admin,
+            &[
+                "blob",
+                "push",
+                "team/given",
+                file.to_str().unwrap(),
+                "--digest",
+                d,
+            ],
+        ))
+    };
+    let run = push(wrong.as_str()).await;
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("digest") || run.stderr.contains("digest"), "{run:?}");
+    assert!(emu.blob("team/given", &wrong).is_none());
+    assert!(emu.blob("team/given", &right).is_none());
+    assert_eq!(emu.upload_sessions(), 0, "the failed upload's session was cancelled");
+    let run = push(right.as_str()).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json()["method"], "sent", "{run:?}");
+    assert_eq!(run.json()["digest"], right.as_str(), "{run:?}");
+    assert!(emu.blob("team/given", &right).is_some());
+    let run = push(right.as_str()).await;
+    assert_eq!(run.json()["method"], "skipped", "{run:?}");
+    let run = push("sha256:nothex").await;
+    assert_eq!(run.code, 2, "a malformed digest is a usage error: {run:?}");
 }
