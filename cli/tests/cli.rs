@@ -1918,10 +1918,17 @@ async fn blob_push_with_a_given_digest_checks_the_bytes_against_it() {
     };
     let run = push(wrong.as_str()).await;
     assert_ne!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("digest") || run.stderr.contains("digest"), "{run:?}");
+    assert!(
+        run.stdout.contains("digest") || run.stderr.contains("digest"),
+        "{run:?}"
+    );
     assert!(emu.blob("team/given", &wrong).is_none());
     assert!(emu.blob("team/given", &right).is_none());
-    assert_eq!(emu.upload_sessions(), 0, "the failed upload's session was cancelled");
+    assert_eq!(
+        emu.upload_sessions(),
+        0,
+        "the failed upload's session was cancelled"
+    );
     let run = push(right.as_str()).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.json()["method"], "sent", "{run:?}");
