@@ -235,14 +235,15 @@ impl Auth {
                 };
                 let key = Key {
                     kind: Kind::Access,
-                    service: service.clone(),
+                    service,
                     scope: scope.to_owned(),
                 };
-                let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
                 let (token, _) = self
                     .cache
-                    .get(&key, None, || {
-                        self.fetch_access(request.operation, &realm, &service, &scopes)
+                    .get(&key, None, || async {
+                        let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
+                        self.fetch_access(request.operation, &realm, &key.service, &scopes)
+                            .await
                     })
                     .await?;
                 Ok(Authz {
