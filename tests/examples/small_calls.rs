@@ -96,11 +96,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ours_requests += emulator.log().len() - before;
         }
         if mode != Mode::Ours {
+            let before = emulator.log().len();
             let started = Instant::now();
             for _ in 0..block {
                 std::hint::black_box(peer().await?);
             }
             peer_time += started.elapsed();
+            std::hint::black_box(emulator.log().len() - before);
         }
         emulator.clear_log();
         done += block;
