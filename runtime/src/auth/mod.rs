@@ -244,10 +244,13 @@ impl Auth {
                 };
                 let (token, _) = self
                     .cache
-                    .get(&key, None, || async {
-                        let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
-                        self.fetch_access(request.operation, &realm, &key.service, &scopes)
-                            .await
+                    // boxed: a fetch is rare, and its future would make every request's larger
+                    .get(&key, None, || {
+                        Box::pin(async {
+                            let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
+                            self.fetch_access(request.operation, &realm, &key.service, &scopes)
+                                .await
+                        })
                     })
                     .await?;
                 Ok(Authz {

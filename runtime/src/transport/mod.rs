@@ -153,7 +153,9 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = self.execute(&request, true, deadline);
+        // boxed: the request's future is moved several times on its way (the deadline, the
+        // span, the caller's `IntoFuture`); a pointer moves cheaper than kilobytes
+        let run = Box::pin(self.execute(&request, true, deadline));
         match with_deadline(request.operation, deadline, run)
             .instrument(span)
             .await?
@@ -174,7 +176,7 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = self.execute(&request, false, deadline);
+        let run = Box::pin(self.execute(&request, false, deadline));
         match with_deadline(request.operation, deadline, run)
             .instrument(span)
             .await?
@@ -253,15 +255,20 @@ impl Transport {
                     span.record("status", status.as_u16());
                     if status == StatusCode::UNAUTHORIZED {
                         if !same_origin(&url, &self.inner.endpoint) {
-                            return Err(self.foreign_unauthorized(req, resp, &url, attempt).await);
+                            return Err(Box::pin(
+                                self.foreign_unauthorized(req, resp, &url, attempt),
+                            )
+                            .await);
                         }
                         if !challenged {
                             challenged = true;
-                            if let Some(next) = self
-                                .inner
-                                .auth
-                                .on_challenge(req, resp.headers(), &authz.sent)
-                                .await?
+                            // boxed: a challenge is rare, its future large
+                            if let Some(next) = Box::pin(self.inner.auth.on_challenge(
+                                req,
+                                resp.headers(),
+                                &authz.sent,
+                            ))
+                            .await?
                             {
                                 tracing::debug!("answered the registry's auth challenge");
                                 authz = next;
