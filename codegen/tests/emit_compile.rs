@@ -59,6 +59,9 @@ workspace = true
     }
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("write manifest");
     for f in files {
+        if let Some(parent) = dir.join("src").join(&f.path).parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
         std::fs::write(dir.join("src").join(&f.path), f.contents).expect("write file");
     }
 }
@@ -94,6 +97,11 @@ fn fixture_crates_pass_clippy_and_rustdoc() {
         ("fixture_acr_like", common::acr_like()),
         ("fixture_nasty", common::nasty()),
         ("fixture_minimal", common::minimal()),
+        // more operations than one file each: grouped modules, re-exported
+        (
+            "fixture_many",
+            common::many(acr_codegen::emit::operation::GROUP_ABOVE + 1),
+        ),
     ];
     let members: Vec<String> = fixtures.iter().map(|(n, _)| format!("{n:?}")).collect();
     let workspace = format!(

@@ -88,3 +88,43 @@ fn runtime_and_http_paths_are_options() {
     let err = generate(&common::acr_like(), &bad).expect_err("bad option");
     assert!(err.to_string().contains("runtime_crate"), "{err}");
 }
+
+#[test]
+fn many_operations_are_grouped_into_files_and_keep_their_paths() {
+    let n = acr_codegen::emit::operation::GROUP_ABOVE + 1;
+    let group = acr_codegen::emit::operation::GROUP;
+    let out = files(&common::many(n));
+    let ops: Vec<&GeneratedFile> = out
+        .iter()
+        .filter(|f| f.path.starts_with("operations/") && f.path != "operations/mod.rs")
+        .collect();
+    let names: Vec<&str> = ops.iter().map(|f| f.path.as_str()).collect();
+    let expected: Vec<String> = (0..n.div_ceil(group))
+        .map(|g| format!("operations/group_{g:04}.rs"))
+        .collect();
+    assert_eq!(names, expected);
+    let index = file(&out, "operations/mod.rs");
+    assert!(index.contains("mod group_0000;"), "{index}");
+    assert!(!index.contains("pub mod "), "{index}");
+    // every operation's module is defined in exactly one group file and re-exported once
+    for i in 0..n {
+        let name = if i % 2 == 0 {
+            format!("get_thing_{i}")
+        } else {
+            format!("create_thing_{i}")
+        };
+        let defined = ops
+            .iter()
+            .filter(|f| f.contents.contains(&format!("\npub mod {name} {{\n")))
+            .count();
+        assert_eq!(defined, 1, "{name}");
+        let exported = index
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| *w == name)
+            .count();
+        assert_eq!(exported, 1, "{name}");
+    }
+    // below the threshold, one file per operation, as before
+    let few = files(&common::many(4));
+    assert!(few.iter().any(|f| f.path == "operations/get_thing_0.rs"));
+}

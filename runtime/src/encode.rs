@@ -27,18 +27,25 @@ pub fn segment(value: impl AsRef<str>) -> String {
     if value == "." || value == ".." {
         return value.replace('.', "%2E");
     }
-    utf8_percent_encode(value, SEGMENT).to_string()
+    std::borrow::Cow::from(utf8_percent_encode(value, SEGMENT)).into_owned()
 }
 
 /// Percent-encodes a value whose `/` separate path segments (a repository name): each segment
 /// as [`segment`], the `/` kept.
 pub fn path(value: impl AsRef<str>) -> String {
-    value
-        .as_ref()
-        .split('/')
-        .map(segment)
-        .collect::<Vec<_>>()
-        .join("/")
+    let value = value.as_ref();
+    let mut out = String::with_capacity(value.len());
+    for (i, part) in value.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if part == "." || part == ".." {
+            out.push_str(&part.replace('.', "%2E"));
+        } else {
+            out.extend(utf8_percent_encode(part, SEGMENT));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

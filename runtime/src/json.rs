@@ -33,7 +33,23 @@ pub struct JsonError {
 }
 
 /// Parses `bytes` as a `T`; the error names the JSON path of the value that does not fit.
+///
+/// A body that fits is parsed once, without tracking the path (which costs about as much as
+/// the parse itself); only a body that does not fit is parsed again to find the path.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(fast) => Err(from_slice_traced::<T>(bytes)
+            .err()
+            .unwrap_or_else(|| JsonError {
+                path: String::new(),
+                message: fast.to_string(),
+            })),
+    }
+}
+
+/// [`from_slice`] with the path tracked.
+fn from_slice_traced<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| JsonError {
         path: path_of(e.path()),

@@ -100,6 +100,8 @@ pub struct Update {
     staging: Option<PathBuf>,
     existing: BTreeSet<String>,
     seen: BTreeSet<String>,
+    /// The folders made in the staging folder so far (one `mkdir` each, not one per file).
+    made: BTreeSet<PathBuf>,
     changes: Changes,
     /// Whether the texts of changed files are kept (for the API report and the diff).
     keep_texts: bool,
@@ -144,6 +146,7 @@ impl Update {
             keep_texts: check || !existing.is_empty(),
             existing,
             seen: BTreeSet::new(),
+            made: BTreeSet::new(),
             changes: Changes::default(),
             old: Tree::new(),
             new: Tree::new(),
@@ -177,7 +180,16 @@ impl Update {
         }
         self.changes.written.push(rel.to_owned());
         if let Some(staging) = &self.staging {
-            write_atomic(&staging.join(rel), contents)?;
+            // The staging folder is ours alone until `finish` moves its files: a file is
+            // written there directly, not through a temporary name.
+            let path = staging.join(rel);
+            if let Some(dir) = path.parent()
+                && !self.made.contains(dir)
+            {
+                fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+                self.made.insert(dir.to_path_buf());
+            }
+            fs::write(&path, contents).map_err(|e| GenerateError::io(&path, e))?;
         }
         if self.keep_texts {
             if let Some(old) = old {
@@ -214,6 +226,14 @@ impl Update {
         self.changes.written.sort();
         self.changes.removed = removed;
         if let Some(staging) = &self.staging {
+            if !self.src.exists() && staging.exists() {
+                // A first generation into a new folder: the staged tree moves in one rename.
+                if let Some(parent) = self.src.parent() {
+                    fs::create_dir_all(parent).map_err(|e| GenerateError::io(parent, e))?;
+                }
+                fs::rename(staging, &self.src).map_err(|e| GenerateError::io(&self.src, e))?;
+                return Ok(self.updated());
+            }
             fs::create_dir_all(&self.src).map_err(|e| GenerateError::io(&self.src, e))?;
             for rel in &self.changes.written {
                 let (from, to) = (staging.join(rel), self.src.join(rel));
@@ -227,12 +247,17 @@ impl Update {
                 fs::remove_file(&path).map_err(|e| GenerateError::io(&path, e))?;
             }
         }
-        Ok(Updated {
+        Ok(self.updated())
+    }
+
+    /// What was found, taken out of `self`.
+    fn updated(&mut self) -> Updated {
+        Updated {
             first: self.existing.is_empty(),
             changes: std::mem::take(&mut self.changes),
             old: std::mem::take(&mut self.old),
             new: std::mem::take(&mut self.new),
-        })
+        }
     }
 }
 
@@ -492,6 +517,31 @@ mod tests {
             !dir.path().join("src.codegen-staging").exists(),
             "staging cleaned up"
         );
+    }
+
+    /// A first generation into a folder that does not exist moves the staged tree in whole:
+    /// every file lands, nested folders included, and no staging folder is left.
+    #[test]
+    fn a_first_update_into_a_new_folder_moves_the_staged_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("crate").join("src");
+        let mut u = Update::start(&src, false).unwrap();
+        u.add("lib.rs", &format!("{G}lib\n"));
+        u.add("operations/a.rs", &format!("{G}a\n"));
+        u.add("operations/b.rs", &format!("{G}b\n"));
+        assert!(!src.exists(), "nothing under src before finish");
+        let done = u.finish().unwrap();
+        assert!(done.first);
+        assert_eq!(
+            done.changes.written,
+            ["lib.rs", "operations/a.rs", "operations/b.rs"]
+        );
+        assert_eq!(
+            fs::read_to_string(src.join("operations/b.rs")).unwrap(),
+            format!("{G}b\n")
+        );
+        assert_eq!(generated_paths(&src).unwrap().len(), 3);
+        assert!(!dir.path().join("crate/src.codegen-staging").exists());
     }
 
     /// Checking writes nothing; a generation that stops before `finish` (an emitter error)

@@ -75,7 +75,7 @@ fn wants_blank(prev: &str, line: &str) -> bool {
 }
 
 /// Adds blank lines between items of prettyplease's output.
-fn space_out(text: &str) -> String {
+pub(crate) fn space_out(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let mut prev: Option<&str> = None;
     for line in text.lines() {

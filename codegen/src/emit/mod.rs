@@ -6,6 +6,7 @@
 //! | `client.rs` | [`client`] |
 //! | `models.rs` | [`models`] ([`model_struct`], [`model_enum`], [`model_tests`]) |
 //! | `operations/mod.rs` | [`operation::index`] |
+//! | `operations/group_<n>.rs` | more than [`operation::GROUP_ABOVE`] operations: [`operation::GROUP`] operation modules inline per file ([`operation::file_at`]), re-exported by `operations/mod.rs` |
 //! | `operations/<op>.rs` | [`operation::file`]: [`operation::method`], [`operation::builder`], [`operation::setters`], [`operation::send`] (with `into_request` from [`operation::request`]), [`operation::paging`], [`operation::response`] |
 //! | `support.rs` | [`support`] (only the helpers in use) |
 
@@ -45,6 +46,7 @@ enum Job {
     ModelItems(usize),
     /// The tests of struct models `[i * PART, (i + 1) * PART)`.
     ModelTests(usize),
+    /// Operation file `i` (see [`operation::file_at`]).
     Operation(usize),
 }
 
@@ -94,13 +96,7 @@ impl<'c, 'a> Worker<'c, 'a> {
                 let text = file::pretty("models.rs", model_tests::part(ctx, i, &tested))?;
                 Done::ModelsPart(1 + parts.0 + i, text)
             }
-            Job::Operation(i) => {
-                let plan = &ctx.ops[i];
-                Done::File(file::format(
-                    &format!("operations/{}.rs", plan.ident),
-                    operation::file(ctx, plan),
-                )?)
-            }
+            Job::Operation(i) => Done::File(operation::file_at(ctx, i)?),
         })
     }
 }
@@ -131,7 +127,7 @@ pub fn each_file(
     let mut jobs = vec![Job::Client, Job::Index];
     jobs.extend((0..parts.0).map(Job::ModelItems));
     jobs.extend((0..parts.1).map(Job::ModelTests));
-    jobs.extend((0..ctx.ops.len()).map(Job::Operation));
+    jobs.extend((0..operation::file_count(ctx)).map(Job::Operation));
     // models.rs: its head, then the parts in order
     let mut models_text: Vec<Option<String>> = vec![None; 1 + parts.0 + parts.1];
     models_text[0] = Some(file::pretty("models.rs", models::head())?);

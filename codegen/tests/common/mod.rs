@@ -686,3 +686,33 @@ pub fn nasty() -> Api {
 pub fn minimal() -> Api {
     api("", Vec::new(), Vec::new())
 }
+
+/// An API of `n` operations, more than the generator writes one to a file: a GET with a path
+/// parameter and a typed response, a POST with a body, by turns.
+pub fn many(n: usize) -> Api {
+    let operations = (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                let mut o = op(
+                    &format!("get_thing_{i}"),
+                    "GET",
+                    &format!("/things{i}/{{id}}"),
+                );
+                o.params = vec![path("id", s())];
+                o.responses = vec![resp(200, Some(named("Thing")), Vec::new())];
+                o
+            } else {
+                let mut o = op(&format!("create_thing_{i}"), "POST", &format!("/things{i}"));
+                o.body = Some(body("thing", None, named("Thing"), true));
+                o.responses = vec![resp(201, None, Vec::new())];
+                o
+            }
+        })
+        .collect();
+    let thing = strukt(
+        "Thing",
+        Some("A thing."),
+        vec![field("id", s(), true), field("size", int(64), false)],
+    );
+    api("Many", operations, vec![thing])
+}

@@ -63,6 +63,9 @@ pub(crate) fn margin(lifetime: Duration) -> Duration {
 impl TokenCache {
     fn slot(&self, key: &Key) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get(key) {
+            return Arc::clone(slot);
+        }
         slots.entry(key.clone()).or_default().clone()
     }
 

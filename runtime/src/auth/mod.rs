@@ -60,7 +60,7 @@ pub mod generic;
 pub(crate) mod jwt;
 mod token;
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -136,6 +136,9 @@ pub(crate) struct Auth {
     endpoint: Url,
     mode: RwLock<Option<Mode>>,
     cache: TokenCache,
+    /// The `Authorization` value of the token sent last, so that a warm client does not
+    /// format the same header on every request.
+    last_bearer: Mutex<Option<(Secret, HeaderValue)>>,
 }
 
 fn bearer(token: &Secret) -> crate::Result<HeaderValue> {
@@ -186,6 +189,7 @@ impl Auth {
             endpoint,
             mode: RwLock::new(mode),
             cache: TokenCache::default(),
+            last_bearer: Mutex::new(None),
         }
     }
 
@@ -235,23 +239,40 @@ impl Auth {
                 };
                 let key = Key {
                     kind: Kind::Access,
-                    service: service.clone(),
+                    service,
                     scope: scope.to_owned(),
                 };
-                let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
                 let (token, _) = self
                     .cache
+                    // boxed: a fetch is rare, and its future would make every request's larger
                     .get(&key, None, || {
-                        self.fetch_access(request.operation, &realm, &service, &scopes)
+                        Box::pin(async {
+                            let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
+                            self.fetch_access(request.operation, &realm, &key.service, &scopes)
+                                .await
+                        })
                     })
                     .await?;
                 Ok(Authz {
-                    header: Some(bearer(&token)?),
+                    header: Some(self.bearer_of(&token)?),
                     sent: Sent::Bearer { key, token },
                     generic: None,
                 })
             }
         }
+    }
+
+    /// The `Authorization` value of `token`, made once per token.
+    fn bearer_of(&self, token: &Secret) -> crate::Result<HeaderValue> {
+        let mut last = self.last_bearer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((t, header)) = last.as_ref()
+            && t == token
+        {
+            return Ok(header.clone());
+        }
+        let header = bearer(token)?;
+        *last = Some((token.clone(), header.clone()));
+        Ok(header)
     }
 
     /// Answers a 401: returns the authorization to send the request again with, or `None`

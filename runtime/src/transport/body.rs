@@ -192,6 +192,8 @@ pub(crate) async fn send(
     loop {
         let (at, kind, after) = progress.idle_deadline(timeouts);
         tokio::select! {
+            // the response first: the timer is only armed when it is not there yet
+            biased;
             r = &mut fut => return r.map_err(Failure::Http),
             () = tokio::time::sleep_until(at) => {
                 // progress may have moved the deadline while we slept
@@ -224,12 +226,27 @@ pub(crate) async fn read_limited(
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(Failure::TooLarge(limit));
     }
-    let mut buf = BytesMut::new();
-    while let Some(piece) = chunk(&mut resp, read).await? {
+    // The first piece is kept as it is: a small body is one piece, never copied.
+    let Some(first) = chunk(&mut resp, read).await? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() as u64 > limit {
+        return Err(Failure::TooLarge(limit));
+    }
+    let Some(second) = chunk(&mut resp, read).await? else {
+        return Ok(first);
+    };
+    let mut buf = BytesMut::from(first);
+    let mut piece = second;
+    loop {
         if (buf.len() + piece.len()) as u64 > limit {
             return Err(Failure::TooLarge(limit));
         }
         buf.extend_from_slice(&piece);
+        match chunk(&mut resp, read).await? {
+            Some(next) => piece = next,
+            None => break,
+        }
     }
     Ok(buf.freeze())
 }

@@ -153,7 +153,9 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = self.execute(&request, true, deadline);
+        // boxed: the request's future is moved several times on its way (the deadline, the
+        // span, the caller's `IntoFuture`); a pointer moves cheaper than kilobytes
+        let run = Box::pin(self.execute(&request, true, deadline));
         match with_deadline(request.operation, deadline, run)
             .instrument(span)
             .await?
@@ -174,7 +176,7 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = self.execute(&request, false, deadline);
+        let run = Box::pin(self.execute(&request, false, deadline));
         match with_deadline(request.operation, deadline, run)
             .instrument(span)
             .await?
@@ -252,16 +254,21 @@ impl Transport {
                     let status = resp.status();
                     span.record("status", status.as_u16());
                     if status == StatusCode::UNAUTHORIZED {
-                        if url.origin() != self.inner.endpoint.origin() {
-                            return Err(self.foreign_unauthorized(req, resp, &url, attempt).await);
+                        if !same_origin(&url, &self.inner.endpoint) {
+                            return Err(Box::pin(
+                                self.foreign_unauthorized(req, resp, &url, attempt),
+                            )
+                            .await);
                         }
                         if !challenged {
                             challenged = true;
-                            if let Some(next) = self
-                                .inner
-                                .auth
-                                .on_challenge(req, resp.headers(), &authz.sent)
-                                .await?
+                            // boxed: a challenge is rare, its future large
+                            if let Some(next) = Box::pin(self.inner.auth.on_challenge(
+                                req,
+                                resp.headers(),
+                                &authz.sent,
+                            ))
+                            .await?
                             {
                                 tracing::debug!("answered the registry's auth challenge");
                                 authz = next;
@@ -419,8 +426,10 @@ impl Transport {
         attempt: u32,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<Outcome, Failure> {
+        let mut resp = resp;
         let status = resp.status();
-        let headers = resp.headers().clone();
+        // The body's length comes from the body itself, not from these headers.
+        let headers = std::mem::take(resp.headers_mut());
         if buffered {
             let limit = self.limit_for(req, &headers);
             let body = body::read_limited(resp, limit, self.inner.timeouts.read).await?;
@@ -458,7 +467,7 @@ impl Transport {
     ) -> Result<(reqwest::Response, Url), Once> {
         let op = req.operation;
         let mut url = self.url_for(req).map_err(Once::Fatal)?;
-        let registry = self.inner.endpoint.origin();
+        let registry = &self.inner.endpoint;
         let mut method = req.method.clone();
         let mut with_body = true;
         let mut seen: Vec<(Method, Url)> = Vec::new();
@@ -466,7 +475,7 @@ impl Transport {
         loop {
             let progress = Progress::start();
             let mut rb = self.inner.http.request(method.clone(), url.clone());
-            let at_registry = url.origin() == registry;
+            let at_registry = same_origin(&url, registry);
             for (name, value) in &req.headers {
                 // A credential the caller put in a header (a spec's own `Authorization`
                 // parameter) is bound to the registry's origin like the client's own.
@@ -564,7 +573,7 @@ impl Transport {
             tracing::debug!(
                 status = status.as_u16(),
                 host = next.host_str().unwrap_or_default(),
-                same_origin = next.origin() == registry,
+                same_origin = same_origin(&next, registry),
                 "following redirect"
             );
             url = next;
@@ -663,10 +672,27 @@ fn is_content_header(name: &http::HeaderName) -> bool {
     name.as_str().starts_with("content-")
 }
 
+/// Whether `a` and `b` have the same origin (RFC 6454: scheme, host and port, the scheme's
+/// default port when none is given), as `a.origin() == b.origin()` says for http(s) URLs,
+/// without building the origins.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && matches!(a.scheme(), "http" | "https")
+}
+
+/// Whether `haystack` contains `needle` (lowercase ASCII), ignoring ASCII case.
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Whether a media type (or an `Accept` list) names a manifest or an index.
 fn is_manifest_type(s: &str) -> bool {
-    let s = s.to_ascii_lowercase();
-    s.contains("manifest") || s.contains("image.index")
+    contains_ignoring_case(s, "manifest") || contains_ignoring_case(s, "image.index")
 }
 
 /// The [`BodyKind`] of `req`'s response with `headers` (see [`BodyKind`] for the rules).
@@ -677,30 +703,40 @@ fn body_kind(req: &Request, headers: &HeaderMap) -> BodyKind {
     if matches!(req.body, Body::Form(_)) {
         return BodyKind::Token;
     }
-    let text = |h: &HeaderMap, name| {
-        h.get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    if is_manifest_type(&text(&req.headers, http::header::ACCEPT)) {
+    let accept = values(&req.headers, http::header::ACCEPT);
+    if accept.iter().any(|v| is_manifest_type(v)) {
         return BodyKind::Manifest;
     }
     if req.method != Method::GET {
         return BodyKind::Ack;
     }
-    let content_type = text(headers, http::header::CONTENT_TYPE).to_ascii_lowercase();
-    if is_manifest_type(&content_type) {
+    let content_type = values(headers, http::header::CONTENT_TYPE);
+    let starts_text = content_type.first().is_some_and(|v| {
+        v.get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("text/"))
+    });
+    if content_type.iter().any(|v| is_manifest_type(v)) {
         BodyKind::Manifest
     } else if content_type.is_empty()
-        || content_type.contains("json")
-        || content_type.starts_with("text/")
+        || matches!(content_type.as_slice(), [only] if only.is_empty())
+        || content_type
+            .iter()
+            .any(|v| contains_ignoring_case(v, "json"))
+        || starts_text
     {
         BodyKind::Document
     } else {
         BodyKind::Blob
     }
+}
+
+/// The text values of header `name` (read as if joined with `,`, without joining them).
+fn values(headers: &HeaderMap, name: http::header::HeaderName) -> Vec<&str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect()
 }
 
 fn request_span(req: &Request) -> tracing::Span {
