@@ -1,8 +1,10 @@
 //! Concurrency, measured: `N` pushes (default 64) of distinct `SIZE`-MiB blobs (default 8) at
 //! once through one `acr::Client` into one repository. `cargo xtask bench scale` runs it against
 //! a real `docker-registry` for the throughput, and with `--emulator` against the in-process
-//! emulator (admin credentials, so every push needs a push-scope token) for the number of token
-//! requests the emulator logged (`POST /oauth2/token` and `POST /oauth2/exchange`).
+//! emulator for the number of token requests the emulator logged (`POST /oauth2/token` and
+//! `POST /oauth2/exchange`). There the client holds an ACR refresh token, so every push needs
+//! an access token for the repository's push scope (with the admin user's Basic credentials
+//! ACR, and the emulator, take Basic on every request and no token is fetched at all).
 //!
 //! ```sh
 //! cargo run --release -p acr-tests --example concurrent_push -- http://127.0.0.1:5000 64 8
@@ -15,7 +17,7 @@
 use std::time::Instant;
 
 use acr::{Client, Credential};
-use acr_emulator::Emulator;
+use acr_emulator::{Emulator, Grants};
 use acr_runtime::blob::UploadSource;
 use futures_util::future::try_join_all;
 
@@ -60,7 +62,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let client = match &emulator {
         Some(e) => Client::builder(e.endpoint())
-            .credential(Credential::basic("admin", "password"))
+            .credential(Credential::refresh_token(
+                e.refresh_token_for("bench", Grants::All),
+            ))
             .build()?,
         None => Client::builder(target.as_str()).build()?,
     };

@@ -3,12 +3,12 @@
 //! - 10,000 and 100,000 tags of one repository through `list_tags(..).into_stream()` at the
 //!   default page size: the `acr-emulator` binary runs as its own process, seeded with
 //!   `--tags REPO:N`, and the `list_tags` example of `acr-tests` lists them, one process per
-//!   run, so its wall time (process start and token fetch included, and the emulator's serving
+//!   run, so its wall time (process start included, and the emulator's serving
 //!   time) and its peak RSS are its own; it reports its own CPU time too;
 //! - 64 concurrent pushes of distinct 8 MiB blobs through one `Client` into one repository
 //!   (the `concurrent_push` example): the throughput against `docker-registry`, and the token
-//!   requests it made against the in-process emulator (admin credentials: `POST /oauth2/*` in
-//!   the emulator's request log).
+//!   requests it made against the in-process emulator (the client holding an ACR refresh
+//!   token: `POST /oauth2/*` in the emulator's request log).
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
@@ -153,7 +153,7 @@ fn concurrent(setup: &Setup) -> Vec<Row> {
             stats,
         ));
     }
-    let tokens_case = "64 concurrent 8 MiB pushes, one Client, emulator (admin credentials)";
+    let tokens_case = "64 concurrent 8 MiB pushes, one Client, emulator (refresh token)";
     match measure::run_output(Command::new(&setup.concurrent_push).args(["--emulator", "64", "8"]))
     {
         Ok((sample, out)) => match field(&out, "token_requests") {
