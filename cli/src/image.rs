@@ -415,7 +415,11 @@ async fn push(ctx: &Context, dir: &Path, target: &str, o: PushOptions) -> Result
     tree.blobs.retain(|d, _| layout.has_blob(d));
     let bar = progress::bytes(ctx.progress, target, tree.total());
     let transport = &ctx.client;
-    let uploads = futures_util::stream::iter(tree.blobs.iter().map(|(digest, size)| {
+    // Largest first: started `parallel` at a time in this order, the big blobs do not start
+    // last and run alone at the end.
+    let mut blobs: Vec<(&Digest, &u64)> = tree.blobs.iter().collect();
+    blobs.sort_by(|a, b| b.1.cmp(a.1));
+    let uploads = futures_util::stream::iter(blobs.into_iter().map(|(digest, size)| {
         let mut options = UploadOptions::default().digest(digest.clone()).size(*size);
         options.chunk_size = chunk_size;
         let path = layout.blob_path(digest);
