@@ -52,7 +52,7 @@ pub(crate) fn random_file(path: &Path, len: u64) -> Result<String, String> {
 
 /// A one-layer OCI image layout around `blob` (hard-linked, or copied): what skopeo pushes.
 fn layout(dir: &Path, blob: &Path, digest: &str, size: u64) -> Result<(), String> {
-    super::image::layout(dir, &[(blob.to_owned(), digest.to_owned(), size)])
+    super::image::layout(dir, &[(blob.to_owned(), digest.to_owned(), size)]).map(|_| ())
 }
 
 pub(crate) fn have(program: &str) -> bool {

@@ -29,7 +29,8 @@ pub const LAYERS_MIB: [u64; 10] = [1, 6, 12, 17, 23, 28, 34, 39, 45, 50];
 
 /// An OCI image layout at `dir` with one image tagged `latest`: the `layers` (file, digest,
 /// size; hard-linked into `blobs/`, or copied), a config naming them, a manifest and the index.
-pub fn layout(dir: &Path, layers: &[(PathBuf, String, u64)]) -> Result<(), String> {
+/// Returns the digests of the config and the layers.
+pub fn layout(dir: &Path, layers: &[(PathBuf, String, u64)]) -> Result<Vec<String>, String> {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).map_err(|e| format!("{}: {e}", blobs.display()))?;
     let hex_of = |d: &str| d.trim_start_matches("sha256:").to_owned();
@@ -71,12 +72,15 @@ pub fn layout(dir: &Path, layers: &[(PathBuf, String, u64)]) -> Result<(), Strin
     );
     std::fs::write(dir.join("index.json"), index).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(std::iter::once(config_digest)
+        .chain(layers.iter().map(|(_, d, _)| d.clone()))
+        .collect())
 }
 
 /// Writes an image of layers of `sizes` (bytes; random, distinct per size) as a layout at
-/// `dir`.
-fn make_image(dir: &Path, sizes: &[u64]) -> Result<(), String> {
+/// `dir`; returns the digests of its config and layers.
+fn make_image(dir: &Path, sizes: &[u64]) -> Result<Vec<String>, String> {
     let staging = dir.with_extension("layers");
     std::fs::create_dir_all(&staging).map_err(|e| e.to_string())?;
     let mut layers = Vec::new();
@@ -92,6 +96,47 @@ fn make_image(dir: &Path, sizes: &[u64]) -> Result<(), String> {
 
 /// The runs of one row, ours then the peer's.
 type Pairs = Vec<(Sample, Sample)>;
+
+/// A shell script that pushes every blob of `blobs` from the layout `image` to `repo` on
+/// `host` with curl, all at once, each a POST and one streamed PUT with its digest (no
+/// manifest): the wire's and the registry's limit for the image's bytes.
+fn curl_push_all(host: &str, repo: &str, image: &Path, blobs: &[String]) -> String {
+    let mut script = String::new();
+    for (i, digest) in blobs.iter().enumerate() {
+        let file = image
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"));
+        script.push_str(&format!(
+            "( loc=$(curl -sSf -X POST -D - -o /dev/null 'http://{host}/v2/{repo}/blobs/uploads/' | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); \
+             case \"$loc\" in http*) ;; *) loc=\"http://{host}$loc\";; esac; \
+             case \"$loc\" in *\\?*) sep='&';; *) sep='?';; esac; \
+             curl -sSf -T '{}' -H 'Expect:' -H 'Content-Type: application/octet-stream' \"$loc${{sep}}digest={digest}\" -o /dev/null ) & p{i}=$!; ",
+            file.display()
+        ));
+    }
+    script + &wait_all(blobs.len())
+}
+
+/// A shell script that fetches every blob of `blobs` from `repo` on `host` into files in
+/// `out` with `curl -o`, all at once (no verification, no manifest).
+fn curl_pull_all(host: &str, repo: &str, out: &Path, blobs: &[String]) -> String {
+    let mut script = format!("mkdir -p '{}' || exit 1; ", out.display());
+    for (i, digest) in blobs.iter().enumerate() {
+        script.push_str(&format!(
+            "curl -sSf -o '{}' 'http://{host}/v2/{repo}/blobs/{digest}' & p{i}=$!; ",
+            out.join(digest.trim_start_matches("sha256:")).display()
+        ));
+    }
+    script + &wait_all(blobs.len())
+}
+
+/// `wait` for the background jobs `$p0` to `$p{n-1}`, failing when one failed.
+fn wait_all(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("wait $p{i} || exit 1"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 /// The commands of one image case.
 struct Tools<'a> {
@@ -178,9 +223,13 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
     let _ = std::fs::remove_dir_all(&dir);
     let image = dir.join("layout");
     let sizes: Vec<u64> = LAYERS_MIB.iter().map(|m| m * MIB).collect();
-    if let Err(e) = make_image(&image, &sizes) {
-        return vec![Row::failed("image, 10 layers".into(), e)];
-    }
+    let blobs = match make_image(&image, &sizes) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return vec![Row::failed("image, 10 layers".into(), e)];
+        }
+    };
     let image_s = image.to_string_lossy().into_owned();
     let with_skopeo = have("skopeo");
     let out = dir.join("out");
@@ -189,43 +238,32 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
     let clear_out = || {
         let _ = std::fs::remove_dir_all(&out);
     };
-    let mut rows: Vec<(String, &str, Pairs)> = vec![
+    let (push, pull, copy) = (
+        "image push, 10 layers (255 MiB)",
+        "image pull, 10 layers (255 MiB)",
+        "image copy A to B, 10 layers (255 MiB)",
+    );
+    // The rows, in the order of their indexes below.
+    let mut rows: Vec<(&str, &str, Pairs)> = [
+        (push, "skopeo copy oci: to docker://"),
+        (push, "oci-client Client::push"),
         (
-            "image push, 10 layers (255 MiB)".into(),
-            "skopeo copy oci: to docker://",
-            vec![],
+            push,
+            "curl, every blob at once: POST + one PUT (digest known), no manifest (the limit)",
         ),
+        (pull, "skopeo copy docker:// to oci:"),
+        (pull, "oci-client pull_blob of each blob to files"),
         (
-            "image push, 10 layers (255 MiB)".into(),
-            "oci-client Client::push",
-            vec![],
+            pull,
+            "curl -o of every blob at once, no manifest, no verification (the limit)",
         ),
-        (
-            "image pull, 10 layers (255 MiB)".into(),
-            "skopeo copy docker:// to oci:",
-            vec![],
-        ),
-        (
-            "image pull, 10 layers (255 MiB)".into(),
-            "oci-client pull_blob of each blob to files",
-            vec![],
-        ),
-        (
-            "image copy A to B, 10 layers (255 MiB)".into(),
-            "ours: image pull, then image push",
-            vec![],
-        ),
-        (
-            "image copy A to B, 10 layers (255 MiB)".into(),
-            "skopeo copy docker:// to docker://",
-            vec![],
-        ),
-        (
-            "image copy A to B, 10 layers (255 MiB)".into(),
-            "ours: image push alone (goal ≤ 1.20)",
-            vec![],
-        ),
-    ];
+        (copy, "ours: image pull, then image push"),
+        (copy, "skopeo copy docker:// to docker://"),
+        (copy, "ours: image push alone (goal ≤ 1.20)"),
+    ]
+    .into_iter()
+    .map(|(case, peer)| (case, peer, Vec::new()))
+    .collect();
     let mut errors = Vec::new();
     let out_s = out.to_string_lossy().into_owned();
     for run in 0..setup.runs {
@@ -267,6 +305,23 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
             oc_push.as_mut(),
             none,
         );
+        let mut curl_push = Command::new("sh");
+        curl_push.args([
+            "-c",
+            &curl_push_all(a, &format!("bench/img-curl-{run}"), &image, &blobs),
+        ]);
+        pair(
+            &mut rows[2].2,
+            &mut errors,
+            &mut tools.ours(&[
+                "image",
+                "push",
+                &image_s,
+                &format!("bench/img-ours-{run}-c:v1"),
+            ]),
+            Some(&mut curl_push),
+            none,
+        );
         // pull (what ours pushed), into a fresh folder each time
         clear_out();
         let mut skopeo_pull = with_skopeo.then(|| {
@@ -280,7 +335,7 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
             c
         });
         pair(
-            &mut rows[2].2,
+            &mut rows[3].2,
             &mut errors,
             &mut tools.ours(&["image", "pull", &ours_ref, &out_s]),
             skopeo_pull.as_mut(),
@@ -288,10 +343,22 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
         );
         let mut oc_pull = tools.oci_client(&["image-pull", a, &ours_ref, &out_s]);
         pair(
-            &mut rows[3].2,
+            &mut rows[4].2,
             &mut errors,
             &mut tools.ours(&["image", "pull", &ours_ref, &out_s]),
             oc_pull.as_mut(),
+            clear_out,
+        );
+        let mut curl_pull = Command::new("sh");
+        curl_pull.args([
+            "-c",
+            &curl_pull_all(a, &format!("bench/img-ours-{run}"), &out, &blobs),
+        ]);
+        pair(
+            &mut rows[5].2,
+            &mut errors,
+            &mut tools.ours(&["image", "pull", &ours_ref, &out_s]),
+            Some(&mut curl_pull),
             clear_out,
         );
         // copy A to B
@@ -308,7 +375,7 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
             .env("DOCKER_CONFIG", &tools.docker_config)
             .args(["-c", &script]);
         pair(
-            &mut rows[4].2,
+            &mut rows[6].2,
             &mut errors,
             &mut tools.ours(&["image", "copy", &ours_ref, &copy_to("ours")]),
             Some(&mut pull_push),
@@ -329,7 +396,7 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
             c
         });
         pair(
-            &mut rows[5].2,
+            &mut rows[7].2,
             &mut errors,
             &mut tools.ours(&["image", "copy", &ours_ref, &copy_to("ours2")]),
             skopeo_copy.as_mut(),
@@ -342,7 +409,7 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
             &format!("bench/push-alone-{run}:v1"),
         ]);
         pair(
-            &mut rows[6].2,
+            &mut rows[8].2,
             &mut errors,
             &mut tools.ours(&["image", "copy", &ours_ref, &copy_to("ours3")]),
             Some(&mut push_alone),
@@ -359,7 +426,7 @@ fn ten_layers(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
                 .unwrap_or_else(|| "the peer is not installed or was not built".into());
             table.push(Row::failed(format!("{case} vs {peer}"), why));
         } else {
-            table.push(Row::paired(case, peer, &pairs));
+            table.push(Row::paired(case.to_owned(), peer, &pairs));
         }
     }
     if let Some(e) = errors.first() {
@@ -375,6 +442,7 @@ fn one_gib_copy(setup: &Setup, tools: &Tools<'_>) -> Vec<Row> {
     let _ = std::fs::remove_dir_all(&dir);
     let image = dir.join("layout");
     if let Err(e) = make_image(&image, &[1024 * MIB]) {
+        let _ = std::fs::remove_dir_all(&dir);
         return vec![Row::failed(case, e)];
     }
     let image_s = image.to_string_lossy().into_owned();
@@ -437,4 +505,34 @@ pub fn run(setup: &Setup) -> Vec<Row> {
         rows.extend(one_gib_copy(setup, &tools));
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_curl_scripts_name_every_blob_and_parse() {
+        let blobs = vec!["sha256:aa".to_owned(), "sha256:bb".to_owned()];
+        let push = curl_push_all("127.0.0.1:5000", "r", Path::new("/l"), &blobs);
+        let pull = curl_pull_all("127.0.0.1:5000", "r", Path::new("/o"), &blobs);
+        for script in [&push, &pull] {
+            assert_eq!(script.matches(" & ").count(), 2, "{script}");
+            assert!(
+                script.ends_with("wait $p0 || exit 1; wait $p1 || exit 1"),
+                "{script}"
+            );
+            let parsed = Command::new("sh")
+                .args(["-n", "-c", script])
+                .status()
+                .unwrap();
+            assert!(parsed.success(), "{script}");
+        }
+        assert!(push.contains("'/l/blobs/sha256/bb'"), "{push}");
+        assert!(push.contains("digest=sha256:aa"), "{push}");
+        assert!(
+            pull.contains("-o '/o/aa' 'http://127.0.0.1:5000/v2/r/blobs/sha256:aa'"),
+            "{pull}"
+        );
+    }
 }
