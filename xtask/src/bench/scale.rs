@@ -159,7 +159,7 @@ fn concurrent(setup: &Setup) -> Vec<Row> {
         Ok((sample, out)) => match field(&out, "token_requests") {
             Some(t) => rows.push(Row::alone(
                 format!(
-                    "{tokens_case}: {t:.0} token requests (POST /oauth2/* in the emulator's log; 1 is ideal)"
+                    "{tokens_case}: token requests {t:.0} (POST /oauth2/* in the emulator's log; 1 is ideal)"
                 ),
                 match Stats::of(&[Sample {
                     wall: Duration::from_secs_f64(field(&out, "wall_ms").unwrap_or(0.0) / 1e3),
