@@ -154,28 +154,27 @@ fn concurrent(setup: &Setup) -> Vec<Row> {
         ));
     }
     let tokens_case = "64 concurrent 8 MiB pushes, one Client, emulator (refresh token)";
-    match measure::run_output(Command::new(&setup.concurrent_push).args(["--emulator", "64", "8"]))
-    {
-        Ok((sample, out)) => match field(&out, "token_requests") {
-            Some(t) => rows.push(Row::alone(
-                format!(
-                    "{tokens_case}: token requests {t:.0} (POST /oauth2/* in the emulator's log; 1 is ideal)"
-                ),
-                match Stats::of(&[Sample {
-                    wall: Duration::from_secs_f64(field(&out, "wall_ms").unwrap_or(0.0) / 1e3),
-                    max_rss_kib: 0,
-                }]) {
-                    Some(s) => s,
-                    None => return rows,
-                },
-            )),
-            None => rows.push(Row::failed(
-                tokens_case.into(),
-                format!("output: {} ({:?})", out.trim(), sample.wall),
-            )),
+    let run =
+        measure::run_output(Command::new(&setup.concurrent_push).args(["--emulator", "64", "8"]));
+    let row = match run {
+        Ok((_, out)) => match (field(&out, "token_requests"), field(&out, "wall_ms")) {
+            (Some(tokens), Some(ms)) => Stats::of(&[Sample {
+                wall: Duration::from_secs_f64(ms / 1e3),
+                max_rss_kib: 0,
+            }])
+            .map(|stats| {
+                Row::alone(
+                    format!(
+                        "{tokens_case}: token requests {tokens:.0} (POST /oauth2/* in the emulator's log; 1 is ideal)"
+                    ),
+                    stats,
+                )
+            }),
+            _ => Some(Row::failed(tokens_case.into(), format!("output: {}", out.trim()))),
         },
-        Err(e) => rows.push(Row::failed(tokens_case.into(), e)),
-    }
+        Err(e) => Some(Row::failed(tokens_case.into(), e)),
+    };
+    rows.extend(row);
     rows
 }
 
