@@ -332,6 +332,14 @@ impl Tree {
     fn total(&self) -> u64 {
         self.blobs.values().sum()
     }
+
+    /// The blobs, largest first: started `--parallel` at a time in this order, the big blobs
+    /// do not start last and run alone at the end (in digest order they may).
+    fn largest_first(&self) -> impl Iterator<Item = (&Digest, &u64)> {
+        let mut blobs: Vec<(&Digest, &u64)> = self.blobs.iter().collect();
+        blobs.sort_by(|a, b| b.1.cmp(a.1));
+        blobs.into_iter()
+    }
 }
 
 /// The entry of `layout` to push: by `source_tag`, by the target's digest, by the target's tag,
@@ -415,7 +423,7 @@ async fn push(ctx: &Context, dir: &Path, target: &str, o: PushOptions) -> Result
     tree.blobs.retain(|d, _| layout.has_blob(d));
     let bar = progress::bytes(ctx.progress, target, tree.total());
     let transport = &ctx.client;
-    let uploads = futures_util::stream::iter(tree.blobs.iter().map(|(digest, size)| {
+    let uploads = futures_util::stream::iter(tree.largest_first().map(|(digest, size)| {
         let mut options = UploadOptions::default().digest(digest.clone()).size(*size);
         options.chunk_size = chunk_size;
         let path = layout.blob_path(digest);
@@ -561,7 +569,7 @@ async fn pull(
     let mut tree = remote_tree(transport, &repo, &top, &what).await?;
     tree.blobs.retain(|d, _| !layout.has_blob(d));
     let bar = progress::bytes(ctx.progress, source, tree.total());
-    let downloads = futures_util::stream::iter(tree.blobs.iter().map(|(digest, size)| {
+    let downloads = futures_util::stream::iter(tree.largest_first().map(|(digest, size)| {
         let path = layout.blob_path(digest);
         let (transport, repo, bar) = (&transport, &repo, &bar);
         async move {

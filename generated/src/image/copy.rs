@@ -257,8 +257,12 @@ impl Job<'_> {
             let mut result = ImageTransfer::new(descriptor);
             match kind {
                 ManifestKind::Image(image) => {
+                    // Largest first: started `parallel` at a time in this order, the big blobs
+                    // do not start last and stream alone at the end.
+                    let mut blobs = blobs_of(&image);
+                    blobs.sort_by_key(|b| std::cmp::Reverse(b.size));
                     let copies = futures_util::stream::iter(
-                        blobs_of(&image)
+                        blobs
                             .into_iter()
                             .map(|blob| Ok::<_, Error>(async move { self.copy_blob(blob).await })),
                     )

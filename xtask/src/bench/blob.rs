@@ -5,8 +5,11 @@
 //!   advance and `Expect:` disabled, `curl -T` streaming the file: the wire's limit), and `skopeo copy --preserve-digests`
 //!   of a one-layer OCI layout (with a fresh blob-info cache each run, so it pushes instead of
 //!   mounting);
-//! - pull into a file, digest verified by us: `curl -o FILE` (no verification: the limit), and
-//!   `skopeo copy` to a `dir:` folder.
+//!   Also the `oci-client` peer (`xtask/peers/oci-client-peer`): `push_blob_stream_chunked`
+//!   from the file, its default 4 MiB chunks, the digest computed on the way;
+//! - pull into a file, digest verified by us: `curl -o FILE` (no verification: the limit),
+//!   `skopeo copy` to a `dir:` folder, and the `oci-client` peer (`pull_blob` into the file,
+//!   digest verified, no fsync).
 //!
 //! Each run pushes into a new repository.
 
@@ -23,7 +26,7 @@ use crate::registry::Registry;
 const MIB: u64 = 1 << 20;
 
 /// Writes `len` pseudo-random bytes (splitmix64) to `path`; returns their `sha256:` digest.
-fn random_file(path: &Path, len: u64) -> Result<String, String> {
+pub(crate) fn random_file(path: &Path, len: u64) -> Result<String, String> {
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(MIB as usize, file);
     let mut hash = sha2::Sha256::new();
@@ -49,35 +52,10 @@ fn random_file(path: &Path, len: u64) -> Result<String, String> {
 
 /// A one-layer OCI image layout around `blob` (hard-linked, or copied): what skopeo pushes.
 fn layout(dir: &Path, blob: &Path, digest: &str, size: u64) -> Result<(), String> {
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).map_err(|e| e.to_string())?;
-    let hex_of = |d: &str| d.trim_start_matches("sha256:").to_owned();
-    let put = |bytes: &[u8]| -> Result<(String, u64), String> {
-        let d = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
-        std::fs::write(blobs.join(hex_of(&d)), bytes).map_err(|e| e.to_string())?;
-        Ok((d, bytes.len() as u64))
-    };
-    let layer = blobs.join(hex_of(digest));
-    if std::fs::hard_link(blob, &layer).is_err() {
-        std::fs::copy(blob, &layer).map_err(|e| e.to_string())?;
-    }
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{digest}"]}}}}"#
-    );
-    let (config_digest, config_size) = put(config.as_bytes())?;
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{digest}","size":{size}}}]}}"#
-    );
-    let (manifest_digest, manifest_size) = put(manifest.as_bytes())?;
-    let index = format!(
-        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{manifest_digest}","size":{manifest_size},"annotations":{{"org.opencontainers.image.ref.name":"latest"}}}}]}}"#
-    );
-    std::fs::write(dir.join("index.json"), index).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .map_err(|e| e.to_string())
+    super::image::layout(dir, &[(blob.to_owned(), digest.to_owned(), size)]).map(|_| ())
 }
 
-fn have(program: &str) -> bool {
+pub(crate) fn have(program: &str) -> bool {
     Command::new(program)
         .arg("--version")
         .output()
@@ -88,7 +66,7 @@ fn have(program: &str) -> bool {
 /// pushing): an empty home of its own, and the cache of a root run
 /// (`/var/lib/containers/cache/blob-info-cache-v1.*`, where containers/image keeps it for
 /// root) removed; no policy file needed.
-fn skopeo(home: &Path) -> Command {
+pub(crate) fn skopeo(home: &Path) -> Command {
     let _ = std::fs::remove_dir_all(home);
     let _ = std::fs::create_dir_all(home);
     for name in ["blob-info-cache-v1.boltdb", "blob-info-cache-v1.sqlite"] {
@@ -128,7 +106,8 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
     let layout_dir = dir.join("layout");
     let with_skopeo = with_skopeo && layout(&layout_dir, &file, &digest, size).is_ok();
     let file_s = file.to_string_lossy().into_owned();
-    let mut push: Vec<(&str, Vec<(Sample, Sample)>)> = vec![("curl", vec![]), ("skopeo", vec![])];
+    let mut push: Vec<(&str, Vec<(Sample, Sample)>)> =
+        vec![("curl", vec![]), ("skopeo", vec![]), ("oci-client", vec![])];
     let mut pull = push.clone();
     let out = dir.join("out");
     let home = dir.join("skopeo-home");
@@ -163,6 +142,19 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             ]));
             if let (Ok(a), Ok(b)) = (again, sk) {
                 push[1].1.push((a, b));
+            }
+        }
+        if let Some(peer) = &setup.oci_client {
+            let again =
+                measure::run(ours(&["blob", "push", &format!("{repo}-o"), &file_s]).arg("--quiet"));
+            let oc = measure::run(Command::new(peer).args([
+                "blob-push",
+                &host,
+                &file_s,
+                &format!("bench/oci-client-{size}-{run}"),
+            ]));
+            if let (Ok(a), Ok(b)) = (again, oc) {
+                push[2].1.push((a, b));
             }
         }
         // pull what ours pushed in this run
@@ -213,6 +205,28 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
                 pull[1].1.push((a, b));
             }
         }
+        if let Some(peer) = &setup.oci_client {
+            let ours_again = measure::run(&mut ours(&[
+                "blob",
+                "pull",
+                &repo,
+                &digest,
+                "-o",
+                &out.to_string_lossy(),
+            ]));
+            let _ = std::fs::remove_file(&out);
+            let oc = measure::run(Command::new(peer).args([
+                "blob-pull",
+                &host,
+                &repo,
+                &digest,
+                &out.to_string_lossy(),
+            ]));
+            let _ = std::fs::remove_file(&out);
+            if let (Ok(a), Ok(b)) = (ours_again, oc) {
+                pull[2].1.push((a, b));
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     if let Some(e) = error {
@@ -224,15 +238,17 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             let name = format!("{what}, {label} blob");
             let peer_name = match (what, peer) {
                 ("push", "curl") => "curl POST + one PUT (digest known)",
-                ("push", _) => "skopeo copy (one-layer OCI layout)",
+                ("push", "skopeo") => "skopeo copy (one-layer OCI layout)",
+                ("push", _) => "oci-client push_blob_stream_chunked (4 MiB chunks)",
                 (_, "curl") => "curl -o FILE (no verification)",
-                _ => "skopeo copy to dir:",
+                (_, "skopeo") => "skopeo copy to dir:",
+                _ => "oci-client pull_blob to a file (verified, no fsync)",
             };
             if pairs.is_empty() {
-                if peer == "skopeo" {
+                if peer != "curl" {
                     rows.push(Row::failed(
                         format!("{name} vs {peer_name}"),
-                        "skopeo not installed or failed".into(),
+                        format!("{peer} not installed, not built, or failed"),
                     ));
                 }
                 continue;

@@ -17,10 +17,20 @@ pub struct Sample {
 /// Runs `cmd` to its end with its output discarded unless it fails; returns its figures, or
 /// an error with its status and the end of its stderr.
 pub fn run(cmd: &mut Command) -> Result<Sample, String> {
+    cmd.stdout(std::process::Stdio::null());
+    run_inner(cmd).map(|(sample, _)| sample)
+}
+
+/// [`run`], and what the child printed on stdout.
+pub fn run_output(cmd: &mut Command) -> Result<(Sample, String), String> {
+    cmd.stdout(std::process::Stdio::piped());
+    run_inner(cmd)
+}
+
+fn run_inner(cmd: &mut Command) -> Result<(Sample, String), String> {
     let shown = format!("{cmd:?}");
     let child = cmd
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("{shown}: {e}"))?;
@@ -28,6 +38,14 @@ pub fn run(cmd: &mut Command) -> Result<Sample, String> {
     let mut child = child;
     let status_file = format!("/proc/{}/status", child.id());
     let mut stderr = child.stderr.take();
+    let mut stdout = child.stdout.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = std::io::Read::read_to_string(s, &mut text);
+        }
+        text
+    });
     // Read stderr on a thread so a chatty child never blocks on a full pipe.
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -52,6 +70,7 @@ pub fn run(cmd: &mut Command) -> Result<Sample, String> {
     };
     let wall = started.elapsed();
     let err = reader.join().unwrap_or_default();
+    let out = out_reader.join().unwrap_or_default();
     if !status.success() {
         let tail: Vec<&str> = err.lines().rev().take(5).collect();
         return Err(format!(
@@ -59,7 +78,7 @@ pub fn run(cmd: &mut Command) -> Result<Sample, String> {
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         ));
     }
-    Ok(Sample { wall, max_rss_kib })
+    Ok((Sample { wall, max_rss_kib }, out))
 }
 
 /// `VmHWM` (KiB) of a `/proc/PID/status` text.
@@ -153,6 +172,8 @@ mod tests {
         let ok =
             run(Command::new("sh").args(["-c", "head -c 1000000 /dev/zero > /dev/null"])).unwrap();
         assert!(ok.max_rss_kib > 0);
+        let (_, out) = run_output(Command::new("sh").args(["-c", "echo figures"])).unwrap();
+        assert_eq!(out, "figures\n");
         let err = run(Command::new("sh").args(["-c", "echo boom >&2; exit 3"])).unwrap_err();
         assert!(err.contains("boom"), "{err}");
     }

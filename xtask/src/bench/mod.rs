@@ -5,20 +5,28 @@
 //! - `codegen`: the generator on the ACR specs, the largest corpus file and synthetic specs of
 //!   1,000 and 10,000 endpoints (time, peak memory) ([`codegen`]);
 //! - `blob`: blob push and pull of 256 MiB and 1 GiB against a real `docker-registry`, ours
-//!   (the `acr` CLI) against `curl` (the wire's limit) and `skopeo` ([`blob`]);
+//!   (the `acr` CLI) against `curl` (the wire's limit), `skopeo` and `oci-client` ([`blob`]);
+//! - `image`: push, pull and copy of a 10-layer image against skopeo and `oci-client`, and
+//!   between two registries against pull-then-push ([`image`]);
 //! - `calls`: 1,000 `get_tag_properties` against the emulator, ours beside a hand-written
 //!   reqwest loop, and requests per warm call ([`calls`]);
+//! - `scale`: 10,000 and 100,000 tags through `into_stream()`, and 64 concurrent pushes
+//!   through one client ([`scale`]);
 //! - `lap`: the LAP parser on the corpus beside the reference Python parser ([`lap`]).
 //!
-//! It builds the release binaries first (`cargo build --release -p xtask -p acr-cli`) and
-//! measures them as child processes (wall time; peak RSS from `wait4`). `--quick` runs 3 of
-//! each and leaves out the 1 GiB blob. Benchmarks are not tests: nothing here runs in CI.
+//! It builds the release binaries first (`cargo build --release -p xtask -p acr-cli
+//! -p acr-emulator`, the examples of `acr-tests` it runs, and the `oci-client` peer, a package
+//! of its own in `xtask/peers/oci-client-peer` outside the workspace) and measures them as
+//! child processes (wall time; peak RSS from `/proc`). `--quick` runs 3 of each and leaves out
+//! the 1 GiB blob and image. Benchmarks are not tests: nothing here runs in CI.
 
 pub mod blob;
 pub mod calls;
 pub mod codegen;
+pub mod image;
 pub mod lap;
 pub mod measure;
+pub mod scale;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,10 +38,14 @@ use measure::{Sample, Stats};
 pub enum Group {
     /// The generator's time and memory.
     Codegen,
-    /// Blob push and pull against docker-registry, with curl and skopeo.
+    /// Blob push and pull against docker-registry, with curl, skopeo and oci-client.
     Blob,
+    /// Image push, pull and copy against docker-registry, with skopeo and oci-client.
+    Image,
     /// 1,000 small calls against the emulator beside a hand-written reqwest loop.
     Calls,
+    /// 100,000 tags through `into_stream()`; 64 concurrent pushes through one client.
+    Scale,
     /// The LAP parser against the reference Python parser.
     Lap,
 }
@@ -41,13 +53,13 @@ pub enum Group {
 /// The command line of `cargo xtask bench`.
 #[derive(Debug, Clone, Default, clap::Parser)]
 #[command(
-    about = "Measure speed and memory beside peers (curl, skopeo, the Python LAP parser) and print a markdown table"
+    about = "Measure speed and memory beside peers (curl, skopeo, oci-client, the Python LAP parser) and print a markdown table"
 )]
 pub struct Args {
     /// The groups to run (default: all).
     #[arg(value_enum)]
     pub groups: Vec<Group>,
-    /// 3 runs of each, and no 1 GiB blob: about two minutes.
+    /// 3 runs of each, and no 1 GiB blob or image: a few minutes.
     #[arg(long)]
     pub quick: bool,
     /// Runs of each case (default 5, or 3 with --quick).
@@ -67,6 +79,14 @@ pub struct Setup {
     pub acr: PathBuf,
     /// The release `small_calls` example of `acr-tests`.
     pub small_calls: PathBuf,
+    /// The release `list_tags` example of `acr-tests`.
+    pub list_tags: PathBuf,
+    /// The release `concurrent_push` example of `acr-tests`.
+    pub concurrent_push: PathBuf,
+    /// The release `acr-emulator` binary.
+    pub emulator: PathBuf,
+    /// The `oci-client` peer, when it built (its rows say why not otherwise).
+    pub oci_client: Option<PathBuf>,
     /// A scratch folder, removed at the end.
     pub work: PathBuf,
     /// Runs per case.
@@ -132,8 +152,10 @@ pub fn table(rows: &[Row]) -> String {
     );
     for r in rows {
         let ours = r.ours.map(|s| s.time()).unwrap_or_else(|| "–".into());
+        // No figure (0): measured inside a process that holds more than the case (`calls`).
         let rss = r
             .ours
+            .filter(|s| s.rss_mib > 0.0)
             .map(|s| format!("{:.1} MiB", s.rss_mib))
             .unwrap_or_else(|| "–".into());
         let (peer, peer_time, ratio) = match &r.peer {
@@ -155,8 +177,21 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
-/// Builds the release binaries this measures; returns (xtask, acr, small_calls).
-fn build() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+/// The release binaries this measures.
+struct Binaries {
+    xtask: PathBuf,
+    acr: PathBuf,
+    small_calls: PathBuf,
+    list_tags: PathBuf,
+    concurrent_push: PathBuf,
+    emulator: PathBuf,
+    oci_client: Option<PathBuf>,
+}
+
+/// Builds the release binaries this measures. The `oci-client` peer is a package outside the
+/// workspace (so the workspace's build and CI never compile it), built into `target/peers`;
+/// when it does not build, its rows say so and the rest goes on.
+fn build() -> Result<Binaries, String> {
     let root = crate::workspace::root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let builds: [&[&str]; 2] = [
@@ -168,6 +203,8 @@ fn build() -> Result<(PathBuf, PathBuf, PathBuf), String> {
             "xtask",
             "-p",
             "acr-cli",
+            "-p",
+            "acr-emulator",
         ],
         &[
             "build",
@@ -177,6 +214,10 @@ fn build() -> Result<(PathBuf, PathBuf, PathBuf), String> {
             "acr-tests",
             "--example",
             "small_calls",
+            "--example",
+            "list_tags",
+            "--example",
+            "concurrent_push",
         ],
     ];
     for args in builds {
@@ -189,15 +230,35 @@ fn build() -> Result<(PathBuf, PathBuf, PathBuf), String> {
             return Err(format!("cargo {} failed", args.join(" ")));
         }
     }
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
+    let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release");
-    Ok((
-        dir.join("xtask"),
-        dir.join("acr"),
-        dir.join("examples").join("small_calls"),
-    ))
+        .unwrap_or_else(|| root.join("target"));
+    let peers = target.join("peers");
+    let peer_manifest = root.join("xtask/peers/oci-client-peer/Cargo.toml");
+    let peer_built = Command::new(&cargo)
+        .arg("build")
+        .arg("--release")
+        .arg("--locked")
+        .arg("--manifest-path")
+        .arg(&peer_manifest)
+        .arg("--target-dir")
+        .arg(&peers)
+        .current_dir(&root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !peer_built {
+        eprintln!("bench: the oci-client peer did not build; its rows are left out");
+    }
+    let dir = target.join("release");
+    Ok(Binaries {
+        xtask: dir.join("xtask"),
+        acr: dir.join("acr"),
+        small_calls: dir.join("examples").join("small_calls"),
+        list_tags: dir.join("examples").join("list_tags"),
+        concurrent_push: dir.join("examples").join("concurrent_push"),
+        emulator: dir.join("acr-emulator"),
+        oci_client: peer_built.then(|| peers.join("release").join("oci-client-peer")),
+    })
 }
 
 /// `nproc`, memory and CPU model, for the table's heading.
@@ -227,7 +288,14 @@ fn machine() -> String {
 /// Runs the command; returns the exit code.
 pub fn run(args: &Args) -> u8 {
     let groups = if args.groups.is_empty() {
-        vec![Group::Codegen, Group::Blob, Group::Calls, Group::Lap]
+        vec![
+            Group::Codegen,
+            Group::Blob,
+            Group::Image,
+            Group::Calls,
+            Group::Scale,
+            Group::Lap,
+        ]
     } else {
         args.groups.clone()
     };
@@ -235,7 +303,7 @@ pub fn run(args: &Args) -> u8 {
     let needs_binaries = groups.iter().any(|g| *g != Group::Lap);
     let work = std::env::temp_dir().join(format!("acr-bench-{}", std::process::id()));
     if needs_binaries {
-        let (xtask, acr, small_calls) = match build() {
+        let bin = match build() {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -243,9 +311,13 @@ pub fn run(args: &Args) -> u8 {
             }
         };
         let setup = Setup {
-            xtask,
-            acr,
-            small_calls,
+            xtask: bin.xtask,
+            acr: bin.acr,
+            small_calls: bin.small_calls,
+            list_tags: bin.list_tags,
+            concurrent_push: bin.concurrent_push,
+            emulator: bin.emulator,
+            oci_client: bin.oci_client,
             work: work.clone(),
             runs: args.runs.unwrap_or(if args.quick { 3 } else { 5 }).max(1),
             quick: args.quick,
@@ -256,7 +328,9 @@ pub fn run(args: &Args) -> u8 {
             match g {
                 Group::Codegen => rows.extend(codegen::run(&setup)),
                 Group::Blob => rows.extend(blob::run(&setup)),
+                Group::Image => rows.extend(image::run(&setup)),
                 Group::Calls => rows.extend(calls::run(&setup)),
+                Group::Scale => rows.extend(scale::run(&setup)),
                 Group::Lap => {}
             }
         }

@@ -3,11 +3,13 @@
 //! ```text
 //! cargo run -p acr-emulator -- [--port N] [--admin USER:PASSWORD]
 //!     [--aad-token TOKEN] [--anonymous-pull] [--redirect-blobs] [--lenient-upload-state]
-//!     [--seed]
+//!     [--seed] [--tags REPO:N]
 //! ```
 //!
 //! Defaults: any free port, admin `admin` / `admin-password`, AAD token `fake-aad-token`.
-//! `--seed` stores a small image `library/hello:v1`.
+//! `--seed` stores a small image `library/hello:v1`. `--tags REPO:N` stores a small image in
+//! `REPO` under the `N` tags `t0000000` to `tN-1` (zero-padded to 7 digits), before the banner
+//! is printed: what `cargo xtask bench scale` lists.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 use acr_emulator::Emulator;
 
 const USAGE: &str = "usage: acr-emulator [--port N] [--admin USER:PASSWORD] [--aad-token TOKEN] \
-[--anonymous-pull] [--redirect-blobs] [--lenient-upload-state] [--seed]";
+[--anonymous-pull] [--redirect-blobs] [--lenient-upload-state] [--seed] [--tags REPO:N]";
 
 struct Options {
     port: u16,
@@ -25,6 +27,7 @@ struct Options {
     redirect_blobs: bool,
     strict_upload_state: bool,
     seed: bool,
+    tags: Option<(String, usize)>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -36,6 +39,7 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         redirect_blobs: false,
         strict_upload_state: true,
         seed: false,
+        tags: None,
     };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
@@ -57,11 +61,36 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--redirect-blobs" => options.redirect_blobs = true,
             "--lenient-upload-state" => options.strict_upload_state = false,
             "--seed" => options.seed = true,
+            "--tags" => {
+                let v = value("--tags")?;
+                let (repo, n) = v
+                    .rsplit_once(':')
+                    .and_then(|(r, n)| Some((r.to_owned(), n.parse().ok()?)))
+                    .ok_or_else(|| format!("--tags takes REPO:N, not {v:?}"))?;
+                options.tags = Some((repo, n));
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
     Ok(options)
+}
+
+/// Stores one small image in `repo` under `n` tags.
+fn seed_tags(emulator: &Emulator, repo: &str, n: usize) -> Result<(), acr_emulator::AcrError> {
+    if n == 0 {
+        return Ok(());
+    }
+    let image = emulator.put_image(repo, "t0000000", "amd64", "linux")?;
+    for i in 1..n {
+        emulator.put_manifest(
+            repo,
+            &format!("t{i:07}"),
+            acr_emulator::OCI_MANIFEST,
+            image.manifest.clone(),
+        )?;
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -93,6 +122,12 @@ async fn main() -> ExitCode {
         && let Err(err) = emulator.put_image("library/hello", "v1", "amd64", "linux")
     {
         eprintln!("acr-emulator: seeding failed: {err:?}");
+    }
+    if let Some((repo, n)) = &options.tags
+        && let Err(err) = seed_tags(&emulator, repo, *n)
+    {
+        eprintln!("acr-emulator: seeding {n} tags of {repo} failed: {err:?}");
+        return ExitCode::FAILURE;
     }
     let banner = format!(
         "endpoint: {}\nstorage: {}\nadmin: {}:{}\naad token: {}\nanonymous pull: {}\n",
