@@ -273,12 +273,28 @@ impl PushBlob {
                         src.read_chunk(chunk_size),
                     )
                     .await;
-                    let first = first?;
-                    carry = Some(Carry {
-                        last: first.len() < chunk_size,
-                        data: first,
-                    });
-                    location?
+                    let location = location?;
+                    match first {
+                        Ok(first) => {
+                            carry = Some(Carry {
+                                last: first.len() < chunk_size,
+                                data: first,
+                            });
+                            location
+                        }
+                        // the session is open: cancel it, as any failed upload does
+                        Err(e) => {
+                            let cancelled = client.cancel_upload(&location).await.is_ok();
+                            return Err(Error::Upload {
+                                operation: OP,
+                                repository: repo.to_string(),
+                                offset: 0,
+                                message: "reading the source failed (0 bytes sent)".to_owned(),
+                                cancelled,
+                                source: Some(Box::new(e)),
+                            });
+                        }
+                    }
                 }
                 None => open_session(&client, repo).await?,
             };

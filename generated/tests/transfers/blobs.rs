@@ -680,3 +680,80 @@ async fn download_to_stops_one_byte_past_the_expected_size_and_leaves_no_file() 
     assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
     assert_eq!(left_behind(), 0);
 }
+
+/// A seekable source that gives `good` bytes, then fails every read.
+struct FailingAfter {
+    good: usize,
+    pos: usize,
+}
+
+impl tokio::io::AsyncRead for FailingAfter {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.pos >= self.good {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the disk failed")));
+        }
+        let n = (self.good - self.pos).min(buf.remaining());
+        buf.put_slice(&vec![7u8; n]);
+        self.pos += n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncSeek for FailingAfter {
+    fn start_seek(
+        mut self: std::pin::Pin<&mut Self>,
+        to: std::io::SeekFrom,
+    ) -> std::io::Result<()> {
+        if let std::io::SeekFrom::Start(p) = to {
+            self.pos = p as usize;
+        }
+        Ok(())
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        std::task::Poll::Ready(Ok(self.pos as u64))
+    }
+}
+
+/// A source that fails while the session opens (its first chunk is read beside the `POST`),
+/// or after some chunks: either way the upload fails with the read's error and the session
+/// it opened is cancelled, none left behind.
+#[tokio::test]
+async fn a_source_failing_at_its_first_or_a_later_read_leaves_no_session_open() {
+    for good in [0usize, 250_000] {
+        let emulator = acr_emulator::Emulator::builder().start().await.unwrap();
+        let t = client(
+            &emulator.endpoint(),
+            Credential::refresh_token(emu::refresh_token(&emulator)),
+        );
+        let source = UploadSource::seekable(FailingAfter { good, pos: 0 });
+        let opts = UploadOptions::default().chunk_size(100_000);
+        let e = t
+            .upload_blob(&repo("hello"), source, opts)
+            .await
+            .expect_err("the source fails");
+        assert!(
+            matches!(
+                e,
+                Error::Upload {
+                    cancelled: true,
+                    ..
+                }
+            ),
+            "after {good} good bytes: {e:?}"
+        );
+        assert!(e.to_string().contains("read"), "{e}");
+        assert_eq!(
+            emulator.upload_sessions(),
+            0,
+            "after {good} good bytes: the session was cancelled"
+        );
+    }
+}
