@@ -95,6 +95,50 @@ pub(crate) fn streams_whole(len: u64, chunk_size: usize) -> bool {
     len > STREAM_ABOVE && len <= chunk_size as u64
 }
 
+/// The digest `ours` (`algorithm:hex`, of the bytes sent), checked against the one the
+/// caller gave, if any.
+#[expect(
+    clippy::result_large_err,
+    reason = "the SessionEnd every step of a session returns, moved once per upload"
+)]
+fn checked_digest(ours: String, expected: Option<&Digest>) -> Result<Digest, SessionEnd> {
+    let digest = Digest::new(ours.clone())
+        .map_err(|e| fatal(Error::invalid_input(OP, e.to_string()), "internal"))?;
+    if let Some(exp) = expected
+        && *exp != digest
+    {
+        return Err(fatal(
+            Error::DigestMismatch {
+                operation: OP,
+                expected: exp.to_string(),
+                actual: ours,
+            },
+            "the source does not match the digest given",
+        ));
+    }
+    Ok(digest)
+}
+
+/// Checks the `Docker-Content-Digest` the registry answered the completion with, if any,
+/// against the digest of the bytes sent.
+#[expect(
+    clippy::result_large_err,
+    reason = "the SessionEnd every step of a session returns, moved once per upload"
+)]
+fn check_reported(reported: Option<&Digest>, digest: &Digest) -> Result<(), SessionEnd> {
+    match reported {
+        Some(reported) if reported != digest => Err(fatal(
+            Error::DigestMismatch {
+                operation: complete_upload::OPERATION,
+                expected: digest.to_string(),
+                actual: reported.to_string(),
+            },
+            "the registry reports another digest than the bytes sent",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A chunk read from the source, and whether the source ended with it.
 pub(crate) struct Chunk {
     data: Bytes,
@@ -351,32 +395,8 @@ impl<'a> Session<'a> {
         };
         self.digester = digester;
         let ours = self.digester.clone().finish();
-        let digest = Digest::new(ours.clone())
-            .map_err(|e| fatal(Error::invalid_input(OP, e.to_string()), "internal"))?;
-        if let Some(exp) = expected
-            && *exp != digest
-        {
-            return Err(fatal(
-                Error::DigestMismatch {
-                    operation: OP,
-                    expected: exp.to_string(),
-                    actual: ours,
-                },
-                "the source does not match the digest given",
-            ));
-        }
-        if let Some(reported) = reported
-            && reported != digest
-        {
-            return Err(fatal(
-                Error::DigestMismatch {
-                    operation: complete_upload::OPERATION,
-                    expected: digest.to_string(),
-                    actual: reported.to_string(),
-                },
-                "the registry reports another digest than the bytes sent",
-            ));
-        }
+        let digest = checked_digest(ours, expected)?;
+        check_reported(reported.as_ref(), &digest)?;
         self.advance(len);
         if expected.is_some() {
             return Ok((digest, len));
@@ -650,20 +670,7 @@ impl<'a> Session<'a> {
         digester.update(&last);
         let ours = digester.finish();
         let size = self.confirmed + last.len() as u64;
-        let digest = Digest::new(ours.clone())
-            .map_err(|e| fatal(Error::invalid_input(OP, e.to_string()), "internal"))?;
-        if let Some(exp) = expected
-            && *exp != digest
-        {
-            return Err(fatal(
-                Error::DigestMismatch {
-                    operation: OP,
-                    expected: exp.to_string(),
-                    actual: ours,
-                },
-                "the source does not match the digest given",
-            ));
-        }
+        let digest = checked_digest(ours, expected)?;
         let mut request = self.client.complete_upload(&self.location, &digest);
         if !last.is_empty() {
             request = request.value(last.clone());
@@ -675,18 +682,7 @@ impl<'a> Session<'a> {
         };
         match request.await {
             Ok(resp) => {
-                if let Some(reported) = resp.docker_content_digest
-                    && reported != digest
-                {
-                    return Err(fatal(
-                        Error::DigestMismatch {
-                            operation: complete_upload::OPERATION,
-                            expected: digest.to_string(),
-                            actual: reported.to_string(),
-                        },
-                        "the registry reports another digest than the bytes sent",
-                    ));
-                }
+                check_reported(resp.docker_content_digest.as_ref(), &digest)?;
                 self.confirm(&last);
                 Ok((digest, size))
             }
