@@ -450,3 +450,46 @@ async fn a_streamed_one_request_upload_cut_halfway_starts_over_and_completes() {
         .unwrap();
     assert_eq!(head.content_length, Some(size));
 }
+
+/// A file-like source (seekable, length known) in 16 MiB chunks streamed from it, cut twice at
+/// 20 MiB on the real registry (which cancels the session after a cut mid-chunk): it starts
+/// over each time and completes with the right digest, never holding a chunk whole.
+#[tokio::test]
+async fn streamed_chunks_cut_twice_start_over_and_complete() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let size = 40 * MIB;
+    let expected = PseudoRandom::digest(size);
+    let proxy = FaultProxy::start(
+        registry_addr(&registry),
+        Cut::upstream_after(20 * MIB).times(2),
+    )
+    .await
+    .unwrap();
+    let client = client(&proxy.endpoint());
+    let options = UploadOptions {
+        size: Some(size),
+        chunk_size: Some(16 * MIB as usize),
+        ..UploadOptions::default()
+    };
+    let uploaded = tokio::time::timeout(
+        UPLOAD_TIMEOUT,
+        client.transport().upload_blob(
+            &repo("streamed/chunks"),
+            UploadSource::seekable(PseudoRandom::new(size)),
+            options,
+        ),
+    )
+    .await
+    .expect("the upload ends in time")
+    .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    assert_eq!(uploaded.digest, expected);
+    assert_eq!(proxy.cuts(), 2);
+    assert!(uploaded.restarts >= 1, "{uploaded:?}");
+    let head = client
+        .check_blob_exists("streamed/chunks", expected.as_str())
+        .await
+        .unwrap();
+    assert_eq!(head.content_length, Some(size));
+}

@@ -46,7 +46,7 @@ use acr_runtime::http::StatusCode;
 use acr_runtime::progress::{OnProgress, Reporter};
 use tracing::Instrument as _;
 
-use super::session::{Carry, Session, SessionEnd, Tally, streams_whole};
+use super::session::{Carry, Session, SessionEnd, Tally, streams_chunks, streams_whole};
 use super::{UploadMethod, UploadSource, Uploaded};
 use crate::operations::{mount_blob, start_upload};
 use crate::{Client, Digest, Error, RepositoryName, UploadLocation};
@@ -140,10 +140,12 @@ impl PushBlob {
     /// The chunk size in bytes (at least 1; the client's by default,
     /// [`ClientBuilder::chunk_size`](crate::ClientBuilder::chunk_size)).
     ///
-    /// Memory holds at most two chunks (the one on the wire and the next, read ahead). A
-    /// blob of known length that fits in one chunk and is over 16 MiB goes in one request
-    /// whose body is read from the source as it is sent, never whole in memory. For a
-    /// source of unknown length the chunk size is at most
+    /// With a seekable source of known length (files, bytes), chunks of 4 MiB or more are
+    /// streamed from the source as they are sent (read, hashed and sent in 1 MiB pieces), so
+    /// memory holds a few MiB whatever the chunk size; a blob that fits in one chunk and is
+    /// over 16 MiB goes in one such request. Otherwise memory holds at most two chunks (the
+    /// one on the wire and the next, read ahead). For a source of unknown length the chunk
+    /// size is at most
     /// [`MAX_CHUNK_UNKNOWN_LENGTH`](crate::blob::MAX_CHUNK_UNKNOWN_LENGTH).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = Some(bytes.max(1));
@@ -266,7 +268,9 @@ impl PushBlob {
                 // the first chunk is read while the session opens
                 None if std::mem::take(&mut fresh)
                     && src.seekable()
-                    && !total.is_some_and(|n| streams_whole(n, chunk_size)) =>
+                    && !total.is_some_and(|n| {
+                        streams_whole(n, chunk_size) || streams_chunks(n, chunk_size, true)
+                    }) =>
                 {
                     let (location, first) = futures_util::future::join(
                         open_session(&client, repo),

@@ -139,6 +139,59 @@ fn check_reported(reported: Option<&Digest>, digest: &Digest) -> Result<(), Sess
     }
 }
 
+/// Chunks of at least this size (bytes) from a seekable source of known length are streamed
+/// from the source ([`Session::stream_chunk`]) rather than read into memory first.
+const STREAM_CHUNKS_FROM: usize = 4 << 20;
+
+/// Whether an upload of `total` bytes in chunks of `chunk_size` streams each chunk from its
+/// source: several chunks, large ones, and a source that can go back after a failure.
+pub(crate) fn streams_chunks(total: u64, chunk_size: usize, seekable: bool) -> bool {
+    seekable && chunk_size >= STREAM_CHUNKS_FROM && total > chunk_size as u64
+}
+
+/// Reads `len` bytes from `src` in pieces of [`STREAM_PIECE`] bytes, hashes each off this
+/// task (from `digester`) and hands it to `pieces` (a streamed request body); the hash state
+/// after them. A source that fails or ends short breaks the body (an error piece) and gives
+/// its error; a body whose request ended stops the reading early.
+async fn produce(
+    src: &mut Source,
+    digester: Digester,
+    len: u64,
+    pieces: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+) -> crate::Result<Digester> {
+    let mut digester = digester;
+    let mut read = 0u64;
+    while read < len {
+        let want = (len - read).min(STREAM_PIECE as u64) as usize;
+        let piece = match src.read_chunk(want).await {
+            Ok(p) if p.len() == want => p,
+            Ok(_) => {
+                let _ = pieces
+                    .send(Err(std::io::Error::other("the source ended early")))
+                    .await;
+                return Err(Error::invalid_input(
+                    OP,
+                    format!("the source ended before the {len} bytes announced"),
+                ));
+            }
+            Err(e) => {
+                let _ = pieces
+                    .send(Err(std::io::Error::other("the source failed")))
+                    .await;
+                return Err(e);
+            }
+        };
+        read += piece.len() as u64;
+        digester = update_off_task(digester, piece.clone())
+            .await
+            .ok_or_else(|| Error::invalid_input(OP, "internal: the hashing thread stopped"))?;
+        if pieces.send(Ok(piece)).await.is_err() {
+            break; // the request ended (failed): its error tells why
+        }
+    }
+    Ok(digester)
+}
+
 /// A chunk read from the source, and whether the source ended with it.
 pub(crate) struct Chunk {
     data: Bytes,
@@ -248,6 +301,16 @@ impl<'a> Session<'a> {
         {
             return self.send_streamed(src, len, expected, tally).await;
         }
+        if carry.is_none()
+            && let Some(total) = self.total
+            && streams_chunks(total, chunk_size, src.seekable())
+        {
+            while self.confirmed < total {
+                let end = total.min(self.confirmed + chunk_size as u64);
+                self.stream_chunk(src, end, tally).await?;
+            }
+            return self.complete(src, Bytes::new(), expected, tally).await;
+        }
         let mut carry = carry;
         let mut ahead: Option<Bytes> = None;
         let mut first = true;
@@ -282,6 +345,99 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// PATCHes the bytes from `self.confirmed` to `end` (the source standing at
+    /// `self.confirmed`) as a body streamed from the source: read, hashed off this task and
+    /// sent in pieces of [`STREAM_PIECE`] bytes, so the chunk is never in memory whole. The
+    /// body cannot be sent twice: after a failure the registry is asked what it holds, the
+    /// source and the hash state are set back to that (from the checkpoint at the chunk's
+    /// start), and the caller's loop goes on from there, as [`resume`] decides.
+    async fn stream_chunk(
+        &mut self,
+        src: &mut Source,
+        end: u64,
+        tally: &mut Tally,
+    ) -> Result<(), SessionEnd> {
+        let attempt = Attempt {
+            confirmed: self.confirmed,
+            len: end - self.confirmed,
+        };
+        let (body, pieces) =
+            StreamBody::channel("application/octet-stream", attempt.len, STREAM_QUEUE);
+        let produce = produce(&mut *src, self.digester.clone(), attempt.len, pieces);
+        let request = self
+            .client
+            .upload_chunk(&self.location, Bytes::new())
+            .content_range(format!("{}-{}", attempt.confirmed, end - 1));
+        let body = Body::Stream(body);
+        let send = async move {
+            let (client, mut request) = request.into_request()?;
+            request.body = body;
+            let raw = client.transport().send(request).await?;
+            upload_chunk::Response::from_raw(raw)
+        };
+        tally.bytes_sent += attempt.len;
+        self.sent_any = true;
+        let (result, produced) = futures_util::future::join(send, produce).await;
+        let (answer, failure) = match result {
+            Ok(resp) => {
+                self.update_location(resp.location);
+                let h = resume::held_range(resp.range, self.confirmed, true);
+                (PatchAnswer::Accepted(h), None)
+            }
+            Err(e) => match e.status() {
+                Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
+                None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
+                None if matches!(e, Error::InvalidResponse { .. }) => {
+                    (PatchAnswer::Accepted(None), Some(e))
+                }
+                None => return Err(fatal(e, "the chunk could not be sent")),
+            },
+        };
+        let step = after_patch(&attempt, answer, &self.means(src, tally));
+        let produced = match produced {
+            Ok(d) => d,
+            // the source failed: nothing to resume from
+            Err(e) => return Err(fatal(e, "reading the source failed")),
+        };
+        if let Step::Done = step {
+            self.digester = produced;
+            self.advance(attempt.len);
+            self.checkpoints
+                .push((self.confirmed, self.digester.clone()));
+            return Ok(());
+        }
+        let failure = failure.unwrap_or_else(|| {
+            Error::invalid_response(
+                upload_chunk::OPERATION,
+                "the registry's Range does not match the chunk sent",
+            )
+        });
+        let step = match step {
+            Step::AskStatus => {
+                tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
+                let backoff = tally.resumes + tally.restarts + 1;
+                tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff)).await;
+                let answer = self.status(attempt).await;
+                after_status(&attempt, answer, &self.means(src, tally))
+            }
+            other => other,
+        };
+        match step {
+            Step::Done | Step::AskStatus => Err(fatal(failure, "internal: unexpected resume step")),
+            Step::Resume { at } | Step::Rewind { at } => {
+                tally.budget_left = tally.budget_left.saturating_sub(1);
+                tally.resumes += 1;
+                tracing::info!(at, "resuming at the registry's Range");
+                // the hash state and the source back to `at`, from the chunk's checkpoint
+                self.rewind(src, at).await
+            }
+            Step::Restart { cancel_old } => {
+                Err(self.restart(src, tally, cancel_old, failure, &Bytes::new(), true))
+            }
+            Step::Fail(why) => Err(fatal(failure, why.message())),
+        }
+    }
+
     /// Sends the whole blob (`len` bytes from byte 0 of `src`) in one request whose body is
     /// read from the source as it goes: never in memory whole, whatever the chunk size. With
     /// the digest known it is the completing `PUT` itself (OCI distribution spec, "Monolithic
@@ -299,44 +455,7 @@ impl<'a> Session<'a> {
         tally: &mut Tally,
     ) -> Result<(Digest, u64), SessionEnd> {
         let (body, pieces) = StreamBody::channel("application/octet-stream", len, STREAM_QUEUE);
-        let start = self.digester.clone();
-        let reader = &mut *src;
-        let produce = async move {
-            let mut digester = start;
-            let mut read = 0u64;
-            while read < len {
-                let want = (len - read).min(STREAM_PIECE as u64) as usize;
-                let piece = match reader.read_chunk(want).await {
-                    Ok(p) if p.len() == want => p,
-                    Ok(_) => {
-                        let e = Error::invalid_input(
-                            OP,
-                            format!("the source ended before the {len} bytes announced"),
-                        );
-                        let _ = pieces
-                            .send(Err(std::io::Error::other("the source ended early")))
-                            .await;
-                        return Err(e);
-                    }
-                    Err(e) => {
-                        let _ = pieces
-                            .send(Err(std::io::Error::other("the source failed")))
-                            .await;
-                        return Err(e);
-                    }
-                };
-                read += piece.len() as u64;
-                digester = update_off_task(digester, piece.clone())
-                    .await
-                    .ok_or_else(|| {
-                        Error::invalid_input(OP, "internal: the hashing thread stopped")
-                    })?;
-                if pieces.send(Ok(piece)).await.is_err() {
-                    break; // the request ended (failed): its error tells why
-                }
-            }
-            Ok(digester)
-        };
+        let produce = produce(&mut *src, self.digester.clone(), len, pieces);
         tally.bytes_sent += len;
         self.sent_any = true;
         let body = Body::Stream(body);

@@ -757,3 +757,40 @@ async fn a_source_failing_at_its_first_or_a_later_read_leaves_no_session_open() 
         );
     }
 }
+
+/// Chunks of 4 MiB or more from a seekable source of known length are streamed from it; when
+/// one breaks after the registry kept part of it (a registry without distribution's session
+/// rule), the upload resumes at the registry's `Range`: the source and the hash state are set
+/// back to it from the chunk's start, and the blob arrives whole.
+#[tokio::test]
+async fn a_streamed_chunk_cut_after_the_registry_kept_part_resumes_at_its_range() {
+    let emulator = acr_emulator::Emulator::builder()
+        .strict_upload_state(false)
+        .start()
+        .await
+        .unwrap();
+    emulator.inject(
+        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
+            .nth(2)
+            .drop_after_keeping_partial(1_000_000),
+    );
+    let t = client(
+        &emulator.endpoint(),
+        Credential::refresh_token(emu::refresh_token(&emulator)),
+    );
+    let b = data(10 << 20);
+    let opts = UploadOptions::default().chunk_size(4 << 20);
+    let up = t
+        .upload_blob(&repo("hello"), UploadSource::Bytes(b.clone()), opts)
+        .await
+        .unwrap();
+    assert_eq!(up.digest, Digest::sha256(&b));
+    assert_eq!((up.resumes, up.restarts), (1, 0), "{up:?}");
+    assert_eq!(emulator.blob("hello", up.digest.as_str()).unwrap(), b);
+    let ranges = emu::header_of(&emulator, Server::Registry, "PATCH", "content-range");
+    let resumed = format!("{}-", (4 << 20) + 1_000_000);
+    assert!(
+        ranges.iter().any(|r| r.starts_with(&resumed)),
+        "a PATCH from the registry's Range: {ranges:?}"
+    );
+}
