@@ -378,21 +378,7 @@ impl<'a> Session<'a> {
         tally.bytes_sent += attempt.len;
         self.sent_any = true;
         let (result, produced) = futures_util::future::join(send, produce).await;
-        let (answer, failure) = match result {
-            Ok(resp) => {
-                self.update_location(resp.location);
-                let h = resume::held_range(resp.range, self.confirmed, true);
-                (PatchAnswer::Accepted(h), None)
-            }
-            Err(e) => match e.status() {
-                Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
-                None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
-                None if matches!(e, Error::InvalidResponse { .. }) => {
-                    (PatchAnswer::Accepted(None), Some(e))
-                }
-                None => return Err(fatal(e, "the chunk could not be sent")),
-            },
-        };
+        let (answer, failure) = self.patch_answer(result)?;
         let step = after_patch(&attempt, answer, &self.means(src, tally));
         let produced = match produced {
             Ok(d) => d,
@@ -414,11 +400,9 @@ impl<'a> Session<'a> {
         });
         let step = match step {
             Step::AskStatus => {
-                tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
+                let means = self.means(src, tally);
                 let backoff = tally.resumes + tally.restarts + 1;
-                tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff)).await;
-                let answer = self.status(attempt).await;
-                after_status(&attempt, answer, &self.means(src, tally))
+                self.after_asking(attempt, &failure, means, backoff).await
             }
             other => other,
         };
@@ -593,22 +577,7 @@ impl<'a> Session<'a> {
             } else {
                 (request.await, None)
             };
-            let (answer, failure) = match result {
-                Ok(resp) => {
-                    self.update_location(resp.location);
-                    let h = resume::held_range(resp.range, self.confirmed, true);
-                    (PatchAnswer::Accepted(h), None)
-                }
-                Err(e) => match e.status() {
-                    Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
-                    None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
-                    // accepted, but its Location or Range unusable: ask the registry
-                    None if matches!(e, Error::InvalidResponse { .. }) => {
-                        (PatchAnswer::Accepted(None), Some(e))
-                    }
-                    None => return Err(fatal(e, "the chunk could not be sent")),
-                },
-            };
+            let (answer, failure) = self.patch_answer(result)?;
             let failure = failure.unwrap_or_else(|| {
                 Error::invalid_response(
                     upload_chunk::OPERATION,
@@ -643,12 +612,9 @@ impl<'a> Session<'a> {
                     return self.read_next(src, last, chunk_size).await;
                 }
                 Step::AskStatus => {
-                    tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
+                    let means = self.means(src, tally);
                     let backoff = tally.resumes + tally.restarts + 1;
-                    tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff))
-                        .await;
-                    let answer = self.status(attempt).await;
-                    after_status(&attempt, answer, &self.means(src, tally))
+                    self.after_asking(attempt, &failure, means, backoff).await
                 }
                 other => other,
             };
@@ -711,6 +677,53 @@ impl<'a> Session<'a> {
             .await
             .map(Some)
             .map_err(|e| fatal(e, "reading the source failed"))
+    }
+
+    /// What the answer to a `PATCH` says for [`after_patch`], and the failure behind it (none
+    /// when the registry took the chunk); takes a new `Location`. A failure that is neither an
+    /// answer nor a lost connection ends the session.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the SessionEnd every step of a session returns, moved once per upload"
+    )]
+    fn patch_answer(
+        &mut self,
+        result: crate::Result<upload_chunk::Response>,
+    ) -> Result<(PatchAnswer, Option<Error>), SessionEnd> {
+        Ok(match result {
+            Ok(resp) => {
+                self.update_location(resp.location);
+                let h = resume::held_range(resp.range, self.confirmed, true);
+                (PatchAnswer::Accepted(h), None)
+            }
+            Err(e) => match e.status() {
+                Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
+                None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
+                // accepted, but its Location or Range unusable: ask the registry
+                None if matches!(e, Error::InvalidResponse { .. }) => {
+                    (PatchAnswer::Accepted(None), Some(e))
+                }
+                None => return Err(fatal(e, "the chunk could not be sent")),
+            },
+        })
+    }
+
+    /// The step after `attempt` failed with `failure` and [`after_patch`] asked for the
+    /// status: waits the retry policy's backoff, asks ([`Session::status`]), and decides.
+    ///
+    /// `means` is what recovery has (taken before the wait), `backoff` the attempt number the
+    /// retry policy's backoff is for.
+    async fn after_asking(
+        &mut self,
+        attempt: Attempt,
+        failure: &Error,
+        means: Means,
+        backoff: u32,
+    ) -> Step {
+        tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
+        tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff)).await;
+        let answer = self.status(attempt).await;
+        after_status(&attempt, answer, &means)
     }
 
     /// Asks the registry how many bytes it holds (`get_upload_status`) after `attempt` failed.
