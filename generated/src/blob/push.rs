@@ -269,7 +269,7 @@ impl PushBlob {
                 None if std::mem::take(&mut fresh)
                     && src.seekable()
                     && !total.is_some_and(|n| {
-                        streams_whole(n, chunk_size) || streams_chunks(n, chunk_size, true)
+                        streams_whole(n, chunk_size, true) || streams_chunks(n, chunk_size, true)
                     }) =>
                 {
                     let (location, first) = futures_util::future::join(

@@ -81,18 +81,28 @@ fn fatal(error: Error, message: impl Into<String>) -> SessionEnd {
     }
 }
 
-/// A blob that fits in one chunk and is larger than this (bytes) goes in one request whose
-/// body streams from the source ([`Session::send_streamed`]), instead of being read into
-/// memory whole first.
-pub(crate) const STREAM_ABOVE: u64 = 16 << 20;
+/// A blob from a one-pass source that fits in one chunk and is larger than this (bytes)
+/// goes in one request whose body streams from the source ([`Session::send_streamed`]),
+/// instead of being read into memory whole first. Below it the blob is held, so that the
+/// request can be sent again after a failure.
+const STREAM_ABOVE: u64 = 16 << 20;
+/// The same for a seekable source (a file, bytes): it can start over after a failure, so
+/// only blobs of a few pieces are held; several uploads at once then hold a few MiB each.
+const STREAM_SEEKABLE_ABOVE: u64 = 2 * STREAM_PIECE as u64;
 /// The pieces a streamed body is read, hashed and sent in (bytes).
-const STREAM_PIECE: usize = 1 << 20;
-/// How many pieces of a streamed body may wait for the connection.
+const STREAM_PIECE: usize = 512 << 10;
+/// How many pieces of a streamed body may wait for the connection (with one being hashed
+/// and one being written, a streamed upload holds about 2 MiB).
 const STREAM_QUEUE: usize = 4;
 
 /// Whether a blob of `len` bytes goes in one streamed request with chunks of `chunk_size`.
-pub(crate) fn streams_whole(len: u64, chunk_size: usize) -> bool {
-    len > STREAM_ABOVE && len <= chunk_size as u64
+pub(crate) fn streams_whole(len: u64, chunk_size: usize, seekable: bool) -> bool {
+    let above = if seekable {
+        STREAM_SEEKABLE_ABOVE
+    } else {
+        STREAM_ABOVE
+    };
+    len > above && len <= chunk_size as u64
 }
 
 /// The digest `ours` (`algorithm:hex`, of the bytes sent), checked against the one the
@@ -297,7 +307,7 @@ impl<'a> Session<'a> {
     ) -> Result<(Digest, u64), SessionEnd> {
         if carry.is_none()
             && let Some(len) = self.total
-            && streams_whole(len, chunk_size)
+            && streams_whole(len, chunk_size, src.seekable())
         {
             return self.send_streamed(src, len, expected, tally).await;
         }
