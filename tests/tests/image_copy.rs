@@ -516,6 +516,85 @@ async fn a_copy_between_registries_survives_cut_connections_on_both_sides() {
     }
 }
 
+/// Flips one byte in the middle of blob `digest`'s file in `registry`'s storage
+/// (`docker-registry`'s filesystem layout), so that it serves bytes that do not match it.
+fn corrupt_stored_blob(registry: &acr_tests::registry::RealRegistry, digest: &acr::Digest) {
+    let hex = digest.encoded();
+    let data = registry
+        .storage_dir()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&data, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_source_blob_that_does_not_match_its_digest_is_never_completed_at_the_destination() {
+    let Some(a) = start_registry(Flavour::Open).await else {
+        return;
+    };
+    let Some(b) = start_registry(Flavour::Open).await else {
+        return;
+    };
+    let source = registry_client(&a);
+    // Both ways a streamed upload goes: a 3 MiB layer in one request, a 9 MiB layer in
+    // three 4 MiB chunks; neither is hashed by the upload (the download checks it).
+    let target = Client::builder(b.endpoint())
+        .chunk_size(4 << 20)
+        .build()
+        .unwrap();
+    for (repository, size) in [
+        ("copy/corrupt-one", 3 << 20),
+        ("copy/corrupt-chunks", 9 << 20),
+    ] {
+        let image = image(repository, &[size]);
+        source.push_image(repository, "v1", &image).await.unwrap();
+        let layer = image
+            .blobs()
+            .map(|(d, _)| d.clone())
+            .find(|d| d.size == size as u64)
+            .unwrap();
+        corrupt_stored_blob(&a, &layer.digest);
+        let err = source
+            .copy_image(repository, "v1", repository, "v1")
+            .to(&target)
+            .await
+            .expect_err("a copy of a blob that does not match its digest");
+        let mut message = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            message.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        let message = message.to_lowercase();
+        // the download's own check stopped it, before the registry saw the last byte
+        assert!(
+            message.contains("pull_blob: digest mismatch"),
+            "{repository}: {message}"
+        );
+        let repo = RepositoryName::new(repository).unwrap();
+        let held = target.check_blob_exists(&repo, &layer.digest).await;
+        assert!(
+            held.as_ref().is_err_and(|e| e.is_not_found()),
+            "{repository}: the destination must not hold the blob: {held:?}"
+        );
+        let listed: Result<Vec<String>, _> = target
+            .list_tags(repository)
+            .into_stream()
+            .try_collect()
+            .await;
+        assert!(
+            listed.as_ref().is_ok_and(Vec::is_empty)
+                || listed.as_ref().is_err_and(|e| e.is_not_found()),
+            "{repository}: no manifest is pushed after a failed blob: {listed:?}"
+        );
+    }
+}
+
 // ---- peak memory: a 256 MiB layer between two registries, in a child process ----
 
 /// The environment variables that carry the registries to the child.

@@ -140,11 +140,13 @@ impl PushBlob {
     /// The chunk size in bytes (at least 1; the client's by default,
     /// [`ClientBuilder::chunk_size`](crate::ClientBuilder::chunk_size)).
     ///
-    /// With a seekable source of known length (files, bytes), chunks of 4 MiB or more are
-    /// streamed from the source as they are sent (read, hashed and sent in 1 MiB pieces), so
-    /// memory holds a few MiB whatever the chunk size; a blob that fits in one chunk and is
-    /// over 16 MiB goes in one such request. Otherwise memory holds at most two chunks (the
-    /// one on the wire and the next, read ahead). For a source of unknown length the chunk
+    /// With a seekable source of known length (files, bytes, a size given), chunks of 4 MiB
+    /// or more are streamed from the source as they are sent (read, hashed and sent in
+    /// 512 KiB pieces, at most 4 waiting for the connection), so an upload holds about 3 MiB
+    /// whatever the chunk size; a blob of more than 1 MiB that fits in one chunk goes in one
+    /// such request. A one-pass source streams a blob that fits in one chunk only above
+    /// 16 MiB. Otherwise memory holds at most two chunks (the one on the wire and the next,
+    /// read ahead). For a source of unknown length the chunk
     /// size is at most
     /// [`MAX_CHUNK_UNKNOWN_LENGTH`](crate::blob::MAX_CHUNK_UNKNOWN_LENGTH).
     pub fn chunk_size(mut self, bytes: usize) -> Self {
@@ -302,7 +304,18 @@ impl PushBlob {
                 }
                 None => open_session(&client, repo).await?,
             };
+            // Bytes from a source that checks them against this very digest, all streamed
+            // through `produce` (which reads the source to its end, its check, before the
+            // last bytes go), are not hashed again. The registry checks the digest of what
+            // it received when the upload completes (OCI distribution spec, "Pushing
+            // blobs"), whatever a resume sent again.
+            let streams = total.is_some_and(|n| {
+                streams_whole(n, chunk_size, true) || streams_chunks(n, chunk_size, true)
+            });
             let digester = match &digest {
+                Some(d) if streams && carry.is_none() && src.verified() == Some(d) => {
+                    Digester::Trusted(d.clone())
+                }
                 Some(d) => Digester::for_digest(d).ok_or_else(|| {
                     Error::invalid_input(
                         OP,

@@ -162,11 +162,15 @@ pub(crate) fn streams_chunks(total: u64, chunk_size: usize, seekable: bool) -> b
 /// Reads `len` bytes from `src` in pieces of [`STREAM_PIECE`] bytes, hashes each off this
 /// task (from `digester`) and hands it to `pieces` (a streamed request body); the hash state
 /// after them. A source that fails or ends short breaks the body (an error piece) and gives
-/// its error; a body whose request ended stops the reading early.
+/// its error; a body whose request ended stops the reading early. When these bytes end the
+/// blob (`ends_blob`) and the source checks its own bytes ([`Source::verified`]), it is read
+/// to its end before the last piece goes: a check that fails breaks the body, and the
+/// registry never completes the blob.
 async fn produce(
     src: &mut Source,
     digester: Digester,
     len: u64,
+    ends_blob: bool,
     pieces: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
 ) -> crate::Result<Digester> {
     let mut digester = digester;
@@ -195,6 +199,16 @@ async fn produce(
         digester = update_off_task(digester, piece.clone())
             .await
             .ok_or_else(|| Error::invalid_input(OP, "internal: the hashing thread stopped"))?;
+        if read == len
+            && ends_blob
+            && src.verified().is_some()
+            && let Err(e) = src.expect_end().await
+        {
+            let _ = pieces
+                .send(Err(std::io::Error::other("the source's check failed")))
+                .await;
+            return Err(e);
+        }
         if pieces.send(Ok(piece)).await.is_err() {
             break; // the request ended (failed): its error tells why
         }
@@ -373,7 +387,14 @@ impl<'a> Session<'a> {
         };
         let (body, pieces) =
             StreamBody::channel("application/octet-stream", attempt.len, STREAM_QUEUE);
-        let produce = produce(&mut *src, self.digester.clone(), attempt.len, pieces);
+        let ends_blob = self.total == Some(end);
+        let produce = produce(
+            &mut *src,
+            self.digester.clone(),
+            attempt.len,
+            ends_blob,
+            pieces,
+        );
         let request = self
             .client
             .upload_chunk(&self.location, Bytes::new())
@@ -449,7 +470,7 @@ impl<'a> Session<'a> {
         tally: &mut Tally,
     ) -> Result<(Digest, u64), SessionEnd> {
         let (body, pieces) = StreamBody::channel("application/octet-stream", len, STREAM_QUEUE);
-        let produce = produce(&mut *src, self.digester.clone(), len, pieces);
+        let produce = produce(&mut *src, self.digester.clone(), len, true, pieces);
         tally.bytes_sent += len;
         self.sent_any = true;
         let body = Body::Stream(body);
@@ -497,11 +518,14 @@ impl<'a> Session<'a> {
             Ok(reported) => reported,
             Err(e) => {
                 tracing::warn!(error = %e, "the streamed upload failed");
-                if !src.seekable() || tally.budget_left == 0 {
+                if !src.seekable() {
                     return Err(fatal(
                         e,
                         "a one-request upload streamed from a one-pass source cannot start over",
                     ));
+                }
+                if tally.budget_left == 0 {
+                    return Err(fatal(e, resume::Failure::OutOfBudget.message()));
                 }
                 return Err(self.restart(src, tally, true, e, &Bytes::new(), true));
             }

@@ -6,8 +6,10 @@
 //! no byte of it travels; a registry that refuses the mount (any answer but `201`) gets the
 //! blob streamed through instead. Between registries every blob the destination lacks is
 //! streamed: its verified download from the source feeds the destination's chunked upload
-//! directly, so memory stays at about one upload chunk per blob in flight (plus the HTTP
-//! stack's buffers), whatever the layer size; nothing is written to disk.
+//! directly, in pieces of 512 KiB, so memory stays at a few MiB per blob in flight (plus the
+//! HTTP stack's buffers), whatever the layer size; nothing is written to disk. The upload does
+//! not hash the bytes again: the download checks them against their digest, and is read to
+//! its end (the check) before the last bytes go to the destination.
 
 use std::collections::BTreeSet;
 use std::future::{Future, IntoFuture};
@@ -96,7 +98,8 @@ impl CopyImageRequest {
     }
 
     /// How many blobs are copied at once (at least 1; default [`DEFAULT_PARALLEL_BLOBS`]).
-    /// Memory grows with it: about one upload chunk per blob in flight.
+    /// Memory grows with it: a few MiB per blob in flight (see
+    /// [`PushBlob::chunk_size`](crate::blob::PushBlob::chunk_size)).
     pub fn blobs_in_parallel(mut self, n: usize) -> Self {
         self.parallel = n.max(1);
         self
@@ -329,7 +332,8 @@ impl Job<'_> {
             blob.digest.clone(),
             blob.size,
         );
-        let source = UploadSource::seekable(reader);
+        // the download checks its bytes against the digest: the upload does not hash them
+        let source = UploadSource::verified(reader, blob.digest.clone());
         let uploaded =
             wire::upload_blob(self.destination, self.dst_repository, source, options).await?;
         Ok(match uploaded.method {
@@ -593,7 +597,7 @@ impl Client {
     ///
     /// Within this client's registry, blobs are mounted from the source repository (no
     /// byte travels); set `.to(&other)` to copy into another registry, blobs streamed
-    /// through with memory bounded by about one upload chunk per blob in flight. Blobs the
+    /// through with memory bounded by a few MiB per blob in flight. Blobs the
     /// destination holds are skipped. `.platform(..)` picks one image of an index,
     /// `.with_referrers(true)` copies signatures and SBOMs too, `.blobs_in_parallel(..)`
     /// bounds the parallel transfers; then `.await` an [`ImageTransfer`]. See

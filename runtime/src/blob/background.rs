@@ -59,6 +59,9 @@ impl BackgroundDigester {
 /// `digester` fed with `data` on tokio's blocking pool (one piece, for example an upload
 /// chunk hashed while it is on the wire); `None` if that thread failed.
 pub async fn update_off_task(digester: Digester, data: Bytes) -> Option<Digester> {
+    if !digester.hashes() {
+        return Some(digester);
+    }
     tokio::task::spawn_blocking(move || {
         let mut digester = digester;
         digester.update(&data);

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use bytes::{BufMut as _, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncSeek, AsyncSeekExt as _};
 
-use crate::Error;
+use crate::{Digest, Error};
 
 /// The operation named in the errors of reading a source.
 const OP: &str = "push_blob";
@@ -32,6 +32,14 @@ pub enum UploadSource {
     Reader(Box<dyn AsyncRead + Send + Unpin>),
     /// A seekable stream, positioned at the start of the blob.
     Seekable(Box<dyn AsyncReadSeek>),
+    /// A seekable stream that checks its own bytes against `digest` (a verified download,
+    /// as in an image copy): see [`UploadSource::verified`].
+    Verified {
+        /// The stream, positioned at the start of the blob.
+        reader: Box<dyn AsyncReadSeek>,
+        /// The digest it checks its bytes against.
+        digest: Digest,
+    },
 }
 
 impl UploadSource {
@@ -43,6 +51,22 @@ impl UploadSource {
     /// A seekable reader, positioned at the start of the blob.
     pub fn seekable(r: impl AsyncRead + AsyncSeek + Send + Unpin + 'static) -> Self {
         Self::Seekable(Box::new(r))
+    }
+
+    /// A seekable reader, positioned at the start of the blob, that checks the bytes it
+    /// gives against `digest` and fails (an I/O error) at its end rather than end on bytes
+    /// that do not match: a `pull_blob` stream, for example. An upload of it with the same
+    /// digest does not hash the bytes again; it reads the source to its end (the check)
+    /// before the last bytes go to the registry. After a seek back it must check the whole
+    /// blob again (from byte 0), as a download started over does.
+    pub fn verified(
+        r: impl AsyncRead + AsyncSeek + Send + Unpin + 'static,
+        digest: Digest,
+    ) -> Self {
+        Self::Verified {
+            reader: Box::new(r),
+            digest,
+        }
     }
 
     /// A file.
@@ -58,6 +82,7 @@ impl std::fmt::Debug for UploadSource {
             Self::Path(p) => write!(f, "Path({})", p.display()),
             Self::Reader(_) => f.write_str("Reader"),
             Self::Seekable(_) => f.write_str("Seekable"),
+            Self::Verified { digest, .. } => write!(f, "Verified({digest})"),
         }
     }
 }
@@ -139,6 +164,8 @@ pub struct Source {
     len: Option<u64>,
     /// Bytes read ahead and given back ([`Source::unread`]): the next read starts with them.
     back: Option<Bytes>,
+    /// The digest the reader checks its bytes against ([`UploadSource::verified`]).
+    verified: Option<Digest>,
 }
 
 impl Source {
@@ -146,6 +173,7 @@ impl Source {
     ///
     /// Errors: [`Error::Io`] when a file cannot be opened or examined.
     pub async fn open(source: UploadSource) -> crate::Result<Self> {
+        let mut verified = None;
         let (reader, len) = match source {
             UploadSource::Bytes(b) => {
                 let len = b.len() as u64;
@@ -165,17 +193,46 @@ impl Source {
             }
             UploadSource::Reader(r) => (Reader::OnePass(r), None),
             UploadSource::Seekable(r) => (Reader::Seek(r), None),
+            UploadSource::Verified { reader, digest } => {
+                verified = Some(digest);
+                (Reader::Seek(reader), None)
+            }
         };
         Ok(Self {
             reader,
             len,
             back: None,
+            verified,
         })
     }
 
     /// The length, when known without reading (bytes, files).
     pub fn known_len(&self) -> Option<u64> {
         self.len
+    }
+
+    /// The digest the source checks its own bytes against, if it does
+    /// ([`UploadSource::verified`]).
+    pub fn verified(&self) -> Option<&Digest> {
+        self.verified.as_ref()
+    }
+
+    /// Reads once more where the blob should end, so that a source that checks its bytes
+    /// ([`UploadSource::verified`]) does so; call it after the blob's last byte was read.
+    ///
+    /// Errors: [`Error::Io`] when the reader fails (its check did not pass), and
+    /// [`Error::InvalidInput`] when it gives more bytes.
+    pub async fn expect_end(&mut self) -> crate::Result<()> {
+        let more = self.read_chunk(1).await?;
+        if more.is_empty() {
+            Ok(())
+        } else {
+            self.unread(more);
+            Err(Error::invalid_input(
+                OP,
+                "the source is longer than the size announced",
+            ))
+        }
     }
 
     /// Whether the source can go back.
