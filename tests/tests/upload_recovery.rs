@@ -216,3 +216,99 @@ async fn a_mount_answered_202_uploads_into_that_session() {
         b
     );
 }
+
+/// A blob of more than 1 MiB from bytes that fits one chunk goes in one streamed request: the
+/// completing `PUT` when the digest is given, else one `PATCH`. Refused with a client error the
+/// registry would give again (403; 413 from a proxy that limits a body), the upload fails at
+/// once: no new session, the blob not sent again. A lost session (404) still starts over.
+#[tokio::test]
+async fn a_streamed_upload_refused_for_good_fails_at_once_and_a_lost_session_starts_over() {
+    let b = data(3 << 20);
+    for (method, status) in [("PUT", 413), ("PATCH", 413), ("PUT", 403), ("PATCH", 404)] {
+        let emulator = common::start_emulator().await;
+        let fault = Fault::on(method, "/v2/*/blobs/uploads/*").fail_with(status);
+        emulator.inject(fault);
+        let mut options = UploadOptions::default();
+        if method == "PUT" {
+            options = options.digest(Digest::sha256(&b));
+        }
+        let client = client(&emulator.endpoint());
+        let r = tokio::time::timeout(
+            TIMEOUT,
+            client.transport().upload_blob(
+                &repo("recovery/streamed"),
+                UploadSource::Bytes(b.clone()),
+                options,
+            ),
+        )
+        .await
+        .expect("the upload ends in time");
+        let log = emulator.log();
+        // the requests the registry answered (not the auth challenge's 401)
+        let count = |m: &str| {
+            common::requests(&log, m, "/blobs/uploads/")
+                .filter(|r| r.status != 401)
+                .count()
+        };
+        let requests = common::logged(&emulator, "/blobs/uploads/");
+        if status == 404 {
+            let up = r.unwrap();
+            assert_eq!(up.digest, Digest::sha256(&b));
+            assert_eq!(up.restarts, 1, "{method} {status}: {up:?}");
+            assert_eq!(count("POST"), 2, "{method} {status}: {requests:?}");
+            continue;
+        }
+        let e = r.expect_err("a refused streamed upload fails");
+        assert!(
+            matches!(e, Error::Upload { .. }),
+            "{method} {status}: {e:?}"
+        );
+        let mut chain = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        assert!(chain.contains("0 restarts"), "{method} {status}: {chain}");
+        assert!(
+            chain.contains(&status.to_string()),
+            "{method} {status}: the registry's answer is named: {chain}"
+        );
+        assert_eq!(
+            count("POST"),
+            1,
+            "{method} {status}: no new session: {requests:?}"
+        );
+        assert_eq!(
+            count(method),
+            1,
+            "{method} {status}: sent once: {requests:?}"
+        );
+    }
+}
+
+/// The digest given does not match the bytes: the registry refuses the streamed `PUT` with
+/// `DIGEST_INVALID`, and the upload fails on our own check, without starting over.
+#[tokio::test]
+async fn a_streamed_upload_with_a_wrong_digest_given_fails_without_starting_over() {
+    let b = data(3 << 20);
+    let emulator = common::start_emulator().await;
+    let client = client(&emulator.endpoint());
+    let wrong = Digest::sha256(b"not these bytes");
+    let e = client
+        .transport()
+        .upload_blob(
+            &repo("recovery/wrong-digest"),
+            UploadSource::Bytes(b.clone()),
+            UploadOptions::default().digest(wrong),
+        )
+        .await
+        .expect_err("a wrong digest fails");
+    assert!(
+        e.to_string().contains("does not match the digest given"),
+        "{e}"
+    );
+    let requests = common::logged(&emulator, "/blobs/uploads/");
+    let posts = requests.iter().filter(|l| l.starts_with("POST")).count();
+    assert_eq!(posts, 1, "no new session: {requests:?}");
+}

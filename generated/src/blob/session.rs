@@ -149,6 +149,32 @@ fn check_reported(reported: Option<&Digest>, digest: &Digest) -> Result<(), Sess
     }
 }
 
+/// How the registry answered a completing `PUT` that failed with `e`; `None` for a failure
+/// that is neither an answer nor a lost one (a malformed answer).
+fn complete_answer(e: &Error) -> Option<CompleteAnswer> {
+    Some(match e.status() {
+        Some(StatusCode::NOT_FOUND) => CompleteAnswer::Gone,
+        Some(StatusCode::BAD_REQUEST) if e.code() == Some(&ErrorCode::DigestInvalid) => {
+            CompleteAnswer::DigestRefused
+        }
+        Some(s) => CompleteAnswer::Status(s.as_u16()),
+        None if no_answer(e) => CompleteAnswer::NoAnswer,
+        None => return None,
+    })
+}
+
+/// Whether a streamed request's failure `e` is an answer the registry would give again (a
+/// client error other than 404, 408, 416, 429 and `DIGEST_INVALID`: 403, 413 from a proxy
+/// that limits a body, ...): the upload fails rather than send the whole blob again. A lost
+/// session (404), a lost connection, throttling and server errors start over.
+fn refused_for_good(e: &Error) -> bool {
+    e.status().is_some_and(|s| {
+        s.is_client_error()
+            && !matches!(s.as_u16(), 404 | 408 | 416 | 429)
+            && e.code() != Some(&ErrorCode::DigestInvalid)
+    })
+}
+
 /// Chunks of at least this size (bytes) from a seekable source of known length are streamed
 /// from the source ([`Session::stream_chunk`]) rather than read into memory first.
 const STREAM_CHUNKS_FROM: usize = 4 << 20;
@@ -162,7 +188,8 @@ pub(crate) fn streams_chunks(total: u64, chunk_size: usize, seekable: bool) -> b
 /// Reads `len` bytes from `src` in pieces of [`STREAM_PIECE`] bytes, hashes each off this
 /// task (from `digester`) and hands it to `pieces` (a streamed request body); the hash state
 /// after them. A source that fails or ends short breaks the body (an error piece) and gives
-/// its error; a body whose request ended stops the reading early. When these bytes end the
+/// its error; a body whose request ended stops the reading early (`None`: not every byte was
+/// read, so there is no hash state of them). When these bytes end the
 /// blob (`ends_blob`) and the source checks its own bytes ([`Source::verified`]), it is read
 /// to its end before the last piece goes: a check that fails breaks the body, and the
 /// registry never completes the blob.
@@ -172,7 +199,7 @@ async fn produce(
     len: u64,
     ends_blob: bool,
     pieces: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
-) -> crate::Result<Digester> {
+) -> crate::Result<Option<Digester>> {
     let mut digester = digester;
     let mut read = 0u64;
     while read < len {
@@ -210,10 +237,11 @@ async fn produce(
             return Err(e);
         }
         if pieces.send(Ok(piece)).await.is_err() {
-            break; // the request ended (failed): its error tells why
+            // the request ended (failed): its error tells why
+            return Ok((read == len).then_some(digester));
         }
     }
-    Ok(digester)
+    Ok(Some(digester))
 }
 
 /// A chunk read from the source, and whether the source ended with it.
@@ -417,6 +445,15 @@ impl<'a> Session<'a> {
             Err(e) => return Err(fatal(e, "reading the source failed")),
         };
         if let Step::Done = step {
+            let Some(produced) = produced else {
+                return Err(fatal(
+                    Error::invalid_response(
+                        upload_chunk::OPERATION,
+                        "the registry took a chunk whose body was not sent whole",
+                    ),
+                    "the chunk could not be sent",
+                ));
+            };
             self.digester = produced;
             self.advance(attempt.len);
             self.checkpoints
@@ -460,8 +497,11 @@ impl<'a> Session<'a> {
     /// completing `PUT` (the digest is only known at the end). Pieces of [`STREAM_PIECE`] bytes
     /// are hashed off this task while earlier ones are on the wire.
     ///
-    /// The body cannot be sent twice: after a failure a seekable source starts over in a new
-    /// session (one recovery of the budget); a one-pass source fails.
+    /// The body cannot be sent twice: after a lost connection, a lost session (404), throttling
+    /// or a server error, a seekable source starts over in a new session (one recovery of the
+    /// budget); a one-pass source fails. A refusal the registry would give again (another
+    /// 4xx, [`refused_for_good`]) and a source that does not match the digest given fail at
+    /// once.
     async fn send_streamed(
         &mut self,
         src: &mut Source,
@@ -518,6 +558,18 @@ impl<'a> Session<'a> {
             Ok(reported) => reported,
             Err(e) => {
                 tracing::warn!(error = %e, "the streamed upload failed");
+                // every byte read: a source that does not match the digest given fails here,
+                // whatever the registry said of it (sending it again would not help)
+                if let (Some(d), Some(_)) = (&digester, expected) {
+                    checked_digest(d.clone().finish(), expected)?;
+                }
+                if refused_for_good(&e) {
+                    let why = match expected {
+                        Some(_) => Failure::CompletionRefused,
+                        None => Failure::Refused,
+                    };
+                    return Err(fatal(e, why.message()));
+                }
                 if !src.seekable() {
                     return Err(fatal(
                         e,
@@ -529,6 +581,12 @@ impl<'a> Session<'a> {
                 }
                 return Err(self.restart(src, tally, true, e, &Bytes::new(), true));
             }
+        };
+        let Some(digester) = digester else {
+            return Err(fatal(
+                Error::invalid_response(OP, "the registry took a body that was not sent whole"),
+                "the blob could not be sent",
+            ));
         };
         self.digester = digester;
         let ours = self.digester.clone().finish();
@@ -861,16 +919,8 @@ impl<'a> Session<'a> {
                     self.confirm(&last);
                     return Ok((digest, size));
                 }
-                let answer = match e.status() {
-                    Some(StatusCode::NOT_FOUND) => CompleteAnswer::Gone,
-                    Some(StatusCode::BAD_REQUEST)
-                        if e.code() == Some(&ErrorCode::DigestInvalid) =>
-                    {
-                        CompleteAnswer::DigestRefused
-                    }
-                    Some(s) => CompleteAnswer::Status(s.as_u16()),
-                    None if no_answer(&e) => CompleteAnswer::NoAnswer,
-                    None => return Err(fatal(e, Failure::CompletionRefused.message())),
+                let Some(answer) = complete_answer(&e) else {
+                    return Err(fatal(e, Failure::CompletionRefused.message()));
                 };
                 match after_complete(&attempt, answer, &self.means(src, tally)) {
                     Step::Restart { cancel_old } => {
