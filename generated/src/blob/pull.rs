@@ -495,7 +495,9 @@ async fn download_to(pull: PullBlob, path: &Path) -> crate::Result<u64> {
 /// How many received pieces may wait for the file writer (a few MiB).
 const WRITE_QUEUE: usize = 32;
 /// Bytes written between two starts of writeback (`fdatasync` on a second thread).
-const WRITEBACK_EVERY: u64 = 32 << 20;
+/// 8 MiB: with 256 MiB pulled from docker-registry on this project's machine (8 alternating
+/// runs each, medians), 0.335 s against 0.35 s every 32 MiB and 0.40 s every 128 MiB.
+const WRITEBACK_EVERY: u64 = 8 << 20;
 
 /// What the receiving task hands the file writer.
 enum Piece {
