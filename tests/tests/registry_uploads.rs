@@ -61,6 +61,38 @@ fn repo(name: &str) -> RepositoryName {
     RepositoryName::new(name).unwrap()
 }
 
+/// Uploads `size` pseudo-random bytes (a seekable source) to repository `name` through
+/// `client` with `options`; panics with `registry`'s log when it fails, and when it takes
+/// longer than [`UPLOAD_TIMEOUT`].
+async fn upload_pseudo_random(
+    client: &Client,
+    registry: &acr_tests::registry::RealRegistry,
+    name: &str,
+    size: u64,
+    options: UploadOptions,
+) -> acr_runtime::blob::Uploaded {
+    tokio::time::timeout(
+        UPLOAD_TIMEOUT,
+        client.transport().upload_blob(
+            &repo(name),
+            UploadSource::seekable(PseudoRandom::new(size)),
+            options,
+        ),
+    )
+    .await
+    .expect("the upload ends in time")
+    .unwrap_or_else(|e| panic!("{name}: {e}\nregistry log:\n{}", registry.log()))
+}
+
+/// Asserts that repository `name` holds blob `digest` of `size` bytes (its `HEAD`).
+async fn assert_holds(client: &Client, name: &str, digest: &Digest, size: u64) {
+    let head = client
+        .check_blob_exists(name, digest.as_str())
+        .await
+        .unwrap();
+    assert_eq!(head.content_length, Some(size), "{name}");
+}
+
 fn registry_addr(registry: &acr_tests::registry::RealRegistry) -> SocketAddr {
     registry.host().parse().unwrap()
 }
@@ -166,18 +198,9 @@ async fn three_cuts_at_40_mib_of_a_256_mib_upload_complete_with_the_right_digest
     .await
     .unwrap();
     let client = client(&proxy.endpoint());
-    let name = repo("faults/big");
-    let uploaded = tokio::time::timeout(
-        UPLOAD_TIMEOUT,
-        client.transport().upload_blob(
-            &name,
-            UploadSource::seekable(PseudoRandom::new(size)),
-            UploadOptions::default(),
-        ),
-    )
-    .await
-    .expect("the upload ends in time")
-    .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    let name = "faults/big";
+    let uploaded =
+        upload_pseudo_random(&client, &registry, name, size, UploadOptions::default()).await;
     let expected = expected.await.unwrap();
     assert_eq!(uploaded.digest, expected);
     assert_eq!(uploaded.size, size);
@@ -186,11 +209,7 @@ async fn three_cuts_at_40_mib_of_a_256_mib_upload_complete_with_the_right_digest
     assert!(uploaded.restarts >= 3, "{uploaded:?}");
     assert!(uploaded.bytes_sent > size, "{uploaded:?}");
     // the registry holds the blob, whole
-    let head = client
-        .check_blob_exists(name.as_str(), expected.as_str())
-        .await
-        .unwrap();
-    assert_eq!(head.content_length, Some(size));
+    assert_holds(&client, name, &expected, size).await;
     // memory stays at a few chunks: the blob is streamed, never held (let alone twice)
     let peak = peak_rss();
     if let Some(peak) = peak {
@@ -379,26 +398,12 @@ async fn a_blob_in_one_chunk_streams_in_one_request_never_whole_in_memory() {
             digest,
             ..UploadOptions::default()
         };
-        let uploaded = tokio::time::timeout(
-            UPLOAD_TIMEOUT,
-            client.transport().upload_blob(
-                &repo(name),
-                UploadSource::seekable(PseudoRandom::new(size)),
-                options,
-            ),
-        )
-        .await
-        .expect("the upload ends in time")
-        .unwrap_or_else(|e| panic!("{name}: {e}\nregistry log:\n{}", registry.log()));
+        let uploaded = upload_pseudo_random(&client, &registry, name, size, options).await;
         assert_eq!(uploaded.digest, expected, "{name}");
         assert_eq!(uploaded.size, size, "{name}");
         assert_eq!(uploaded.method, UploadMethod::Sent, "{name}");
         assert_eq!(uploaded.bytes_sent, size, "{name}: each byte sent once");
-        let head = client
-            .check_blob_exists(name, expected.as_str())
-            .await
-            .unwrap();
-        assert_eq!(head.content_length, Some(size), "{name}");
+        assert_holds(&client, name, &expected, size).await;
     }
     let peak = peak_rss();
     if let Some(peak) = peak {
@@ -429,26 +434,12 @@ async fn a_streamed_one_request_upload_cut_halfway_starts_over_and_completes() {
         digest: Some(expected.clone()),
         ..UploadOptions::default()
     };
-    let uploaded = tokio::time::timeout(
-        UPLOAD_TIMEOUT,
-        client.transport().upload_blob(
-            &repo("streamed/cut"),
-            UploadSource::seekable(PseudoRandom::new(size)),
-            options,
-        ),
-    )
-    .await
-    .expect("the upload ends in time")
-    .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    let uploaded = upload_pseudo_random(&client, &registry, "streamed/cut", size, options).await;
     assert_eq!(uploaded.digest, expected);
     assert_eq!(proxy.cuts(), 1);
     assert_eq!(uploaded.restarts, 1, "{uploaded:?}");
     assert!(uploaded.bytes_sent > size, "{uploaded:?}");
-    let head = client
-        .check_blob_exists("streamed/cut", expected.as_str())
-        .await
-        .unwrap();
-    assert_eq!(head.content_length, Some(size));
+    assert_holds(&client, "streamed/cut", &expected, size).await;
 }
 
 /// A file-like source (seekable, length known) in 16 MiB chunks streamed from it, cut twice at
@@ -473,23 +464,9 @@ async fn streamed_chunks_cut_twice_start_over_and_complete() {
         chunk_size: Some(16 * MIB as usize),
         ..UploadOptions::default()
     };
-    let uploaded = tokio::time::timeout(
-        UPLOAD_TIMEOUT,
-        client.transport().upload_blob(
-            &repo("streamed/chunks"),
-            UploadSource::seekable(PseudoRandom::new(size)),
-            options,
-        ),
-    )
-    .await
-    .expect("the upload ends in time")
-    .unwrap_or_else(|e| panic!("{e}\nregistry log:\n{}", registry.log()));
+    let uploaded = upload_pseudo_random(&client, &registry, "streamed/chunks", size, options).await;
     assert_eq!(uploaded.digest, expected);
     assert_eq!(proxy.cuts(), 2);
     assert!(uploaded.restarts >= 1, "{uploaded:?}");
-    let head = client
-        .check_blob_exists("streamed/chunks", expected.as_str())
-        .await
-        .unwrap();
-    assert_eq!(head.content_length, Some(size));
+    assert_holds(&client, "streamed/chunks", &expected, size).await;
 }

@@ -12,7 +12,7 @@
 
 use acr_runtime::blob::resume::{
     self, Attempt, CompleteAnswer, Failure, Means, PatchAnswer, StatusAnswer, Step, after_complete,
-    after_patch, after_status,
+    after_patch, after_status, after_streamed,
 };
 use acr_runtime::blob::{Digester, Source, update_off_task};
 use acr_runtime::http::StatusCode;
@@ -36,6 +36,14 @@ pub(crate) struct Tally {
     pub restarts: u32,
     /// Recoveries left in the caller's budget.
     pub budget_left: u32,
+}
+
+impl Tally {
+    /// Counts a resume (or rewind) in this session, charged to the budget.
+    fn charge_resume(&mut self) {
+        self.budget_left = self.budget_left.saturating_sub(1);
+        self.resumes += 1;
+    }
 }
 
 /// Unconfirmed bytes from byte 0 that a one-pass source cannot give again: a new session
@@ -160,18 +168,6 @@ fn complete_answer(e: &Error) -> Option<CompleteAnswer> {
         Some(s) => CompleteAnswer::Status(s.as_u16()),
         None if no_answer(e) => CompleteAnswer::NoAnswer,
         None => return None,
-    })
-}
-
-/// Whether a streamed request's failure `e` is an answer the registry would give again (a
-/// client error other than 404, 408, 416, 429 and `DIGEST_INVALID`: 403, 413 from a proxy
-/// that limits a body, ...): the upload fails rather than send the whole blob again. A lost
-/// session (404), a lost connection, throttling and server errors start over.
-fn refused_for_good(e: &Error) -> bool {
-    e.status().is_some_and(|s| {
-        s.is_client_error()
-            && !matches!(s.as_u16(), 404 | 408 | 416 | 429)
-            && e.code() != Some(&ErrorCode::DigestInvalid)
     })
 }
 
@@ -460,25 +456,13 @@ impl<'a> Session<'a> {
                 .push((self.confirmed, self.digester.clone()));
             return Ok(());
         }
-        let failure = failure.unwrap_or_else(|| {
-            Error::invalid_response(
-                upload_chunk::OPERATION,
-                "the registry's Range does not match the chunk sent",
-            )
-        });
-        let step = match step {
-            Step::AskStatus => {
-                let means = self.means(src, tally);
-                let backoff = tally.resumes + tally.restarts + 1;
-                self.after_asking(attempt, &failure, means, backoff).await
-            }
-            other => other,
-        };
-        match step {
+        match self
+            .settle(step, attempt, &failure, self.means(src, tally), *tally)
+            .await
+        {
             Step::Done | Step::AskStatus => Err(fatal(failure, "internal: unexpected resume step")),
             Step::Resume { at } | Step::Rewind { at } => {
-                tally.budget_left = tally.budget_left.saturating_sub(1);
-                tally.resumes += 1;
+                tally.charge_resume();
                 tracing::info!(at, "resuming at the registry's Range");
                 // the hash state and the source back to `at`, from the chunk's checkpoint
                 self.rewind(src, at).await
@@ -500,7 +484,7 @@ impl<'a> Session<'a> {
     /// The body cannot be sent twice: after a lost connection, a lost session (404), throttling
     /// or a server error, a seekable source starts over in a new session (one recovery of the
     /// budget); a one-pass source fails. A refusal the registry would give again (another
-    /// 4xx, [`refused_for_good`]) and a source that does not match the digest given fail at
+    /// 4xx, [`after_streamed`]) and a source that does not match the digest given fail at
     /// once.
     async fn send_streamed(
         &mut self,
@@ -563,23 +547,16 @@ impl<'a> Session<'a> {
                 if let (Some(d), Some(_)) = (&digester, expected) {
                     checked_digest(d.clone().finish(), expected)?;
                 }
-                if refused_for_good(&e) {
-                    let why = match expected {
-                        Some(_) => Failure::CompletionRefused,
-                        None => Failure::Refused,
-                    };
-                    return Err(fatal(e, why.message()));
-                }
-                if !src.seekable() {
-                    return Err(fatal(
-                        e,
-                        "a one-request upload streamed from a one-pass source cannot start over",
-                    ));
-                }
-                if tally.budget_left == 0 {
-                    return Err(fatal(e, resume::Failure::OutOfBudget.message()));
-                }
-                return Err(self.restart(src, tally, true, e, &Bytes::new(), true));
+                // a malformed answer counts as none: the body cannot be sent again as it is
+                let answer = complete_answer(&e).unwrap_or(CompleteAnswer::NoAnswer);
+                let means = self.means(src, tally);
+                return Err(match after_streamed(answer, expected.is_some(), &means) {
+                    Step::Restart { cancel_old } => {
+                        self.restart(src, tally, cancel_old, e, &Bytes::new(), true)
+                    }
+                    Step::Fail(why) => fatal(e, why.message()),
+                    _ => fatal(e, "internal: unexpected resume step"),
+                });
             }
         };
         let Some(digester) = digester else {
@@ -670,12 +647,6 @@ impl<'a> Session<'a> {
                 (request.await, None)
             };
             let (answer, failure) = self.patch_answer(result)?;
-            let failure = failure.unwrap_or_else(|| {
-                Error::invalid_response(
-                    upload_chunk::OPERATION,
-                    "the registry's Range does not match the chunk sent",
-                )
-            });
             let step = after_patch(&attempt, answer, &self.means(src, tally));
             if let Some((hashed, next)) = early {
                 match (&step, hashed, next) {
@@ -703,27 +674,23 @@ impl<'a> Session<'a> {
                         .push((self.confirmed, self.digester.clone()));
                     return self.read_next(src, last, chunk_size).await;
                 }
-                Step::AskStatus => {
-                    let means = self.means(src, tally);
-                    let backoff = tally.resumes + tally.restarts + 1;
-                    self.after_asking(attempt, &failure, means, backoff).await
+                other => {
+                    self.settle(other, attempt, &failure, self.means(src, tally), *tally)
+                        .await
                 }
-                other => other,
             };
             match step {
                 Step::Done | Step::AskStatus => {
                     return Err(fatal(failure, "internal: unexpected resume step"));
                 }
                 Step::Resume { at } => {
-                    tally.budget_left = tally.budget_left.saturating_sub(1);
-                    tally.resumes += 1;
+                    tally.charge_resume();
                     tracing::info!(at, "resuming at the registry's Range");
                     let held_part = pending.split_to((at - self.confirmed) as usize);
                     self.confirm(&held_part);
                 }
                 Step::Rewind { at } => {
-                    tally.budget_left = tally.budget_left.saturating_sub(1);
-                    tally.resumes += 1;
+                    tally.charge_resume();
                     tracing::warn!(
                         at,
                         confirmed = self.confirmed,
@@ -781,37 +748,46 @@ impl<'a> Session<'a> {
     fn patch_answer(
         &mut self,
         result: crate::Result<upload_chunk::Response>,
-    ) -> Result<(PatchAnswer, Option<Error>), SessionEnd> {
+    ) -> Result<(PatchAnswer, Error), SessionEnd> {
         Ok(match result {
             Ok(resp) => {
                 self.update_location(resp.location);
                 let h = resume::held_range(resp.range, self.confirmed, true);
-                (PatchAnswer::Accepted(h), None)
+                // the failure to report if that Range is not the chunk's end
+                let mismatch = Error::invalid_response(
+                    upload_chunk::OPERATION,
+                    "the registry's Range does not match the chunk sent",
+                );
+                (PatchAnswer::Accepted(h), mismatch)
             }
             Err(e) => match e.status() {
-                Some(s) => (PatchAnswer::Status(s.as_u16()), Some(e)),
-                None if no_answer(&e) => (PatchAnswer::NoAnswer, Some(e)),
+                Some(s) => (PatchAnswer::Status(s.as_u16()), e),
+                None if no_answer(&e) => (PatchAnswer::NoAnswer, e),
                 // accepted, but its Location or Range unusable: ask the registry
                 None if matches!(e, Error::InvalidResponse { .. }) => {
-                    (PatchAnswer::Accepted(None), Some(e))
+                    (PatchAnswer::Accepted(None), e)
                 }
                 None => return Err(fatal(e, "the chunk could not be sent")),
             },
         })
     }
 
-    /// The step after `attempt` failed with `failure` and [`after_patch`] asked for the
-    /// status: waits the retry policy's backoff, asks ([`Session::status`]), and decides.
-    ///
-    /// `means` is what recovery has (taken before the wait), `backoff` the attempt number the
-    /// retry policy's backoff is for.
-    async fn after_asking(
+    /// The step to take after `attempt` failed with `failure` and [`after_patch`] gave
+    /// `step`: when that is [`Step::AskStatus`], waits the retry policy's backoff (for the
+    /// recoveries so far in `tally`), asks ([`Session::status`]) and decides with `means`,
+    /// the recovery means held before the wait; any other step is returned as it is.
+    async fn settle(
         &mut self,
+        step: Step,
         attempt: Attempt,
         failure: &Error,
         means: Means,
-        backoff: u32,
+        tally: Tally,
     ) -> Step {
+        if step != Step::AskStatus {
+            return step;
+        }
+        let backoff = tally.resumes + tally.restarts + 1;
         tracing::warn!(offset = self.confirmed, error = %failure, "chunk failed; asking the registry how much it holds");
         tokio::time::sleep(self.client.transport().retry_policy().backoff(backoff)).await;
         let answer = self.status(attempt).await;

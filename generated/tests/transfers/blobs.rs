@@ -271,11 +271,12 @@ async fn upload_resumes_after_a_chunk_half_received_then_500() {
     }
 }
 
-#[tokio::test]
-async fn upload_resumes_after_a_dropped_patch_connection() {
-    // the second chunk's connection drops after 50,000 bytes, which the registry keeps; a
-    // registry without distribution's session rule (the emulator with it off) lets the
-    // client resume at its Range
+/// An emulator without distribution's session rule (a registry that lets a client resume at
+/// its `Range` after a cut), whose second `PATCH` is cut after `kept` bytes that it keeps, and
+/// a client of it.
+async fn lenient_emulator_cutting_the_second_patch(
+    kept: usize,
+) -> (acr_emulator::Emulator, acr_runtime::Transport) {
     let emulator = acr_emulator::Emulator::builder()
         .strict_upload_state(false)
         .start()
@@ -284,12 +285,21 @@ async fn upload_resumes_after_a_dropped_patch_connection() {
     emulator.inject(
         Fault::on("PATCH", "/v2/*/blobs/uploads/*")
             .nth(2)
-            .drop_after_keeping_partial(50_000),
+            .drop_after_keeping_partial(kept),
     );
     let t = client(
         &emulator.endpoint(),
         Credential::refresh_token(emu::refresh_token(&emulator)),
     );
+    (emulator, t)
+}
+
+#[tokio::test]
+async fn upload_resumes_after_a_dropped_patch_connection() {
+    // the second chunk's connection drops after 50,000 bytes, which the registry keeps; a
+    // registry without distribution's session rule (the emulator with it off) lets the
+    // client resume at its Range
+    let (emulator, t) = lenient_emulator_cutting_the_second_patch(50_000).await;
     let b = data(250_000);
     let opts = UploadOptions::default().chunk_size(100_000);
     let (d, _) = t
@@ -764,20 +774,7 @@ async fn a_source_failing_at_its_first_or_a_later_read_leaves_no_session_open() 
 /// back to it from the chunk's start, and the blob arrives whole.
 #[tokio::test]
 async fn a_streamed_chunk_cut_after_the_registry_kept_part_resumes_at_its_range() {
-    let emulator = acr_emulator::Emulator::builder()
-        .strict_upload_state(false)
-        .start()
-        .await
-        .unwrap();
-    emulator.inject(
-        Fault::on("PATCH", "/v2/*/blobs/uploads/*")
-            .nth(2)
-            .drop_after_keeping_partial(1_000_000),
-    );
-    let t = client(
-        &emulator.endpoint(),
-        Credential::refresh_token(emu::refresh_token(&emulator)),
-    );
+    let (emulator, t) = lenient_emulator_cutting_the_second_patch(1_000_000).await;
     let b = data(10 << 20);
     let opts = UploadOptions::default().chunk_size(4 << 20);
     let up = t

@@ -125,6 +125,8 @@ pub enum Failure {
     StatusUnavailable,
     /// The completing `PUT` was refused.
     CompletionRefused,
+    /// A request whose body was streamed from a one-pass stream failed: the bytes are gone.
+    OnePassCannotResend,
 }
 
 impl Failure {
@@ -143,6 +145,9 @@ impl Failure {
             }
             Failure::StatusUnavailable => "cannot ask the registry how much it holds",
             Failure::CompletionRefused => "completing the upload failed",
+            Failure::OnePassCannotResend => {
+                "a one-request upload streamed from a one-pass source cannot start over"
+            }
         }
     }
 }
@@ -262,6 +267,33 @@ pub fn after_complete(a: &Attempt, answer: CompleteAnswer, m: &Means) -> Step {
         CompleteAnswer::Gone | CompleteAnswer::NoAnswer => restart(a, m, false),
         CompleteAnswer::DigestRefused => restart(a, m, true),
         CompleteAnswer::Status(_) => Step::Fail(Failure::CompletionRefused),
+    }
+}
+
+/// What to do after a request whose body was streamed from the source (the whole blob in one
+/// request, its bytes sent once and never held) failed with `answer`, the same cases as a
+/// completion's; `completing` when that request was the completing `PUT` itself. A client
+/// error that the registry would give again (any 4xx but 404, 408, 416, 429 and
+/// `DIGEST_INVALID`: a 403, a 413 from a proxy that limits a body) fails at once; anything
+/// else (the session lost, the connection, throttling, a server error) starts over in a new
+/// session, when the source can be read from byte 0 again and the budget allows.
+pub fn after_streamed(answer: CompleteAnswer, completing: bool, m: &Means) -> Step {
+    let for_good = matches!(
+        answer,
+        CompleteAnswer::Status(s) if (400..500).contains(&s) && !matches!(s, 404 | 408 | 416 | 429)
+    );
+    if for_good {
+        Step::Fail(if completing {
+            Failure::CompletionRefused
+        } else {
+            Failure::Refused
+        })
+    } else if !m.seekable {
+        Step::Fail(Failure::OnePassCannotResend)
+    } else if m.budget_left == 0 {
+        Step::Fail(Failure::OutOfBudget)
+    } else {
+        Step::Restart { cancel_old: true }
     }
 }
 
@@ -491,5 +523,45 @@ mod tests {
             after_patch(&a, PatchAnswer::NoAnswer, &m),
             Step::Fail(Failure::OutOfBudget)
         );
+    }
+
+    #[test]
+    fn a_streamed_request_refused_for_good_fails_and_anything_else_starts_over() {
+        for status in [403, 413] {
+            assert_eq!(
+                after_streamed(CompleteAnswer::Status(status), true, &FULL),
+                Step::Fail(Failure::CompletionRefused),
+                "{status}"
+            );
+            assert_eq!(
+                after_streamed(CompleteAnswer::Status(status), false, &FULL),
+                Step::Fail(Failure::Refused),
+                "{status}"
+            );
+        }
+        for answer in [
+            CompleteAnswer::Gone,
+            CompleteAnswer::NoAnswer,
+            CompleteAnswer::DigestRefused,
+            CompleteAnswer::Status(429),
+            CompleteAnswer::Status(503),
+        ] {
+            assert_eq!(
+                after_streamed(answer, true, &FULL),
+                Step::Restart { cancel_old: true },
+                "{answer:?}"
+            );
+            // the bytes of a one-pass stream are gone, even before any was confirmed
+            assert_eq!(
+                after_streamed(answer, true, &ONE_PASS),
+                Step::Fail(Failure::OnePassCannotResend),
+                "{answer:?}"
+            );
+            assert_eq!(
+                after_streamed(answer, false, &SPENT),
+                Step::Fail(Failure::OutOfBudget),
+                "{answer:?}"
+            );
+        }
     }
 }

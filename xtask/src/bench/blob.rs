@@ -114,11 +114,26 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
     push.push(("curl-digest", vec![]));
     push.push(("curl-one", vec![]));
     let out = dir.join("out");
+    let out_s = out.to_string_lossy().into_owned();
+    // ours pushing the file into `repo`, with `extra` options
+    let ours_push = |repo: &str, extra: &[&str]| {
+        measure::run(
+            ours(&["blob", "push", repo, &file_s])
+                .args(extra)
+                .arg("--quiet"),
+        )
+    };
+    // ours pulling `repo`'s blob into `out`, removed after
+    let ours_pull = |repo: &str| {
+        let sample = measure::run(&mut ours(&["blob", "pull", repo, &digest, "-o", &out_s]));
+        let _ = std::fs::remove_file(&out);
+        sample
+    };
     let home = dir.join("skopeo-home");
     let mut error = None;
     for run in 0..setup.runs {
         let repo = format!("bench/ours-{size}-{run}");
-        let ours_push = measure::run(ours(&["blob", "push", &repo, &file_s]).arg("--quiet"));
+        let ours_first = ours_push(&repo, &[]);
         let curl_repo = format!("bench/curl-{size}-{run}");
         let script = format!(
             "loc=$(curl -sSf -X POST -D - -o /dev/null '{base}/v2/{curl_repo}/blobs/uploads/' | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); \
@@ -127,7 +142,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
              curl -sSf -T '{file_s}' -H 'Expect:' -H 'Content-Type: application/octet-stream' \"$loc${{sep}}digest={digest}\" -o /dev/null"
         );
         let curl_push = measure::run(Command::new("sh").args(["-c", &script]));
-        match (ours_push, curl_push) {
+        match (ours_first, curl_push) {
             (Ok(a), Ok(b)) => push[0].1.push((a, b)),
             (Err(e), _) | (_, Err(e)) => {
                 error = Some(e);
@@ -138,11 +153,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             (3, ["--digest", digest.as_str()]),
             (4, ["--chunk-size", "2GiB"]),
         ] {
-            let variant = measure::run(
-                ours(&["blob", "push", &format!("{repo}-v{slot}"), &file_s])
-                    .args(extra)
-                    .arg("--quiet"),
-            );
+            let variant = ours_push(&format!("{repo}-v{slot}"), &extra);
             let curl_again = measure::run(Command::new("sh").args([
                 "-c",
                 &script.replace(&curl_repo, &format!("{curl_repo}-v{slot}")),
@@ -152,8 +163,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             }
         }
         if with_skopeo {
-            let again =
-                measure::run(ours(&["blob", "push", &format!("{repo}-s"), &file_s]).arg("--quiet"));
+            let again = ours_push(&format!("{repo}-s"), &[]);
             let sk = measure::run(skopeo(&home).args([
                 "copy",
                 "--preserve-digests",
@@ -166,8 +176,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             }
         }
         if let Some(peer) = &setup.oci_client {
-            let again =
-                measure::run(ours(&["blob", "push", &format!("{repo}-o"), &file_s]).arg("--quiet"));
+            let again = ours_push(&format!("{repo}-o"), &[]);
             let oc = measure::run(Command::new(peer).args([
                 "blob-push",
                 &host,
@@ -180,15 +189,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
         }
         // pull what ours pushed in this run
         let _ = std::fs::remove_file(&out);
-        let ours_pull = measure::run(&mut ours(&[
-            "blob",
-            "pull",
-            &repo,
-            &digest,
-            "-o",
-            &out.to_string_lossy(),
-        ]));
-        let _ = std::fs::remove_file(&out);
+        let ours_first = ours_pull(&repo);
         let curl_pull = measure::run(Command::new("curl").args([
             "-sSfL",
             "-o",
@@ -196,7 +197,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             &format!("{base}/v2/{repo}/blobs/{digest}"),
         ]));
         let _ = std::fs::remove_file(&out);
-        match (ours_pull, curl_pull) {
+        match (ours_first, curl_pull) {
             (Ok(a), Ok(b)) => pull[0].1.push((a, b)),
             (Err(e), _) | (_, Err(e)) => {
                 error = Some(e);
@@ -204,15 +205,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             }
         }
         if with_skopeo {
-            let ours_again = measure::run(&mut ours(&[
-                "blob",
-                "pull",
-                &repo,
-                &digest,
-                "-o",
-                &out.to_string_lossy(),
-            ]));
-            let _ = std::fs::remove_file(&out);
+            let ours_again = ours_pull(&repo);
             let target = dir.join("skopeo-out");
             let _ = std::fs::remove_dir_all(&target);
             let sk = measure::run(skopeo(&home).args([
@@ -227,15 +220,7 @@ fn case(setup: &Setup, registry: &Registry, size: u64) -> Vec<Row> {
             }
         }
         if let Some(peer) = &setup.oci_client {
-            let ours_again = measure::run(&mut ours(&[
-                "blob",
-                "pull",
-                &repo,
-                &digest,
-                "-o",
-                &out.to_string_lossy(),
-            ]));
-            let _ = std::fs::remove_file(&out);
+            let ours_again = ours_pull(&repo);
             let oc = measure::run(Command::new(peer).args([
                 "blob-pull",
                 &host,
