@@ -470,3 +470,44 @@ async fn streamed_chunks_cut_twice_start_over_and_complete() {
     assert!(uploaded.restarts >= 1, "{uploaded:?}");
     assert_holds(&client, "streamed/chunks", &expected, size).await;
 }
+
+/// The digest given does not match the bytes (3 MiB, one streamed `PUT`): docker-registry
+/// answers `DIGEST_INVALID`, and the upload fails on our own check at once, without starting
+/// over in new sessions; the registry holds no blob under either digest. (The emulator's
+/// twin is in `upload_recovery.rs`.)
+#[tokio::test]
+async fn a_streamed_upload_with_a_wrong_digest_given_fails_at_once_on_the_real_registry() {
+    let Some(registry) = common::start_registry(Flavour::Open).await else {
+        return;
+    };
+    let size = 3 * MIB;
+    let actual = PseudoRandom::digest(size);
+    let wrong = Digest::sha256(b"not these bytes");
+    let client = client(&format!("http://{}", registry.host()));
+    let options = UploadOptions {
+        size: Some(size),
+        digest: Some(wrong.clone()),
+        ..UploadOptions::default()
+    };
+    let e = client
+        .transport()
+        .upload_blob(
+            &repo("streamed/wrong-digest"),
+            UploadSource::seekable(PseudoRandom::new(size)),
+            options,
+        )
+        .await
+        .expect_err("a wrong digest fails");
+    let message = e.to_string();
+    assert!(
+        message.contains("does not match the digest given"),
+        "{message}"
+    );
+    assert!(message.contains("0 restarts"), "{message}");
+    for digest in [&wrong, &actual] {
+        let held = client
+            .check_blob_exists("streamed/wrong-digest", digest.as_str())
+            .await;
+        assert!(held.is_err_and(|e| e.is_not_found()), "{digest}");
+    }
+}
