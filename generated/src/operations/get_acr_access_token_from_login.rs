@@ -63,6 +63,7 @@ impl RequestBuilder {
                 "/oauth2/token",
             )
             .basic_auth()
+            .response_kind(acr_runtime::BodyKind::Token)
             .query("service", service);
         for item in scope {
             request = request.query("scope", item);

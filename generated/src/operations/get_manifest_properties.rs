@@ -71,7 +71,8 @@ impl RequestBuilder {
                 ),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Document);
         Ok((client, request))
     }
 }

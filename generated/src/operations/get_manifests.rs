@@ -101,7 +101,8 @@ impl RequestBuilder {
                 ),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Document);
         if let Some(item) = last {
             request = request.query("last", item);
         }

@@ -62,7 +62,8 @@ impl RequestBuilder {
                 format!("/acr/v1/{}", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Document);
         Ok((client, request))
     }
 }

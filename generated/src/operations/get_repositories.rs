@@ -77,7 +77,8 @@ impl RequestBuilder {
                 acr_runtime::http::Method::GET,
                 "/acr/v1/_catalog",
             )
-            .scope("registry:catalog:*");
+            .scope("registry:catalog:*")
+            .response_kind(acr_runtime::BodyKind::Document);
         if let Some(item) = last {
             request = request.query("last", item);
         }

@@ -111,7 +111,8 @@ impl RequestBuilder {
                 format!("/acr/v1/{}/_tags", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:metadata_read", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Document);
         if let Some(item) = last {
             request = request.query("last", item);
         }

@@ -74,7 +74,8 @@ impl RequestBuilder {
                 acr_runtime::http::Method::GET,
                 "/v2/_catalog",
             )
-            .scope("registry:catalog:*");
+            .scope("registry:catalog:*")
+            .response_kind(acr_runtime::BodyKind::Document);
         if let Some(item) = n
             .or_else(|| {
                 client.transport().page_size().and_then(|size| size.try_into().ok())

@@ -86,7 +86,8 @@ impl RequestBuilder {
                 format!("/v2/{}/tags/list", acr_runtime::encode::path(name.as_str())),
             )
             .scope(format!("repository:{}:pull", name.as_str()))
-            .repository(name.as_str());
+            .repository(name.as_str())
+            .response_kind(acr_runtime::BodyKind::Document);
         if let Some(item) = n
             .or_else(|| {
                 client.transport().page_size().and_then(|size| size.try_into().ok())

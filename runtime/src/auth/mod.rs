@@ -134,7 +134,8 @@ pub(crate) struct Auth {
     options: AuthOptions,
     http: reqwest::Client,
     endpoint: Url,
-    mode: RwLock<Option<Mode>>,
+    /// Shared, so that reading it per request copies no text.
+    mode: RwLock<Option<std::sync::Arc<Mode>>>,
     cache: TokenCache,
     /// The `Authorization` value of the token sent last, so that a warm client does not
     /// format the same header on every request.
@@ -187,7 +188,7 @@ impl Auth {
             options,
             http,
             endpoint,
-            mode: RwLock::new(mode),
+            mode: RwLock::new(mode.map(std::sync::Arc::new)),
             cache: TokenCache::default(),
             last_bearer: Mutex::new(None),
         }
@@ -198,12 +199,12 @@ impl Auth {
         url.scheme() == "https" || is_loopback(url) || self.options.allow_insecure_http
     }
 
-    fn mode(&self) -> Option<Mode> {
+    fn mode(&self) -> Option<std::sync::Arc<Mode>> {
         self.mode.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn set_mode(&self, mode: Mode) {
-        *self.mode.write().unwrap_or_else(|p| p.into_inner()) = Some(mode);
+        *self.mode.write().unwrap_or_else(|p| p.into_inner()) = Some(std::sync::Arc::new(mode));
     }
 
     /// The authorization a request carries up front.
@@ -223,7 +224,8 @@ impl Auth {
                 generic: None,
             });
         }
-        match self.mode() {
+        let mode = self.mode();
+        match mode.as_deref() {
             None => Ok(Authz::default()),
             Some(Mode::Basic) => match self.credential.basic_pair() {
                 Some((u, p)) => Ok(Authz {
@@ -239,7 +241,7 @@ impl Auth {
                 };
                 let key = Key {
                     kind: Kind::Access,
-                    service,
+                    service: service.clone(),
                     scope: scope.to_owned(),
                 };
                 let (token, _) = self
@@ -248,7 +250,7 @@ impl Auth {
                     .get(&key, None, || {
                         Box::pin(async {
                             let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
-                            self.fetch_access(request.operation, &realm, &key.service, &scopes)
+                            self.fetch_access(request.operation, realm, &key.service, &scopes)
                                 .await
                         })
                     })

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::cache::{Fetched, Key, Kind};
 use super::{Auth, Credential, basic, jwt};
-use crate::transport::body::{self, Progress};
+use crate::transport::body;
 use crate::{Error, Secret, retry};
 
 #[derive(Deserialize)]
@@ -322,16 +322,15 @@ impl Auth {
         attempt: u32,
     ) -> Result<TokenAnswer, (Error, Option<Duration>)> {
         let timeouts = &self.options.timeouts;
-        let resp = body::send(rb, &Progress::start(), timeouts)
-            .await
-            .map_err(|f| {
-                let e = Error::Auth {
-                    operation: op,
-                    message: "the token endpoint cannot be reached".into(),
-                    source: Some(Box::new(f.into_error("get_token", None, attempt))),
-                };
-                (e, None)
-            })?;
+        let mut watch = body::Watch::start(*timeouts);
+        let resp = body::send(rb, &mut watch).await.map_err(|f| {
+            let e = Error::Auth {
+                operation: op,
+                message: "the token endpoint cannot be reached".into(),
+                source: Some(Box::new(f.into_error("get_token", None, attempt))),
+            };
+            (e, None)
+        })?;
         let status = resp.status();
         tracing::Span::current().record("status", status.as_u16());
         if !status.is_success() {
@@ -363,7 +362,7 @@ impl Auth {
             };
             return Err((e, retry_after));
         }
-        let body = body::read_limited(resp, self.options.token_limit, timeouts.read)
+        let body = body::read_limited(resp, self.options.token_limit, &mut watch)
             .await
             .map_err(|f| match f {
                 body::Failure::TooLarge(_) => (f.into_error("get_token", None, attempt), None),

@@ -98,7 +98,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// A new exchange, its clock started now.
-    pub(crate) fn start() -> Arc<Self> {
+    fn start() -> Arc<Self> {
         Arc::new(Self {
             base: Instant::now(),
             last: AtomicU64::new(0),
@@ -180,29 +180,86 @@ pub(crate) fn with_stream(
         .body(reqwest::Body::wrap_stream(stream))
 }
 
-/// Sends `rb` and waits for the response head, failing when the exchange makes no progress
-/// for its idle timeout.
-pub(crate) async fn send(
-    rb: reqwest::RequestBuilder,
-    progress: &Progress,
-    timeouts: &Timeouts,
-) -> Result<reqwest::Response, Failure> {
-    let fut = rb.send();
-    tokio::pin!(fut);
-    loop {
-        let (at, kind, after) = progress.idle_deadline(timeouts);
-        tokio::select! {
-            // the response first: the timer is only armed when it is not there yet
-            biased;
-            r = &mut fut => return r.map_err(Failure::Http),
-            () = tokio::time::sleep_until(at) => {
-                // progress may have moved the deadline while we slept
-                if progress.idle_deadline(timeouts).0 <= Instant::now() {
-                    return Err(Failure::Timeout(kind, after));
+/// The idle watch of one exchange (an attempt with its redirects): its [`Progress`] and one
+/// timer for all of its waits (the response head, then each piece of a buffered body).
+///
+/// The timer is armed at the first wait that is not over at once, and moved only when it
+/// fires before the exchange has been idle for its timeout. It is never late: it is set at
+/// most the shorter of the two timeouts ahead, and every change of what the exchange waits
+/// for (the last slice of the body handed over, the head, a piece of the body) is progress,
+/// which only postpones the deadline. One timer per exchange instead of one per wait: each
+/// timer registers with the runtime's time driver, a lock the runtime's workers share.
+pub(crate) struct Watch {
+    progress: Arc<Progress>,
+    timeouts: Timeouts,
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Watch {
+    /// A new exchange, its clock started now.
+    pub(crate) fn start(timeouts: Timeouts) -> Self {
+        let progress = Progress::start();
+        let first = progress.base + timeouts.read.min(timeouts.write);
+        Self {
+            progress,
+            timeouts,
+            timer: Box::pin(tokio::time::sleep_until(first)),
+        }
+    }
+
+    /// The exchange's progress, for the request body to mark.
+    pub(crate) fn progress(&self) -> &Arc<Progress> {
+        &self.progress
+    }
+
+    /// Marks progress: the idle clock starts again.
+    pub(crate) fn touch(&self) {
+        self.progress.touch();
+    }
+
+    /// A new hop of the exchange (a redirect followed): nothing is being written yet, and
+    /// the idle clock starts again.
+    pub(crate) fn next_hop(&self) {
+        self.progress.writing.store(false, Ordering::Relaxed);
+        self.progress.touch();
+    }
+
+    /// Waits for `fut`, failing once the exchange has made no progress for its idle timeout.
+    pub(crate) async fn wait<F: std::future::Future>(
+        &mut self,
+        fut: F,
+    ) -> Result<F::Output, Failure> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                // the awaited thing first: the timer is only armed when it is not there yet
+                biased;
+                r = &mut fut => return Ok(r),
+                () = self.timer.as_mut() => {
+                    let (at, kind, after) = self.progress.idle_deadline(&self.timeouts);
+                    let now = Instant::now();
+                    if at <= now {
+                        return Err(Failure::Timeout(kind, after));
+                    }
+                    // progress moved the deadline while the timer ran: wait again, never
+                    // past what a change of the awaited thing could make the deadline
+                    let shortest = self.timeouts.read.min(self.timeouts.write);
+                    self.timer.as_mut().reset(at.min(now + shortest));
                 }
             }
         }
     }
+}
+
+/// Sends `rb` and waits for the response head, failing when the exchange makes no progress
+/// for its idle timeout; the head is progress.
+pub(crate) async fn send(
+    rb: reqwest::RequestBuilder,
+    watch: &mut Watch,
+) -> Result<reqwest::Response, Failure> {
+    let response = watch.wait(rb.send()).await?.map_err(Failure::Http)?;
+    watch.touch();
+    Ok(response)
 }
 
 /// The next piece of `resp`'s body, waiting at most `read` for it.
@@ -217,23 +274,23 @@ pub(crate) async fn chunk(
 }
 
 /// Reads `resp`'s body, refusing more than `limit` bytes (checked against `Content-Length`
-/// first, then while reading).
+/// first, then while reading); each piece is awaited by `watch` and is progress.
 pub(crate) async fn read_limited(
     mut resp: reqwest::Response,
     limit: u64,
-    read: Duration,
+    watch: &mut Watch,
 ) -> Result<Bytes, Failure> {
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(Failure::TooLarge(limit));
     }
     // The first piece is kept as it is: a small body is one piece, never copied.
-    let Some(first) = chunk(&mut resp, read).await? else {
+    let Some(first) = next_piece(&mut resp, watch).await? else {
         return Ok(Bytes::new());
     };
     if first.len() as u64 > limit {
         return Err(Failure::TooLarge(limit));
     }
-    let Some(second) = chunk(&mut resp, read).await? else {
+    let Some(second) = next_piece(&mut resp, watch).await? else {
         return Ok(first);
     };
     let mut buf = BytesMut::from(first);
@@ -243,12 +300,22 @@ pub(crate) async fn read_limited(
             return Err(Failure::TooLarge(limit));
         }
         buf.extend_from_slice(&piece);
-        match chunk(&mut resp, read).await? {
-            Some(next) => piece = next,
+        match next_piece(&mut resp, watch).await? {
+            Some(more) => piece = more,
             None => break,
         }
     }
     Ok(buf.freeze())
+}
+
+/// The next piece of `resp`'s body, awaited by `watch`; its arrival is progress.
+async fn next_piece(
+    resp: &mut reqwest::Response,
+    watch: &mut Watch,
+) -> Result<Option<Bytes>, Failure> {
+    let piece = watch.wait(resp.chunk()).await?.map_err(Failure::Http)?;
+    watch.touch();
+    Ok(piece)
 }
 
 /// Reads at most `limit` bytes of an error response's body: a longer body is cut there, and
@@ -304,4 +371,71 @@ pub(crate) fn stream(
 /// A buffered [`StreamingResponse`] body of one piece.
 pub(crate) fn once(body: Bytes) -> BoxStream<Bytes> {
     Box::pin(futures_util::stream::once(async move { Ok(body) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timeouts(read_ms: u64, write_ms: u64) -> Timeouts {
+        Timeouts {
+            read: Duration::from_millis(read_ms),
+            write: Duration::from_millis(write_ms),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watch_is_not_late_when_the_wait_turns_from_writing_to_reading() {
+        // A long write timeout, a short read timeout: the body is handed over at 500 ms and
+        // the answer never comes, so the read timeout ends the exchange at 600 ms, not at the
+        // write timeout's 1 s.
+        let mut watch = Watch::start(timeouts(100, 1000));
+        watch.progress.writing.store(true, Ordering::Relaxed);
+        let progress = Arc::clone(&watch.progress);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            progress.writing.store(false, Ordering::Relaxed);
+            progress.touch();
+        });
+        let started = Instant::now();
+        let failure = watch.wait(std::future::pending::<()>()).await.unwrap_err();
+        let waited = started.elapsed();
+        assert!(
+            matches!(failure, Failure::Timeout(TimeoutKind::Read, d) if d == Duration::from_millis(100)),
+            "{failure:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(600) && waited < Duration::from_millis(700),
+            "timed out after {waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_keeps_one_watch_alive_across_its_waits() {
+        // Three waits of 80 ms each under a 100 ms read timeout, each ended by progress: one
+        // timer serves all three, and none of them times out although together they last
+        // longer than the timeout.
+        let mut watch = Watch::start(timeouts(100, 100));
+        let started = Instant::now();
+        for _ in 0..3 {
+            watch
+                .wait(tokio::time::sleep(Duration::from_millis(80)))
+                .await
+                .unwrap();
+            watch.touch();
+        }
+        assert!(started.elapsed() >= Duration::from_millis(240));
+        // and then silence: the next wait times out 100 ms after the last progress
+        let at = Instant::now();
+        let failure = watch.wait(std::future::pending::<()>()).await.unwrap_err();
+        assert!(
+            matches!(failure, Failure::Timeout(TimeoutKind::Read, _)),
+            "{failure:?}"
+        );
+        let waited = at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_millis(150),
+            "timed out after {waited:?}"
+        );
+    }
 }

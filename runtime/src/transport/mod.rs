@@ -155,11 +155,8 @@ impl Transport {
         let deadline = self.deadline();
         // boxed: the request's future is moved several times on its way (the deadline, the
         // span, the caller's `IntoFuture`); a pointer moves cheaper than kilobytes
-        let run = Box::pin(self.execute(&request, true, deadline));
-        match with_deadline(request.operation, deadline, run)
-            .instrument(span)
-            .await?
-        {
+        let run = Box::pin(self.execute(&request, true, deadline, &span));
+        match in_span(&span, with_deadline(request.operation, deadline, run)).await? {
             Outcome::Buffered(r) => Ok(r),
             Outcome::Streaming(_) => Err(Error::invalid_response(
                 request.operation,
@@ -176,11 +173,8 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = Box::pin(self.execute(&request, false, deadline));
-        match with_deadline(request.operation, deadline, run)
-            .instrument(span)
-            .await?
-        {
+        let run = Box::pin(self.execute(&request, false, deadline, &span));
+        match in_span(&span, with_deadline(request.operation, deadline, run)).await? {
             Outcome::Streaming(r) => Ok(r),
             Outcome::Buffered(r) => Ok(StreamingResponse {
                 operation: r.operation,
@@ -204,12 +198,22 @@ impl Transport {
         } else {
             std::borrow::Cow::Borrowed(request.path.as_str())
         };
-        let mut url = endpoint.join(&path).map_err(|e| {
-            Error::invalid_input(
-                request.operation,
-                format!("bad path {:?}: {e}", request.path),
-            )
-        })?;
+        let plain_path =
+            path.starts_with('/') && !path.starts_with("//") && !path.contains(['?', '#']);
+        let mut url = if plain_path {
+            // the common case, without parsing the endpoint again: the same path parser as
+            // `join` (dot segments, percent-encoding), on the endpoint (which has no query)
+            let mut url = endpoint.clone();
+            url.set_path(&path);
+            url
+        } else {
+            endpoint.join(&path).map_err(|e| {
+                Error::invalid_input(
+                    request.operation,
+                    format!("bad path {:?}: {e}", request.path),
+                )
+            })?
+        };
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::invalid_input(
                 request.operation,
@@ -226,11 +230,14 @@ impl Transport {
         self.inner.request_timeout.map(|t| (Instant::now() + t, t))
     }
 
+    /// Sends `req` (auth, retries, redirects) and reads its answer; `span` is the request's
+    /// span, which gets the attempt and the status.
     async fn execute(
         &self,
         req: &Request,
         buffered: bool,
         deadline: Option<(Instant, Duration)>,
+        span: &tracing::Span,
     ) -> crate::Result<Outcome> {
         let op = req.operation;
         let started = Instant::now();
@@ -239,11 +246,14 @@ impl Transport {
         let mut attempt = 0u32;
         // An earlier attempt may have done its work and lost its answer.
         let mut answer_lost = false;
-        let span = tracing::Span::current();
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let (error, retry_after, may_retry) = match self.send_once(req, &authz).await {
+            let mut watch = body::Watch::start(self.inner.timeouts);
+            let (error, retry_after, may_retry) = match self
+                .send_once(req, &authz, &mut watch)
+                .await
+            {
                 Err(Once::Fatal(e)) => return Err(e),
                 Err(Once::Failure(f)) => {
                     answer_lost |= f.may_have_reached_server();
@@ -295,7 +305,7 @@ impl Transport {
                         || gone_after_lost_answer
                     {
                         match self
-                            .finish(req, resp, url, buffered, attempt, deadline)
+                            .finish(req, resp, url, buffered, attempt, deadline, &mut watch)
                             .await
                         {
                             Ok(outcome) => return Ok(outcome),
@@ -417,6 +427,7 @@ impl Transport {
             .unwrap_or_else(|| self.inner.limits.get(body_kind(req, headers)))
     }
 
+    #[allow(clippy::too_many_arguments)] // the exchange's parts, passed on as they are
     async fn finish(
         &self,
         req: &Request,
@@ -425,6 +436,7 @@ impl Transport {
         buffered: bool,
         attempt: u32,
         deadline: Option<(Instant, Duration)>,
+        watch: &mut body::Watch,
     ) -> Result<Outcome, Failure> {
         let mut resp = resp;
         let status = resp.status();
@@ -432,7 +444,7 @@ impl Transport {
         let headers = std::mem::take(resp.headers_mut());
         if buffered {
             let limit = self.limit_for(req, &headers);
-            let body = body::read_limited(resp, limit, self.inner.timeouts.read).await?;
+            let body = body::read_limited(resp, limit, watch).await?;
             return Ok(Outcome::Buffered(Response {
                 operation: req.operation,
                 status,
@@ -464,6 +476,7 @@ impl Transport {
         &self,
         req: &Request,
         authz: &Authz,
+        watch: &mut body::Watch,
     ) -> Result<(reqwest::Response, Url), Once> {
         let op = req.operation;
         let mut url = self.url_for(req).map_err(Once::Fatal)?;
@@ -473,7 +486,9 @@ impl Transport {
         let mut seen: Vec<(Method, Url)> = Vec::new();
         let mut hops = 0;
         loop {
-            let progress = Progress::start();
+            if hops > 0 {
+                watch.next_hop();
+            }
             let mut rb = self.inner.http.request(method.clone(), url.clone());
             let at_registry = same_origin(&url, registry);
             for (name, value) in &req.headers {
@@ -518,7 +533,7 @@ impl Transport {
                 };
             }
             if with_body {
-                rb = self.attach_body(req, &method, rb, &progress)?;
+                rb = self.attach_body(req, &method, rb, watch.progress())?;
             }
             tracing::debug!(
                 method = %method,
@@ -526,9 +541,7 @@ impl Transport {
                 host = url.host_str().unwrap_or_default(),
                 "sending"
             );
-            let resp = body::send(rb, &progress, &self.inner.timeouts)
-                .await
-                .map_err(Once::Failure)?;
+            let resp = body::send(rb, watch).await.map_err(Once::Failure)?;
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok((resp, url));
@@ -638,6 +651,16 @@ impl Transport {
     }
 }
 
+/// Runs `fut` in `span`; when no subscriber wants the span, without entering and leaving it
+/// at every poll.
+async fn in_span<T>(span: &tracing::Span, fut: impl std::future::Future<Output = T>) -> T {
+    if span.is_disabled() {
+        fut.await
+    } else {
+        fut.instrument(span.clone()).await
+    }
+}
+
 /// Runs `fut` by the caller's deadline, if there is one.
 async fn with_deadline<T>(
     operation: &'static str,
@@ -703,27 +726,25 @@ fn body_kind(req: &Request, headers: &HeaderMap) -> BodyKind {
     if matches!(req.body, Body::Form(_)) {
         return BodyKind::Token;
     }
-    let accept = values(&req.headers, http::header::ACCEPT);
-    if accept.iter().any(|v| is_manifest_type(v)) {
+    if values(&req.headers, http::header::ACCEPT).any(is_manifest_type) {
         return BodyKind::Manifest;
     }
     if req.method != Method::GET {
         return BodyKind::Ack;
     }
-    let content_type = values(headers, http::header::CONTENT_TYPE);
-    let starts_text = content_type.first().is_some_and(|v| {
-        v.get(..5)
-            .is_some_and(|head| head.eq_ignore_ascii_case("text/"))
-    });
-    if content_type.iter().any(|v| is_manifest_type(v)) {
-        BodyKind::Manifest
-    } else if content_type.is_empty()
-        || matches!(content_type.as_slice(), [only] if only.is_empty())
-        || content_type
-            .iter()
-            .any(|v| contains_ignoring_case(v, "json"))
-        || starts_text
-    {
+    let content_type = || values(headers, http::header::CONTENT_TYPE);
+    let Some(first) = content_type().next() else {
+        // no Content-Type (or none readable as text)
+        return BodyKind::Document;
+    };
+    if content_type().any(is_manifest_type) {
+        return BodyKind::Manifest;
+    }
+    let starts_text = first
+        .get(..5)
+        .is_some_and(|head| head.eq_ignore_ascii_case("text/"));
+    let only_empty = first.is_empty() && content_type().nth(1).is_none();
+    if only_empty || starts_text || content_type().any(|v| contains_ignoring_case(v, "json")) {
         BodyKind::Document
     } else {
         BodyKind::Blob
@@ -731,12 +752,11 @@ fn body_kind(req: &Request, headers: &HeaderMap) -> BodyKind {
 }
 
 /// The text values of header `name` (read as if joined with `,`, without joining them).
-fn values(headers: &HeaderMap, name: http::header::HeaderName) -> Vec<&str> {
+fn values(headers: &HeaderMap, name: http::header::HeaderName) -> impl Iterator<Item = &str> {
     headers
         .get_all(name)
-        .iter()
+        .into_iter()
         .filter_map(|v| v.to_str().ok())
-        .collect()
 }
 
 fn request_span(req: &Request) -> tracing::Span {
@@ -761,6 +781,36 @@ mod tests {
     }
 
     #[test]
+    fn url_for_a_plain_path_is_what_join_makes_of_it() {
+        let paths = [
+            "/v2/",
+            "/v2/a/b/manifests/sha256:ab",
+            "/acr/v1/a%2Fb/_tags/v1",
+            "/a/../b",
+            "/a/./b/.",
+            "/x y/%zz",
+            "/\u{e4}",
+            "/a\\b",
+            "/",
+        ];
+        for endpoint in [
+            "http://127.0.0.1:5000",
+            "https://api.example.com/v1",
+            "https://api.example.com/v1/",
+        ] {
+            let transport = Transport::builder(endpoint).build().unwrap();
+            let ep = transport.endpoint().clone();
+            let base = ep.path().trim_end_matches('/').to_owned();
+            for path in paths {
+                let request = Request::new("op", Method::GET, path);
+                let got = transport.url_for(&request).unwrap();
+                let want = ep.join(&format!("{base}{path}")).unwrap();
+                assert_eq!(got, want, "{endpoint} + {path}");
+            }
+        }
+    }
+
+    #[test]
     fn body_kinds_are_inferred_from_the_request_then_the_response() {
         let get = || Request::new("op", Method::GET, "/x");
         let none = HeaderMap::new();
@@ -773,6 +823,17 @@ mod tests {
             body_kind(&get(), &headers("application/octet-stream")),
             BodyKind::Blob
         );
+        assert_eq!(body_kind(&get(), &headers("")), BodyKind::Document);
+        assert_eq!(
+            body_kind(&get(), &headers("Text/Plain; charset=utf-8")),
+            BodyKind::Document
+        );
+        let mut two = headers("");
+        two.append(
+            http::header::CONTENT_TYPE,
+            "application/octet-stream".parse().unwrap(),
+        );
+        assert_eq!(body_kind(&get(), &two), BodyKind::Blob);
         assert_eq!(
             body_kind(
                 &get(),

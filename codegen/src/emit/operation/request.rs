@@ -255,6 +255,28 @@ pub(super) fn done_when_gone(plan: &OpPlan<'_>) -> bool {
 }
 
 /// `fn into_request(self) -> Result<(Client, Request), Error>`.
+/// The kind of the response body, which sets the runtime's limit on its size: the spec's
+/// `@response_kind`, else a `Document` for a `GET` whose every success body the spec types as
+/// JSON of a named type, a list or a map (so the runtime need not infer it from each answer's
+/// `Content-Type`), else none (the runtime infers it).
+fn response_kind(plan: &OpPlan<'_>) -> Option<ResponseKind> {
+    let op = plan.op;
+    if op.response_kind.is_some() {
+        return op.response_kind;
+    }
+    let typed_json = |r: &crate::ir::Response| {
+        matches!(
+            r.body.as_ref().map(|b| &b.ty),
+            Some(TypeRef::Named(_) | TypeRef::Array(_) | TypeRef::Map(_))
+        )
+    };
+    let document = op.method.eq_ignore_ascii_case("GET")
+        && !op.streamed
+        && !op.responses.is_empty()
+        && op.responses.iter().all(typed_json);
+    document.then_some(ResponseKind::Document)
+}
+
 pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     let rt = &ctx.rt;
     let mut bound: Vec<TokenStream> = plan
@@ -306,7 +328,7 @@ pub fn into_request(ctx: &Context<'_>, plan: &OpPlan<'_>) -> TokenStream {
     if plan.op.repeatable {
         chain.push(quote!(.repeatable()));
     }
-    if let Some(kind) = plan.op.response_kind {
+    if let Some(kind) = response_kind(plan) {
         let kind = match kind {
             ResponseKind::Manifest => quote!(Manifest),
             ResponseKind::Token => quote!(Token),
