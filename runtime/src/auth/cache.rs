@@ -93,12 +93,27 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::Result<Fetched>>,
     {
+        let (token, fetched, _) = self.get_until(key, stale, fetch).await?;
+        Ok((token, fetched))
+    }
+
+    /// [`get`](Self::get), with the instant until which the token is used.
+    pub async fn get_until<F, Fut>(
+        &self,
+        key: &Key,
+        stale: Option<&Secret>,
+        fetch: F,
+    ) -> crate::Result<(Secret, bool, Instant)>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = crate::Result<Fetched>>,
+    {
         let slot = self.slot(key);
         let mut guard = slot.lock().await;
         if let Some(c) = guard.as_ref() {
             let is_stale = stale.is_some_and(|s| *s == c.token);
             if !is_stale && c.use_until > Instant::now() {
-                return Ok((c.token.clone(), false));
+                return Ok((c.token.clone(), false, c.use_until));
             }
         }
         *guard = None;
@@ -108,7 +123,7 @@ impl TokenCache {
             token: fetched.token.clone(),
             use_until,
         });
-        Ok((fetched.token, true))
+        Ok((fetched.token, true, use_until))
     }
 
     /// Forgets the token of `key` if it is still `token`.

@@ -60,7 +60,7 @@ pub mod generic;
 pub(crate) mod jwt;
 mod token;
 
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -111,7 +111,7 @@ pub(crate) enum Sent {
     #[default]
     Nothing,
     Bearer {
-        key: Key,
+        key: Arc<Key>,
         token: Secret,
     },
     Basic,
@@ -137,9 +137,19 @@ pub(crate) struct Auth {
     /// Shared, so that reading it per request copies no text.
     mode: RwLock<Option<std::sync::Arc<Mode>>>,
     cache: TokenCache,
-    /// The `Authorization` value of the token sent last, so that a warm client does not
-    /// format the same header on every request.
-    last_bearer: Mutex<Option<(Secret, HeaderValue)>>,
+    /// The access token sent last, with its key and header: a warm client's next request of
+    /// the same scope takes it from here, without copying text, hashing or waiting on the
+    /// cache (forgotten at every challenge, and used only until the cache would stop using it).
+    hot: Mutex<Option<Hot>>,
+}
+
+/// The access token sent last (see [`Auth`]).
+#[derive(Debug, Clone)]
+struct Hot {
+    key: Arc<Key>,
+    token: Secret,
+    header: HeaderValue,
+    use_until: tokio::time::Instant,
 }
 
 fn bearer(token: &Secret) -> crate::Result<HeaderValue> {
@@ -190,7 +200,7 @@ impl Auth {
             endpoint,
             mode: RwLock::new(mode.map(std::sync::Arc::new)),
             cache: TokenCache::default(),
-            last_bearer: Mutex::new(None),
+            hot: Mutex::new(None),
         }
     }
 
@@ -239,15 +249,25 @@ impl Auth {
                 let Some(scope) = request.scope.as_deref() else {
                     return Ok(Authz::default());
                 };
-                let key = Key {
+                if let Some(hot) = self.hot(service, scope) {
+                    return Ok(Authz {
+                        header: Some(hot.header),
+                        sent: Sent::Bearer {
+                            key: hot.key,
+                            token: hot.token,
+                        },
+                        generic: None,
+                    });
+                }
+                let key = Arc::new(Key {
                     kind: Kind::Access,
                     service: service.clone(),
                     scope: scope.to_owned(),
-                };
-                let (token, _) = self
+                });
+                let (token, _, use_until) = self
                     .cache
                     // boxed: a fetch is rare, and its future would make every request's larger
-                    .get(&key, None, || {
+                    .get_until(&key, None, || {
                         Box::pin(async {
                             let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
                             self.fetch_access(request.operation, realm, &key.service, &scopes)
@@ -255,8 +275,15 @@ impl Auth {
                         })
                     })
                     .await?;
+                let header = bearer(&token)?;
+                *self.hot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Hot {
+                    key: Arc::clone(&key),
+                    token: token.clone(),
+                    header: header.clone(),
+                    use_until,
+                });
                 Ok(Authz {
-                    header: Some(self.bearer_of(&token)?),
+                    header: Some(header),
                     sent: Sent::Bearer { key, token },
                     generic: None,
                 })
@@ -264,17 +291,17 @@ impl Auth {
         }
     }
 
-    /// The `Authorization` value of `token`, made once per token.
-    fn bearer_of(&self, token: &Secret) -> crate::Result<HeaderValue> {
-        let mut last = self.last_bearer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((t, header)) = last.as_ref()
-            && t == token
-        {
-            return Ok(header.clone());
-        }
-        let header = bearer(token)?;
-        *last = Some((token.clone(), header.clone()));
-        Ok(header)
+    /// The access token sent last, if it is of `service` and `scope` and still in use.
+    fn hot(&self, service: &str, scope: &str) -> Option<Hot> {
+        let hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
+        hot.as_ref()
+            .filter(|h| {
+                h.key.kind == Kind::Access
+                    && h.key.scope == scope
+                    && h.key.service == service
+                    && h.use_until > tokio::time::Instant::now()
+            })
+            .cloned()
     }
 
     /// Answers a 401: returns the authorization to send the request again with, or `None`
@@ -289,6 +316,8 @@ impl Auth {
             // Sent up front already: a 401 is the answer to it.
             return Ok(None);
         }
+        // the token sent last may be the one refused
+        *self.hot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let challenges: Vec<_> = headers
             .get_all(http::header::WWW_AUTHENTICATE)
             .iter()
@@ -332,11 +361,11 @@ impl Auth {
                 .clone()
                 .or_else(|| c.param("scope").map(str::to_owned))
                 .unwrap_or_default();
-            let key = Key {
+            let key = Arc::new(Key {
                 kind: Kind::Access,
                 service: service.clone(),
                 scope: key_scope,
-            };
+            });
             let stale = match sent {
                 Sent::Bearer { key: k, token } if *k == key => Some(token.clone()),
                 Sent::Bearer { .. } => None,
