@@ -316,27 +316,8 @@ impl Transport {
                             }
                         }
                     } else {
-                        let retry_after = resp
-                            .headers()
-                            .get(http::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-                        let may = if req.repeatable {
-                            retry::is_retryable_status(status)
-                        } else {
-                            retry::may_retry_status(&req.method, status)
-                        };
-                        let headers = resp.headers().clone();
-                        let body = body::read_error_body(
-                            resp,
-                            self.inner.limits.error,
-                            self.inner.timeouts.read,
-                        )
-                        .await;
-                        let e =
-                            Error::from_status(op, req.repository.clone(), status, &body, attempt)
-                                .with_headers(headers);
-                        (e, retry_after, may)
+                        // boxed: an error answer is rare, and reading it makes a large future
+                        Box::pin(self.status_failure(req, resp, attempt)).await
                     }
                 }
             };
@@ -350,7 +331,8 @@ impl Transport {
                         delay_ms = d.as_millis() as u64,
                         "retrying"
                     );
-                    tokio::time::sleep(d).await;
+                    // boxed: a retry is rare, and a timer would make every request's future larger
+                    Box::pin(tokio::time::sleep(d)).await;
                 }
                 None => {
                     tracing::debug!(error = %error, "request failed");
@@ -358,6 +340,39 @@ impl Transport {
                 }
             }
         }
+    }
+
+    /// The error of an answer with an error status (its body read up to the error limit),
+    /// the wait its `Retry-After` asks for, and whether the request may be tried again.
+    async fn status_failure(
+        &self,
+        req: &Request,
+        resp: reqwest::Response,
+        attempt: u32,
+    ) -> (Error, Option<Duration>, bool) {
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        let may = if req.repeatable {
+            retry::is_retryable_status(status)
+        } else {
+            retry::may_retry_status(&req.method, status)
+        };
+        let headers = resp.headers().clone();
+        let body =
+            body::read_error_body(resp, self.inner.limits.error, self.inner.timeouts.read).await;
+        let e = Error::from_status(
+            req.operation,
+            req.repository.clone(),
+            status,
+            &body,
+            attempt,
+        )
+        .with_headers(headers);
+        (e, retry_after, may)
     }
 
     /// Whether a failed exchange may be tried again: a transport error by
@@ -478,63 +493,15 @@ impl Transport {
         authz: &Authz,
         watch: &mut body::Watch,
     ) -> Result<(reqwest::Response, Url), Once> {
-        let op = req.operation;
         let mut url = self.url_for(req).map_err(Once::Fatal)?;
-        let registry = &self.inner.endpoint;
         let mut method = req.method.clone();
         let mut with_body = true;
         let mut seen: Vec<(Method, Url)> = Vec::new();
-        let mut hops = 0;
         loop {
-            if hops > 0 {
+            if !seen.is_empty() {
                 watch.next_hop();
             }
-            let mut rb = self.inner.http.request(method.clone(), url.clone());
-            let at_registry = same_origin(&url, registry);
-            for (name, value) in &req.headers {
-                // A credential the caller put in a header (a spec's own `Authorization`
-                // parameter) is bound to the registry's origin like the client's own.
-                let credential = is_credential_header(name)
-                    || matches!(&authz.generic, Some(Placement::Header(key, _)) if key == name);
-                if !at_registry && credential {
-                    continue;
-                }
-                if with_body || !is_content_header(name) {
-                    rb = rb.header(name, value);
-                }
-            }
-            // A header the request sets itself wins over the credential's of the same name:
-            // the caller chose it for this request (never two `Authorization` fields).
-            if let Some(h) = &authz.header
-                && at_registry
-                && !req.headers.contains_key(http::header::AUTHORIZATION)
-            {
-                if !self.inner.auth.may_send_credentials(&url) {
-                    return Err(Once::Fatal(Error::Insecure {
-                        operation: op,
-                        message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
-                    }));
-                }
-                rb = rb.header(http::header::AUTHORIZATION, h.clone());
-            }
-            if let Some(g) = &authz.generic
-                && at_registry
-                && !matches!(g, Placement::Header(name, _) if req.headers.contains_key(name))
-            {
-                if !self.inner.auth.may_send_credentials(&url) {
-                    return Err(Once::Fatal(Error::Insecure {
-                        operation: op,
-                        message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
-                    }));
-                }
-                rb = match g {
-                    Placement::Header(name, value) => rb.header(name, value.clone()),
-                    Placement::Query(name, key) => rb.query(&[(name.as_str(), key.expose())]),
-                };
-            }
-            if with_body {
-                rb = self.attach_body(req, &method, rb, watch.progress())?;
-            }
+            let rb = self.request_builder(req, authz, &method, &url, with_body, watch)?;
             tracing::debug!(
                 method = %method,
                 path = url.path(),
@@ -546,52 +513,129 @@ impl Transport {
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok((resp, url));
             }
-            let fail = |message: String| Err(Once::Fatal(Error::invalid_response(op, message)));
-            if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
-                return fail(format!(
-                    "the registry answered {status}, a redirect the client does not follow"
-                ));
-            }
-            let Some(location) = resp
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-            else {
-                return fail(format!("the registry answered {status} without a Location"));
-            };
-            let next = match url.join(location.trim()) {
-                Ok(next) if matches!(next.scheme(), "http" | "https") => next,
-                Ok(_) => return fail(format!("{status} to a location that is not http(s)")),
-                Err(e) => return fail(format!("{status} to an invalid location: {e}")),
-            };
-            if hops >= MAX_REDIRECTS {
-                return fail(format!("more than {MAX_REDIRECTS} redirects"));
-            }
+            let (next, to_get) = self.redirect(req.operation, &resp, &url, &method, &seen)?;
             seen.push((method.clone(), url));
-            // RFC 9110 §15.4: 303 fetches with GET; 301/302 may turn POST into GET
-            let to_get = match status.as_u16() {
-                303 => method != Method::HEAD,
-                301 | 302 => method == Method::POST,
-                _ => false,
-            };
             if to_get {
                 method = Method::GET;
                 with_body = false;
             }
             if seen.iter().any(|(m, u)| *m == method && *u == next) {
-                return fail(format!(
-                    "a redirect loop ({status} back to a URL already visited)"
-                ));
+                return Err(Once::Fatal(Error::invalid_response(
+                    req.operation,
+                    format!("a redirect loop ({status} back to a URL already visited)"),
+                )));
             }
-            tracing::debug!(
-                status = status.as_u16(),
-                host = next.host_str().unwrap_or_default(),
-                same_origin = same_origin(&next, registry),
-                "following redirect"
-            );
             url = next;
-            hops += 1;
         }
+    }
+
+    /// The request of one hop: `req`'s headers (credentials only to the registry's origin,
+    /// content headers only with the body), the authorization and the body.
+    fn request_builder(
+        &self,
+        req: &Request,
+        authz: &Authz,
+        method: &Method,
+        url: &Url,
+        with_body: bool,
+        watch: &body::Watch,
+    ) -> Result<reqwest::RequestBuilder, Once> {
+        let mut rb = self.inner.http.request(method.clone(), url.clone());
+        let at_registry = same_origin(url, &self.inner.endpoint);
+        for (name, value) in &req.headers {
+            // A credential the caller put in a header (a spec's own `Authorization`
+            // parameter) is bound to the registry's origin like the client's own.
+            let credential = is_credential_header(name)
+                || matches!(&authz.generic, Some(Placement::Header(key, _)) if key == name);
+            if !at_registry && credential {
+                continue;
+            }
+            if with_body || !is_content_header(name) {
+                rb = rb.header(name, value);
+            }
+        }
+        let insecure = || {
+            Once::Fatal(Error::Insecure {
+                operation: req.operation,
+                message: "credentials go over plain http only to loopback; use https or allow insecure http explicitly".into(),
+            })
+        };
+        // A header the request sets itself wins over the credential's of the same name:
+        // the caller chose it for this request (never two `Authorization` fields).
+        if let Some(h) = &authz.header
+            && at_registry
+            && !req.headers.contains_key(http::header::AUTHORIZATION)
+        {
+            if !self.inner.auth.may_send_credentials(url) {
+                return Err(insecure());
+            }
+            rb = rb.header(http::header::AUTHORIZATION, h.clone());
+        }
+        if let Some(g) = &authz.generic
+            && at_registry
+            && !matches!(g, Placement::Header(name, _) if req.headers.contains_key(name))
+        {
+            if !self.inner.auth.may_send_credentials(url) {
+                return Err(insecure());
+            }
+            rb = match g {
+                Placement::Header(name, value) => rb.header(name, value.clone()),
+                Placement::Query(name, key) => rb.query(&[(name.as_str(), key.expose())]),
+            };
+        }
+        if with_body {
+            rb = self.attach_body(req, method, rb, watch.progress())?;
+        }
+        Ok(rb)
+    }
+
+    /// Where the redirect `resp` (a 3xx other than `304`, answered by `url` to `method`)
+    /// leads, and whether the request turns into a `GET` without body (RFC 9110 §15.4: `303`
+    /// fetches with `GET`; `301` and `302` turn a `POST` into a `GET`); an error for a 3xx
+    /// the client does not follow, a missing or bad `Location`, or too many hops (`seen`).
+    #[inline(never)] // rare: kept out of the request's future
+    fn redirect(
+        &self,
+        op: &'static str,
+        resp: &reqwest::Response,
+        url: &Url,
+        method: &Method,
+        seen: &[(Method, Url)],
+    ) -> Result<(Url, bool), Once> {
+        let status = resp.status();
+        let fail = |message: String| Err(Once::Fatal(Error::invalid_response(op, message)));
+        if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+            return fail(format!(
+                "the registry answered {status}, a redirect the client does not follow"
+            ));
+        }
+        let Some(location) = resp
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return fail(format!("the registry answered {status} without a Location"));
+        };
+        let next = match url.join(location.trim()) {
+            Ok(next) if matches!(next.scheme(), "http" | "https") => next,
+            Ok(_) => return fail(format!("{status} to a location that is not http(s)")),
+            Err(e) => return fail(format!("{status} to an invalid location: {e}")),
+        };
+        if seen.len() >= MAX_REDIRECTS as usize {
+            return fail(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let to_get = match status.as_u16() {
+            303 => *method != Method::HEAD,
+            301 | 302 => *method == Method::POST,
+            _ => false,
+        };
+        tracing::debug!(
+            status = status.as_u16(),
+            host = next.host_str().unwrap_or_default(),
+            same_origin = same_origin(&next, &self.inner.endpoint),
+            "following redirect"
+        );
+        Ok((next, to_get))
     }
 
     /// Puts `req`'s body on `rb` (an empty one for methods that carry a body).
