@@ -135,6 +135,15 @@ pub fn may_retry_transport(method: &Method, error: &reqwest::Error) -> bool {
     is_retryable_transport(error) && (is_idempotent(method) || error.is_connect())
 }
 
+/// The wait the `Retry-After` field of an answer's `headers` asks for, from now (see
+/// [`parse_retry_after`]); `None` without one, or with one that is not text or no form of it.
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
 /// Parses a `Retry-After` value (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in any of
 /// the forms a recipient must accept (RFC 9110 §5.6.7: IMF-fixdate
 /// `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 form `Sunday, 06-Nov-94 08:49:37 GMT`

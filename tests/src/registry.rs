@@ -343,6 +343,28 @@ impl RealRegistry {
         self.dir.path().join("storage")
     }
 
+    /// The file in which the registry stores blob `digest` (`sha256:<hex>`; docker-registry's
+    /// filesystem layout, `docker/registry/v2/blobs/sha256/<ab>/<hex>/data` under
+    /// [`storage_dir`](Self::storage_dir)), for tests that alter a stored blob. Panics when the
+    /// digest is not `sha256:` or no such file is stored.
+    pub fn stored_blob(&self, digest: &str) -> PathBuf {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .unwrap_or_else(|| panic!("{digest} is not a sha256 digest"));
+        let path = self
+            .storage_dir()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data");
+        assert!(
+            path.is_file(),
+            "the registry stores blobs at {}",
+            path.display()
+        );
+        path
+    }
+
     /// What the registry wrote to stdout/stderr so far (for failure messages).
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()

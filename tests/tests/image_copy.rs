@@ -519,13 +519,7 @@ async fn a_copy_between_registries_survives_cut_connections_on_both_sides() {
 /// Flips one byte in the middle of blob `digest`'s file in `registry`'s storage
 /// (`docker-registry`'s filesystem layout), so that it serves bytes that do not match it.
 fn corrupt_stored_blob(registry: &acr_tests::registry::RealRegistry, digest: &acr::Digest) {
-    let hex = digest.encoded();
-    let data = registry
-        .storage_dir()
-        .join("docker/registry/v2/blobs/sha256")
-        .join(&hex[..2])
-        .join(hex)
-        .join("data");
+    let data = registry.stored_blob(digest.as_ref());
     let mut bytes = std::fs::read(&data).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;

@@ -9,28 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use acr::image::OciLayout;
-use acr_tests::registry::{Flavour, RealRegistry};
+use acr_tests::registry::Flavour;
 use common::image::{OCI_MANIFEST, TestImage};
-
-/// The file in the registry's storage that holds blob `digest` (`…/blobs/sha256/<ab>/<hex>/data`).
-fn stored_blob(registry: &RealRegistry, digest: &str) -> PathBuf {
-    let hex = digest.strip_prefix("sha256:").unwrap();
-    let path = registry
-        .storage_dir()
-        .join("docker/registry/v2/blobs/sha256")
-        .join(&hex[..2])
-        .join(hex)
-        .join("data");
-    assert!(
-        path.is_file(),
-        "the registry stores blobs at {}",
-        path.display()
-    );
-    path
-}
 
 /// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> Vec<String> {
@@ -74,7 +57,7 @@ async fn pull_altered(
         .await
         .unwrap();
 
-    let bad = stored_blob(&registry, &image.layer_digests()[1]);
+    let bad = registry.stored_blob(&image.layer_digests()[1]);
     let mut bytes = std::fs::read(&bad).unwrap();
     alter(&mut bytes);
     std::fs::write(&bad, bytes).unwrap();

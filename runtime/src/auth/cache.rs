@@ -39,7 +39,7 @@ pub(crate) struct Fetched {
     pub lifetime: Duration,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Cached {
     token: Secret,
     /// Use until this instant (lifetime minus margin).
@@ -52,6 +52,10 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
     slots: Mutex<HashMap<Key, Slot>>,
+    /// The key looked up last and the token its slot gave then, so that a warm client's next
+    /// lookup of the same key neither hashes nor copies it, nor waits on its slot. Written
+    /// and cleared under the slot's lock: it never holds a token its slot no longer has.
+    last: Mutex<Option<(Arc<Key>, Cached)>>,
 }
 
 /// How long before its end a token of `lifetime` stops being used: a minute, or a tenth of
@@ -85,25 +89,10 @@ impl TokenCache {
     /// got a 401 with it): if the cache still holds it, it is fetched anew.
     pub async fn get<F, Fut>(
         &self,
-        key: &Key,
+        key: &Arc<Key>,
         stale: Option<&Secret>,
         fetch: F,
     ) -> crate::Result<(Secret, bool)>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = crate::Result<Fetched>>,
-    {
-        let (token, fetched, _) = self.get_until(key, stale, fetch).await?;
-        Ok((token, fetched))
-    }
-
-    /// [`get`](Self::get), with the instant until which the token is used.
-    pub async fn get_until<F, Fut>(
-        &self,
-        key: &Key,
-        stale: Option<&Secret>,
-        fetch: F,
-    ) -> crate::Result<(Secret, bool, Instant)>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = crate::Result<Fetched>>,
@@ -113,17 +102,45 @@ impl TokenCache {
         if let Some(c) = guard.as_ref() {
             let is_stale = stale.is_some_and(|s| *s == c.token);
             if !is_stale && c.use_until > Instant::now() {
-                return Ok((c.token.clone(), false, c.use_until));
+                self.remember(key, c);
+                return Ok((c.token.clone(), false));
             }
         }
         *guard = None;
+        self.forget(key);
         let fetched = fetch().await?;
         let use_until = Instant::now() + fetched.lifetime.saturating_sub(margin(fetched.lifetime));
-        *guard = Some(Cached {
+        let cached = guard.insert(Cached {
             token: fetched.token.clone(),
             use_until,
         });
-        Ok((fetched.token, true, use_until))
+        self.remember(key, cached);
+        Ok((fetched.token, true))
+    }
+
+    /// The fresh token of the key looked up last, with that key, when it is (`kind`,
+    /// `service`, `scope`): what [`get`](Self::get) would give without a fetch.
+    pub fn last_fresh(&self, kind: Kind, service: &str, scope: &str) -> Option<(Arc<Key>, Secret)> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let (key, cached) = last.as_ref()?;
+        let hit = key.kind == kind
+            && key.scope == scope
+            && key.service == service
+            && cached.use_until > Instant::now();
+        hit.then(|| (Arc::clone(key), cached.token.clone()))
+    }
+
+    fn remember(&self, key: &Arc<Key>, cached: &Cached) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Arc::clone(key), cached.clone()));
+    }
+
+    /// Forgets the last lookup if it was of `key` (its slot was emptied).
+    fn forget(&self, key: &Key) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref().is_some_and(|(k, _)| **k == *key) {
+            *last = None;
+        }
     }
 
     /// Forgets the token of `key` if it is still `token`.
@@ -134,6 +151,7 @@ impl TokenCache {
             && guard.as_ref().is_some_and(|c| c.token == *token)
         {
             *guard = None;
+            self.forget(key);
         }
     }
 }
@@ -143,12 +161,12 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn key(scope: &str) -> Key {
-        Key {
+    fn key(scope: &str) -> Arc<Key> {
+        Arc::new(Key {
             kind: Kind::Access,
             service: "r.io".into(),
             scope: scope.into(),
-        }
+        })
     }
 
     #[tokio::test(start_paused = true)]
@@ -225,5 +243,49 @@ mod tests {
         assert_eq!((t.expose(), fresh), ("t9", false));
         cache.invalidate(&key("a"), &Secret::new("t9"));
         assert!(cache.peek(&key("a")).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_lookup_is_read_back_only_while_its_slot_still_holds_it() {
+        let cache = TokenCache::default();
+        let fetched = |t: &'static str| {
+            move || async move {
+                Ok(Fetched {
+                    token: Secret::new(t),
+                    lifetime: Duration::from_secs(600),
+                })
+            }
+        };
+        let last = |scope: &str| {
+            cache
+                .last_fresh(Kind::Access, "r.io", scope)
+                .map(|(k, t)| (k.scope.clone(), t.expose().to_owned()))
+        };
+        assert_eq!(last("a"), None);
+        cache.get(&key("a"), None, fetched("t0")).await.unwrap();
+        assert_eq!(last("a"), Some(("a".into(), "t0".into())));
+        // another scope, service or kind is not it
+        assert_eq!(last("b"), None);
+        assert!(cache.last_fresh(Kind::Access, "other.io", "a").is_none());
+        assert!(cache.last_fresh(Kind::Refresh, "r.io", "a").is_none());
+        // refetched as stale: the new token
+        cache
+            .get(&key("a"), Some(&Secret::new("t0")), fetched("t1"))
+            .await
+            .unwrap();
+        assert_eq!(last("a"), Some(("a".into(), "t1".into())));
+        // a refetch that fails empties the slot, and the last lookup with it
+        let failed = cache
+            .get(&key("a"), Some(&Secret::new("t1")), || async {
+                Err(crate::Error::Config("down".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(last("a"), None);
+        assert!(cache.peek(&key("a")).is_none());
+        // and it ends when the token stops being used (600 s, 60 s margin)
+        cache.get(&key("a"), None, fetched("t2")).await.unwrap();
+        tokio::time::advance(Duration::from_secs(541)).await;
+        assert_eq!(last("a"), None);
     }
 }

@@ -135,21 +135,11 @@ pub(crate) struct Auth {
     http: reqwest::Client,
     endpoint: Url,
     /// Shared, so that reading it per request copies no text.
-    mode: RwLock<Option<std::sync::Arc<Mode>>>,
+    mode: RwLock<Option<Arc<Mode>>>,
     cache: TokenCache,
-    /// The access token sent last, with its key and header: a warm client's next request of
-    /// the same scope takes it from here, without copying text, hashing or waiting on the
-    /// cache (forgotten at every challenge, and used only until the cache would stop using it).
-    hot: Mutex<Option<Hot>>,
-}
-
-/// The access token sent last (see [`Auth`]).
-#[derive(Debug, Clone)]
-struct Hot {
-    key: Arc<Key>,
-    token: Secret,
-    header: HeaderValue,
-    use_until: tokio::time::Instant,
+    /// The `Authorization` value of the token sent last, so that a warm client does not
+    /// format the same header on every request.
+    last_bearer: Mutex<Option<(Secret, HeaderValue)>>,
 }
 
 fn bearer(token: &Secret) -> crate::Result<HeaderValue> {
@@ -198,9 +188,9 @@ impl Auth {
             options,
             http,
             endpoint,
-            mode: RwLock::new(mode.map(std::sync::Arc::new)),
+            mode: RwLock::new(mode.map(Arc::new)),
             cache: TokenCache::default(),
-            hot: Mutex::new(None),
+            last_bearer: Mutex::new(None),
         }
     }
 
@@ -209,12 +199,12 @@ impl Auth {
         url.scheme() == "https" || is_loopback(url) || self.options.allow_insecure_http
     }
 
-    fn mode(&self) -> Option<std::sync::Arc<Mode>> {
+    fn mode(&self) -> Option<Arc<Mode>> {
         self.mode.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn set_mode(&self, mode: Mode) {
-        *self.mode.write().unwrap_or_else(|p| p.into_inner()) = Some(std::sync::Arc::new(mode));
+        *self.mode.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(mode));
     }
 
     /// The authorization a request carries up front.
@@ -249,41 +239,38 @@ impl Auth {
                 let Some(scope) = request.scope.as_deref() else {
                     return Ok(Authz::default());
                 };
-                if let Some(hot) = self.hot(service, scope) {
-                    return Ok(Authz {
-                        header: Some(hot.header),
-                        sent: Sent::Bearer {
-                            key: hot.key,
-                            token: hot.token,
-                        },
-                        generic: None,
-                    });
-                }
-                let key = Arc::new(Key {
-                    kind: Kind::Access,
-                    service: service.clone(),
-                    scope: scope.to_owned(),
-                });
-                let (token, _, use_until) = self
-                    .cache
-                    // boxed: a fetch is rare, and its future would make every request's larger
-                    .get_until(&key, None, || {
-                        Box::pin(async {
-                            let scopes: Vec<String> = scopes_of(scope).map(str::to_owned).collect();
-                            self.fetch_access(request.operation, realm, &key.service, &scopes)
-                                .await
-                        })
-                    })
-                    .await?;
-                let header = bearer(&token)?;
-                *self.hot.lock().unwrap_or_else(|p| p.into_inner()) = Some(Hot {
-                    key: Arc::clone(&key),
-                    token: token.clone(),
-                    header: header.clone(),
-                    use_until,
-                });
+                // a warm client's next request of the scope it asked for last
+                let (key, token) = match self.cache.last_fresh(Kind::Access, service, scope) {
+                    Some(last) => last,
+                    None => {
+                        let key = Arc::new(Key {
+                            kind: Kind::Access,
+                            service: service.clone(),
+                            scope: scope.to_owned(),
+                        });
+                        let (token, _) = self
+                            .cache
+                            // boxed: a fetch is rare, and its future would make every
+                            // request's larger
+                            .get(&key, None, || {
+                                Box::pin(async {
+                                    let scopes: Vec<String> =
+                                        scopes_of(scope).map(str::to_owned).collect();
+                                    self.fetch_access(
+                                        request.operation,
+                                        realm,
+                                        &key.service,
+                                        &scopes,
+                                    )
+                                    .await
+                                })
+                            })
+                            .await?;
+                        (key, token)
+                    }
+                };
                 Ok(Authz {
-                    header: Some(header),
+                    header: Some(self.bearer_of(&token)?),
                     sent: Sent::Bearer { key, token },
                     generic: None,
                 })
@@ -291,17 +278,17 @@ impl Auth {
         }
     }
 
-    /// The access token sent last, if it is of `service` and `scope` and still in use.
-    fn hot(&self, service: &str, scope: &str) -> Option<Hot> {
-        let hot = self.hot.lock().unwrap_or_else(|p| p.into_inner());
-        hot.as_ref()
-            .filter(|h| {
-                h.key.kind == Kind::Access
-                    && h.key.scope == scope
-                    && h.key.service == service
-                    && h.use_until > tokio::time::Instant::now()
-            })
-            .cloned()
+    /// The `Authorization` value of `token`, made once per token.
+    fn bearer_of(&self, token: &Secret) -> crate::Result<HeaderValue> {
+        let mut last = self.last_bearer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((t, header)) = last.as_ref()
+            && t == token
+        {
+            return Ok(header.clone());
+        }
+        let header = bearer(token)?;
+        *last = Some((token.clone(), header.clone()));
+        Ok(header)
     }
 
     /// Answers a 401: returns the authorization to send the request again with, or `None`
@@ -316,8 +303,6 @@ impl Auth {
             // Sent up front already: a 401 is the answer to it.
             return Ok(None);
         }
-        // the token sent last may be the one refused
-        *self.hot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let challenges: Vec<_> = headers
             .get_all(http::header::WWW_AUTHENTICATE)
             .iter()

@@ -98,11 +98,11 @@ impl Auth {
                     });
                 }
                 Credential::Aad { .. } => {
-                    let key = Key {
+                    let key = std::sync::Arc::new(Key {
                         kind: Kind::Refresh,
                         service: service.to_owned(),
                         scope: String::new(),
-                    };
+                    });
                     let (rt, fresh) = self
                         .cache
                         .get(&key, None, || self.exchange_aad(op, realm, service))
@@ -322,23 +322,20 @@ impl Auth {
         attempt: u32,
     ) -> Result<TokenAnswer, (Error, Option<Duration>)> {
         let timeouts = &self.options.timeouts;
+        // a failed exchange with the token endpoint, as the error of `op`
+        let failed = |message: &str, f: body::Failure| Error::Auth {
+            operation: op,
+            message: message.into(),
+            source: Some(Box::new(f.into_error("get_token", None, attempt))),
+        };
         let mut watch = body::Watch::start(*timeouts);
-        let resp = body::send(rb, &mut watch).await.map_err(|f| {
-            let e = Error::Auth {
-                operation: op,
-                message: "the token endpoint cannot be reached".into(),
-                source: Some(Box::new(f.into_error("get_token", None, attempt))),
-            };
-            (e, None)
-        })?;
+        let resp = body::send(rb, &mut watch)
+            .await
+            .map_err(|f| (failed("the token endpoint cannot be reached", f), None))?;
         let status = resp.status();
         tracing::Span::current().record("status", status.as_u16());
         if !status.is_success() {
-            let retry_after = resp
-                .headers()
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+            let retry_after = retry::retry_after(resp.headers());
             let body = body::read_error_body(resp, self.options.token_limit, timeouts.read).await;
             let inner = Error::from_status("get_token", None, status, &body, attempt);
             let message = if status == http::StatusCode::UNAUTHORIZED {
@@ -366,14 +363,10 @@ impl Auth {
             .await
             .map_err(|f| match f {
                 body::Failure::TooLarge(_) => (f.into_error("get_token", None, attempt), None),
-                f => {
-                    let e = Error::Auth {
-                        operation: op,
-                        message: "reading the token endpoint's answer failed".into(),
-                        source: Some(Box::new(f.into_error("get_token", None, attempt))),
-                    };
-                    (e, None)
-                }
+                f => (
+                    failed("reading the token endpoint's answer failed", f),
+                    None,
+                ),
             })?;
         serde_json::from_slice(&body).map_err(|e| {
             let e = Error::Auth {

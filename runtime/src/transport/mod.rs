@@ -39,7 +39,7 @@ pub(crate) mod body;
 mod builder;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -351,11 +351,7 @@ impl Transport {
         attempt: u32,
     ) -> (Error, Option<Duration>, bool) {
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        let retry_after = retry::retry_after(resp.headers());
         let may = if req.repeatable {
             retry::is_retryable_status(status)
         } else {
