@@ -6,6 +6,8 @@
 //! byte of its UTF-8 form is `%XX`. `.` and `..` are encoded whole (`%2E`), so no value can
 //! climb out of its place in the path.
 
+use std::borrow::Cow;
+
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// The bytes a path segment sends as `%XX`: all but the unreserved characters and `$&+:=@`.
@@ -22,18 +24,23 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@');
 
 /// Percent-encodes one path segment (a tag, a digest); `.` and `..` are encoded too.
-pub fn segment(value: impl AsRef<str>) -> String {
-    let value = value.as_ref();
+/// Borrows `value` when nothing in it needs encoding.
+pub fn segment(value: &str) -> Cow<'_, str> {
     if value == "." || value == ".." {
-        return value.replace('.', "%2E");
+        return Cow::Owned(value.replace('.', "%2E"));
     }
-    std::borrow::Cow::from(utf8_percent_encode(value, SEGMENT)).into_owned()
+    Cow::from(utf8_percent_encode(value, SEGMENT))
 }
 
 /// Percent-encodes a value whose `/` separate path segments (a repository name): each segment
-/// as [`segment`], the `/` kept.
-pub fn path(value: impl AsRef<str>) -> String {
-    let value = value.as_ref();
+/// as [`segment`], the `/` kept. Borrows `value` when nothing in it needs encoding (a valid
+/// repository name never does).
+pub fn path(value: &str) -> Cow<'_, str> {
+    let plain = value.bytes().all(|b| b == b'/' || is_kept(b))
+        && !value.split('/').any(|part| part == "." || part == "..");
+    if plain {
+        return Cow::Borrowed(value);
+    }
     let mut out = String::with_capacity(value.len());
     for (i, part) in value.split('/').enumerate() {
         if i > 0 {
@@ -45,7 +52,12 @@ pub fn path(value: impl AsRef<str>) -> String {
             out.extend(utf8_percent_encode(part, SEGMENT));
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Whether a segment keeps `byte` as it is (not in [`SEGMENT`]).
+fn is_kept(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-._~$&+:=@".contains(&byte)
 }
 
 #[cfg(test)]
@@ -69,5 +81,27 @@ mod tests {
         assert_eq!(path("library/hello"), "library/hello");
         assert_eq!(path("a/../b"), "a/%2E%2E/b");
         assert_eq!(path("a b/c"), "a%20b/c");
+        assert_eq!(path("a/./b"), "a/%2E/b");
+        assert_eq!(path("a/.../b"), "a/.../b");
+        assert!(matches!(path("library/hello-1.0_x"), Cow::Borrowed(_)));
+        assert!(matches!(segment("sha256:abc"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_plain_path_shortcut_keeps_exactly_what_a_segment_keeps() {
+        for b in 0u8..=127 {
+            let c = char::from(b);
+            let kept = utf8_percent_encode(&c.to_string(), SEGMENT).to_string() == c.to_string();
+            assert_eq!(is_kept(b), kept, "byte {b:#04x} ({c:?})");
+            if c != '/' && c != '.' {
+                let value = format!("a{c}b/c");
+                let slow: String = value
+                    .split('/')
+                    .map(|part| segment(part).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                assert_eq!(path(&value), slow, "byte {b:#04x}");
+            }
+        }
     }
 }

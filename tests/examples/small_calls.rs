@@ -10,9 +10,12 @@
 //! cargo run --release -p acr-tests --example small_calls -- 100000 ours   # one side, to profile
 //! ```
 //!
-//! Output: `calls=N ours_us=… peer_us=… requests_per_call=… ours_cpu_us=… peer_cpu_us=…`
+//! Output: `calls=N ours_us=… peer_us=… requests_per_call=… ours_cpu_us=… peer_cpu_us=…
+//! ours_caller_cpu_us=… peer_caller_cpu_us=…`
 //! (wall microseconds per call; requests the emulator saw per warm call of ours, token
-//! requests included; CPU microseconds per call of the whole process, emulator included).
+//! requests included; CPU microseconds per call of the whole process, emulator included;
+//! CPU microseconds per call of the calling thread alone, the part of the work each side
+//! adds).
 
 use std::time::{Duration, Instant};
 
@@ -84,28 +87,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Alternate blocks of calls, so that both see the same machine (it is shared and noisy).
     let (mut ours_time, mut peer_time) = (Duration::ZERO, Duration::ZERO);
     let (mut ours_cpu, mut peer_cpu) = (Duration::ZERO, Duration::ZERO);
+    let (mut ours_caller, mut peer_caller) = (Duration::ZERO, Duration::ZERO);
     let mut done = 0;
     let mut ours_requests = 0;
     while done < calls {
         let block = BLOCK.min(calls - done);
         if mode != Mode::Peer {
             let before = emulator.log().len();
-            let (started, cpu) = (Instant::now(), cpu_time());
+            let (started, cpu, caller) = (Instant::now(), cpu_time(), caller_cpu_time());
             for _ in 0..block {
                 std::hint::black_box(ours().await?);
             }
             ours_time += started.elapsed();
             ours_cpu += cpu_time().saturating_sub(cpu);
+            ours_caller += caller_cpu_time().saturating_sub(caller);
             ours_requests += emulator.log().len() - before;
         }
         if mode != Mode::Ours {
             let before = emulator.log().len();
-            let (started, cpu) = (Instant::now(), cpu_time());
+            let (started, cpu, caller) = (Instant::now(), cpu_time(), caller_cpu_time());
             for _ in 0..block {
                 std::hint::black_box(peer().await?);
             }
             peer_time += started.elapsed();
             peer_cpu += cpu_time().saturating_sub(cpu);
+            peer_caller += caller_cpu_time().saturating_sub(caller);
             std::hint::black_box(emulator.log().len() - before);
         }
         emulator.clear_log();
@@ -115,14 +121,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let per = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(calls.max(1));
     println!(
-        "calls={calls} ours_us={:.1} peer_us={:.1} requests_per_call={:.3} ours_cpu_us={:.1} peer_cpu_us={:.1}",
+        "calls={calls} ours_us={:.1} peer_us={:.1} requests_per_call={:.3} ours_cpu_us={:.1} peer_cpu_us={:.1} ours_caller_cpu_us={:.2} peer_caller_cpu_us={:.2}",
         per(ours),
         per(peer),
         requests as f64 / f64::from(calls.max(1)),
         per(ours_cpu),
         per(peer_cpu),
+        per(ours_caller),
+        per(peer_caller),
     );
     Ok(())
+}
+
+/// The CPU time of the calling thread so far (the thread that runs `main`'s future, where
+/// each side builds its request and reads its answer; the connections and the emulator run
+/// on the runtime's workers), from `/proc/thread-self/schedstat` (zero where that is not
+/// available).
+fn caller_cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 /// The CPU time all threads of this process (client and emulator alike) have run so far,

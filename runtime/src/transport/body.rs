@@ -183,28 +183,41 @@ pub(crate) fn with_stream(
 /// The idle watch of one exchange (an attempt with its redirects): its [`Progress`] and one
 /// timer for all of its waits (the response head, then each piece of a buffered body).
 ///
-/// The timer is armed at the first wait that is not over at once, and moved only when it
+/// The timer is made at the first wait that is not over at once, and moved only when it
 /// fires before the exchange has been idle for its timeout. It is never late: it is set at
 /// most the shorter of the two timeouts ahead, and every change of what the exchange waits
 /// for (the last slice of the body handed over, the head, a piece of the body) is progress,
 /// which only postpones the deadline. One timer per exchange instead of one per wait: each
 /// timer registers with the runtime's time driver, a lock the runtime's workers share.
+///
+/// The transport's own progress (the head, a piece of the body) is dated when the next wait
+/// is not over at once, not when it happens: a wait that is over at once (the rest of a small
+/// body, already received) reads no clock. The date is late by the time between the two
+/// waits, which follow each other in the transport (microseconds), and a later date only
+/// postpones the deadline by that much.
 pub(crate) struct Watch {
     progress: Arc<Progress>,
     timeouts: Timeouts,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// The timer, made at the first wait that is not over at once.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    /// Progress of the transport's own not dated yet (see above).
+    moved: bool,
 }
 
 impl Watch {
     /// A new exchange, its clock started now.
     pub(crate) fn start(timeouts: Timeouts) -> Self {
-        let progress = Progress::start();
-        let first = progress.base + timeouts.read.min(timeouts.write);
         Self {
-            progress,
+            progress: Progress::start(),
             timeouts,
-            timer: Box::pin(tokio::time::sleep_until(first)),
+            timer: None,
+            moved: false,
         }
+    }
+
+    /// When the exchange started.
+    pub(crate) fn started(&self) -> Instant {
+        self.progress.base
     }
 
     /// The exchange's progress, for the request body to mark.
@@ -212,16 +225,18 @@ impl Watch {
         &self.progress
     }
 
-    /// Marks progress: the idle clock starts again.
-    pub(crate) fn touch(&self) {
-        self.progress.touch();
+    /// Marks progress: the idle clock starts again (from the next wait that is not over at
+    /// once, see above).
+    pub(crate) fn touch(&mut self) {
+        self.moved = true;
     }
 
     /// A new hop of the exchange (a redirect followed): nothing is being written yet, and
     /// the idle clock starts again.
-    pub(crate) fn next_hop(&self) {
+    pub(crate) fn next_hop(&mut self) {
         self.progress.writing.store(false, Ordering::Relaxed);
         self.progress.touch();
+        self.moved = false;
     }
 
     /// Waits for `fut`, failing once the exchange has made no progress for its idle timeout.
@@ -229,24 +244,45 @@ impl Watch {
         &mut self,
         fut: F,
     ) -> Result<F::Output, Failure> {
-        tokio::pin!(fut);
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| self.poll_wait(fut.as_mut(), cx)).await
+    }
+
+    /// One poll of [`Watch::wait`]: the awaited thing first, the timer only when it is not
+    /// there yet.
+    fn poll_wait<F: std::future::Future>(
+        &mut self,
+        fut: std::pin::Pin<&mut F>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<F::Output, Failure>> {
+        use std::task::Poll;
+        if let Poll::Ready(r) = fut.poll(cx) {
+            return Poll::Ready(Ok(r));
+        }
+        let Self {
+            progress,
+            timeouts,
+            timer,
+            moved,
+        } = self;
+        if std::mem::take(moved) {
+            progress.touch();
+        }
+        let shortest = timeouts.read.min(timeouts.write);
+        let timer = timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(progress.base + shortest)));
         loop {
-            tokio::select! {
-                // the awaited thing first: the timer is only armed when it is not there yet
-                biased;
-                r = &mut fut => return Ok(r),
-                () = self.timer.as_mut() => {
-                    let (at, kind, after) = self.progress.idle_deadline(&self.timeouts);
-                    let now = Instant::now();
-                    if at <= now {
-                        return Err(Failure::Timeout(kind, after));
-                    }
-                    // progress moved the deadline while the timer ran: wait again, never
-                    // past what a change of the awaited thing could make the deadline
-                    let shortest = self.timeouts.read.min(self.timeouts.write);
-                    self.timer.as_mut().reset(at.min(now + shortest));
-                }
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
+            let (at, kind, after) = progress.idle_deadline(timeouts);
+            let now = Instant::now();
+            if at <= now {
+                return Poll::Ready(Err(Failure::Timeout(kind, after)));
+            }
+            // progress moved the deadline while the timer ran: wait again, never past what
+            // a change of the awaited thing could make the deadline
+            timer.as_mut().reset(at.min(now + shortest));
         }
     }
 }

@@ -240,7 +240,8 @@ impl Transport {
         span: &tracing::Span,
     ) -> crate::Result<Outcome> {
         let op = req.operation;
-        let started = Instant::now();
+        // when the first attempt started (its watch's clock), for the retry budget
+        let mut started = None;
         let mut authz = self.inner.auth.authorize(req).await?;
         let mut challenged = false;
         let mut attempt = 0u32;
@@ -248,8 +249,13 @@ impl Transport {
         let mut answer_lost = false;
         loop {
             attempt += 1;
-            span.record("attempt", attempt);
+            // a disabled span (no subscriber wants it) records nothing, but finding the
+            // field by its name still costs: skip it
+            if !span.is_disabled() {
+                span.record("attempt", attempt);
+            }
             let mut watch = body::Watch::start(self.inner.timeouts);
+            let started = *started.get_or_insert(watch.started());
             let (error, retry_after, may_retry) = match self
                 .send_once(req, &authz, &mut watch)
                 .await
@@ -262,7 +268,9 @@ impl Transport {
                 }
                 Ok((resp, url)) => {
                     let status = resp.status();
-                    span.record("status", status.as_u16());
+                    if !span.is_disabled() {
+                        span.record("status", status.as_u16());
+                    }
                     if status == StatusCode::UNAUTHORIZED {
                         if !same_origin(&url, &self.inner.endpoint) {
                             return Err(Box::pin(
