@@ -24,22 +24,29 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@');
 
 /// Percent-encodes one path segment (a tag, a digest); `.` and `..` are encoded too.
-/// Borrows `value` when nothing in it needs encoding.
-pub fn segment(value: &str) -> Cow<'_, str> {
+/// Takes a `&str` or a `String`, and gives it back as it is when nothing in it needs
+/// encoding.
+pub fn segment<'a>(value: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
+    let value = value.into();
     if value == "." || value == ".." {
         return Cow::Owned(value.replace('.', "%2E"));
     }
-    Cow::from(utf8_percent_encode(value, SEGMENT))
+    let encoded = match Cow::from(utf8_percent_encode(&value, SEGMENT)) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(encoded) => Some(encoded),
+    };
+    encoded.map_or(value, Cow::Owned)
 }
 
 /// Percent-encodes a value whose `/` separate path segments (a repository name): each segment
-/// as [`segment`], the `/` kept. Borrows `value` when nothing in it needs encoding (a valid
-/// repository name never does).
-pub fn path(value: &str) -> Cow<'_, str> {
+/// as [`segment`], the `/` kept. Takes a `&str` or a `String`, and gives it back as it is
+/// when nothing in it needs encoding (a valid repository name never does).
+pub fn path<'a>(value: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
+    let value = value.into();
     let plain = value.bytes().all(|b| b == b'/' || is_kept(b))
         && !value.split('/').any(|part| part == "." || part == "..");
     if plain {
-        return Cow::Borrowed(value);
+        return value;
     }
     let mut out = String::with_capacity(value.len());
     for (i, part) in value.split('/').enumerate() {
@@ -85,6 +92,10 @@ mod tests {
         assert_eq!(path("a/.../b"), "a/.../b");
         assert!(matches!(path("library/hello-1.0_x"), Cow::Borrowed(_)));
         assert!(matches!(segment("sha256:abc"), Cow::Borrowed(_)));
+        // an owned value comes back as it is, or encoded
+        assert_eq!(segment(String::from("v1")), "v1");
+        assert_eq!(segment(String::from("a b")), "a%20b");
+        assert_eq!(path(String::from("a/..")), "a/%2E%2E");
     }
 
     #[test]
