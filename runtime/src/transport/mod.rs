@@ -86,6 +86,15 @@ enum Outcome {
     Streaming(StreamingResponse),
 }
 
+/// The first attempt of a request, made by [`Transport::first_attempt`], when it is not a
+/// plain success: the rest of the request ([`Transport::execute`]) goes on from it.
+struct FirstAttempt {
+    authz: Authz,
+    watch: body::Watch,
+    /// The answer, or how the exchange failed (reading a success's body included).
+    sent: Result<(reqwest::Response, Url), Once>,
+}
+
 /// How one send (with its redirects) failed.
 enum Once {
     /// Not worth another attempt.
@@ -153,9 +162,19 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
+        // Most requests are answered at the first attempt: that one is made here, without
+        // the retry loop's state, when there is no deadline or span to put around it.
+        let first = if deadline.is_none() && span.is_disabled() {
+            match self.first_attempt(&request).await? {
+                Ok(response) => return Ok(response),
+                Err(first) => Some(first),
+            }
+        } else {
+            None
+        };
         // boxed: the request's future is moved several times on its way (the deadline, the
         // span, the caller's `IntoFuture`); a pointer moves cheaper than kilobytes
-        let run = Box::pin(self.execute(&request, true, deadline, &span));
+        let run = Box::pin(self.execute(&request, true, deadline, &span, first));
         match in_span(&span, with_deadline(request.operation, deadline, run)).await? {
             Outcome::Buffered(r) => Ok(r),
             Outcome::Streaming(_) => Err(Error::invalid_response(
@@ -173,7 +192,7 @@ impl Transport {
         let request = self.scoped(request);
         let span = request_span(&request);
         let deadline = self.deadline();
-        let run = Box::pin(self.execute(&request, false, deadline, &span));
+        let run = Box::pin(self.execute(&request, false, deadline, &span, None));
         match in_span(&span, with_deadline(request.operation, deadline, run)).await? {
             Outcome::Streaming(r) => Ok(r),
             Outcome::Buffered(r) => Ok(StreamingResponse {
@@ -230,19 +249,49 @@ impl Transport {
         self.inner.request_timeout.map(|t| (Instant::now() + t, t))
     }
 
+    /// The first attempt of a buffered `req`: its response when the answer is a success
+    /// (or `304`) whose body was read, else the attempt as it went, for [`Transport::execute`]
+    /// to go on from (a challenge, an error status, a failed exchange). What happens is what
+    /// `execute`'s first attempt does, in a smaller future.
+    async fn first_attempt(&self, req: &Request) -> crate::Result<Result<Response, FirstAttempt>> {
+        let authz = self.inner.auth.authorize(req).await?;
+        let mut watch = body::Watch::start(self.inner.timeouts);
+        let sent = match self.send_once(req, &authz, &mut watch).await {
+            Ok((resp, url)) if is_answer(resp.status()) => {
+                match self.finish(req, resp, url, true, 1, None, &mut watch).await {
+                    Ok(Outcome::Buffered(response)) => return Ok(Ok(response)),
+                    Ok(Outcome::Streaming(_)) => {
+                        return Err(Error::invalid_response(
+                            req.operation,
+                            "internal: streaming outcome for a buffered send",
+                        ));
+                    }
+                    Err(f) => Err(Once::Failure(f)),
+                }
+            }
+            other => other,
+        };
+        Ok(Err(FirstAttempt { authz, watch, sent }))
+    }
+
     /// Sends `req` (auth, retries, redirects) and reads its answer; `span` is the request's
-    /// span, which gets the attempt and the status.
+    /// span, which gets the attempt and the status. `first` is the first attempt when
+    /// [`Transport::first_attempt`] made it.
     async fn execute(
         &self,
         req: &Request,
         buffered: bool,
         deadline: Option<(Instant, Duration)>,
         span: &tracing::Span,
+        first: Option<FirstAttempt>,
     ) -> crate::Result<Outcome> {
         let op = req.operation;
         // when the first attempt started (its watch's clock), for the retry budget
         let mut started = None;
-        let mut authz = self.inner.auth.authorize(req).await?;
+        let (mut authz, mut first) = match first {
+            Some(f) => (f.authz, Some((f.watch, f.sent))),
+            None => (self.inner.auth.authorize(req).await?, None),
+        };
         let mut challenged = false;
         let mut attempt = 0u32;
         // An earlier attempt may have done its work and lost its answer.
@@ -254,12 +303,16 @@ impl Transport {
             if !span.is_disabled() {
                 span.record("attempt", attempt);
             }
-            let mut watch = body::Watch::start(self.inner.timeouts);
+            let (mut watch, sent) = match first.take() {
+                Some(made) => made,
+                None => {
+                    let mut watch = body::Watch::start(self.inner.timeouts);
+                    let sent = self.send_once(req, &authz, &mut watch).await;
+                    (watch, sent)
+                }
+            };
             let started = *started.get_or_insert(watch.started());
-            let (error, retry_after, may_retry) = match self
-                .send_once(req, &authz, &mut watch)
-                .await
-            {
+            let (error, retry_after, may_retry) = match sent {
                 Err(Once::Fatal(e)) => return Err(e),
                 Err(Once::Failure(f)) => {
                     answer_lost |= f.may_have_reached_server();
@@ -308,10 +361,7 @@ impl Transport {
                             "the resent DELETE found nothing: the attempt whose answer was lost did it"
                         );
                     }
-                    if status.is_success()
-                        || status == StatusCode::NOT_MODIFIED
-                        || gone_after_lost_answer
-                    {
+                    if is_answer(status) || gone_after_lost_answer {
                         match self
                             .finish(req, resp, url, buffered, attempt, deadline, &mut watch)
                             .await
@@ -497,24 +547,32 @@ impl Transport {
         authz: &Authz,
         watch: &mut body::Watch,
     ) -> Result<(reqwest::Response, Url), Once> {
-        let mut url = self.url_for(req).map_err(Once::Fatal)?;
+        let url = self.url_for(req).map_err(Once::Fatal)?;
+        let resp = self.hop(req, authz, &req.method, &url, true, watch).await?;
+        if !is_followed(resp.status()) {
+            return Ok((resp, url));
+        }
+        // boxed: a redirect is rare, and its loop would make every request's future larger
+        Box::pin(self.follow_redirects(req, authz, watch, resp, url)).await
+    }
+
+    /// The hops after the first answered `first` (a redirect) from `url`, until an answer
+    /// that is not a redirect the client follows; returns it and the URL that answered.
+    async fn follow_redirects(
+        &self,
+        req: &Request,
+        authz: &Authz,
+        watch: &mut body::Watch,
+        first: reqwest::Response,
+        url: Url,
+    ) -> Result<(reqwest::Response, Url), Once> {
+        let (mut resp, mut url) = (first, url);
         let mut method = req.method.clone();
         let mut with_body = true;
         let mut seen: Vec<(Method, Url)> = Vec::new();
         loop {
-            if !seen.is_empty() {
-                watch.next_hop();
-            }
-            let rb = self.request_builder(req, authz, &method, &url, with_body, watch)?;
-            tracing::debug!(
-                method = %method,
-                path = url.path(),
-                host = url.host_str().unwrap_or_default(),
-                "sending"
-            );
-            let resp = body::send(rb, watch).await.map_err(Once::Failure)?;
             let status = resp.status();
-            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+            if !is_followed(status) {
                 return Ok((resp, url));
             }
             let (next, to_get) = self.redirect(req.operation, &resp, &url, &method, &seen)?;
@@ -530,7 +588,32 @@ impl Transport {
                 )));
             }
             url = next;
+            watch.next_hop();
+            resp = self
+                .hop(req, authz, &method, &url, with_body, watch)
+                .await?;
         }
+    }
+
+    /// One hop: `req` sent as `method` to `url` (with its body or not), up to the answer's
+    /// head.
+    async fn hop(
+        &self,
+        req: &Request,
+        authz: &Authz,
+        method: &Method,
+        url: &Url,
+        with_body: bool,
+        watch: &mut body::Watch,
+    ) -> Result<reqwest::Response, Once> {
+        let rb = self.request_builder(req, authz, method, url, with_body, watch)?;
+        tracing::debug!(
+            method = %method,
+            path = url.path(),
+            host = url.host_str().unwrap_or_default(),
+            "sending"
+        );
+        body::send(rb, watch).await.map_err(Once::Failure)
     }
 
     /// The request of one hop: `req`'s headers (credentials only to the registry's origin,
@@ -741,6 +824,17 @@ fn is_credential_header(name: &http::HeaderName) -> bool {
 
 fn is_content_header(name: &http::HeaderName) -> bool {
     name.as_str().starts_with("content-")
+}
+
+/// Whether `status` is a redirect the transport follows (a 3xx other than `304`).
+fn is_followed(status: StatusCode) -> bool {
+    status.is_redirection() && status != StatusCode::NOT_MODIFIED
+}
+
+/// Whether `status` answers a request (a success, or `304` to a conditional one), so that
+/// its body is read as the response's.
+fn is_answer(status: StatusCode) -> bool {
+    status.is_success() || status == StatusCode::NOT_MODIFIED
 }
 
 /// Whether `a` and `b` have the same origin (RFC 6454: scheme, host and port, the scheme's

@@ -45,6 +45,36 @@ async fn errors_say_how_many_attempts_were_made() {
     assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
 }
 
+#[tokio::test]
+async fn the_first_attempt_goes_on_alike_with_or_without_a_deadline() {
+    // Without a deadline (or a span) the transport makes a request's first attempt outside
+    // its retry loop and hands anything but a success on to it; with a deadline the loop
+    // makes every attempt. Both retry, count and give up alike.
+    for deadline in [None, Some(Duration::from_secs(60))] {
+        let build = |url: &str| {
+            let b = crate::builder(url, Credential::Anonymous);
+            match deadline {
+                Some(d) => b.request_timeout(d).build().unwrap(),
+                None => b.build().unwrap(),
+            }
+        };
+        let fake = support::start().await;
+        inject(&fake, &[503, 429, 502], None);
+        assert_eq!(build(&fake.url).send(ping()).await.unwrap().status, 200);
+        assert_eq!(
+            fake.state.v2_requests.load(Ordering::SeqCst),
+            4,
+            "deadline {deadline:?}"
+        );
+
+        let fake = support::start().await;
+        inject(&fake, &[500; 10], None);
+        let e = build(&fake.url).send(ping()).await.unwrap_err();
+        assert_eq!(e.attempts(), Some(4), "deadline {deadline:?}: {e}");
+        assert_eq!(fake.state.v2_requests.load(Ordering::SeqCst), 4);
+    }
+}
+
 fn start_upload() -> Request {
     Request::new("start_upload", Method::POST, "/v2/hello/blobs/uploads/")
 }
