@@ -1,6 +1,11 @@
 //! Small calls: the `small_calls` example of `acr-tests` (1,000 `get_tag_properties` against
 //! the in-process emulator, ours beside a hand-written reqwest loop with the same token and
 //! connection reuse), run several times; its per-call figures become a paired row.
+//!
+//! A run takes about a second, and the ratio of one run moves by a few percent with what the
+//! machine's two cores do meanwhile (the emulator, the connection and the caller share them),
+//! so this case runs three times as often as the others: the median of 15 pairs moves by about
+//! one percent from one `cargo xtask bench` to the next, the median of 5 by about three.
 
 use std::process::Command;
 use std::time::Duration;
@@ -24,12 +29,18 @@ pub fn parse(line: &str) -> Option<(Duration, Duration, f64)> {
     ))
 }
 
-/// Runs the example `setup.runs` times.
+/// How often the example runs for `runs` of the other cases (see the module docs).
+pub fn runs_for(runs: usize) -> usize {
+    runs.saturating_mul(3)
+}
+
+/// Runs the example [`runs_for`] `setup.runs` times.
 pub fn run(setup: &Setup) -> Vec<Row> {
-    let name = "1,000 get_tag_properties (per call, warm), emulator".to_owned();
+    let runs = runs_for(setup.runs);
+    let name = format!("1,000 get_tag_properties (per call, warm; {runs} runs), emulator");
     let mut pairs = Vec::new();
     let mut requests = Vec::new();
-    for _ in 0..setup.runs {
+    for _ in 0..runs {
         let out = Command::new(&setup.small_calls).arg("1000").output();
         let figures = match &out {
             Ok(o) if o.status.success() => parse(&String::from_utf8_lossy(&o.stdout)),
