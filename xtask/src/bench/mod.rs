@@ -324,7 +324,11 @@ pub fn run(args: &Args) -> u8 {
         };
         let _ = std::fs::create_dir_all(&setup.work);
         for g in &groups {
-            eprintln!("bench: {g:?} ({} runs each)…", setup.runs);
+            let runs = match g {
+                Group::Calls => calls::runs_for(setup.runs),
+                _ => setup.runs,
+            };
+            eprintln!("bench: {g:?} ({runs} runs each)…");
             match g {
                 Group::Codegen => rows.extend(codegen::run(&setup)),
                 Group::Blob => rows.extend(blob::run(&setup)),
