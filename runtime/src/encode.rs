@@ -31,11 +31,12 @@ pub fn segment<'a>(value: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
     if value == "." || value == ".." {
         return Cow::Owned(value.replace('.', "%2E"));
     }
-    let encoded = match Cow::from(utf8_percent_encode(&value, SEGMENT)) {
-        Cow::Borrowed(_) => None,
-        Cow::Owned(encoded) => Some(encoded),
-    };
-    encoded.map_or(value, Cow::Owned)
+    // decided by the bytes: `percent_encoding` borrows its output whenever it is one piece,
+    // which is also the `%XX` of a one-byte value
+    if value.bytes().all(is_kept) {
+        return value;
+    }
+    Cow::Owned(utf8_percent_encode(&value, SEGMENT).to_string())
 }
 
 /// Percent-encodes a value whose `/` separate path segments (a repository name): each segment
@@ -96,6 +97,34 @@ mod tests {
         assert_eq!(segment(String::from("v1")), "v1");
         assert_eq!(segment(String::from("a b")), "a%20b");
         assert_eq!(path(String::from("a/..")), "a/%2E%2E");
+    }
+
+    #[test]
+    fn a_one_byte_value_is_encoded_like_any_other() {
+        // `percent_encoding` gives the `%XX` of a one-byte value as a borrowed piece: it is
+        // still an encoding, not the value kept
+        for b in 0u8..=127 {
+            let c = char::from(b);
+            let value = c.to_string();
+            let want = match c {
+                '.' => "%2E".to_owned(),
+                _ => utf8_percent_encode(&value, SEGMENT).to_string(),
+            };
+            assert_eq!(segment(value.as_str()), want, "byte {b:#04x}");
+            assert_eq!(segment(value.clone()), want, "byte {b:#04x}, owned");
+            if c != '/' {
+                assert_eq!(path(value.as_str()), want, "byte {b:#04x}, path");
+            }
+        }
+        for (value, want) in [
+            ("/", "%2F"),
+            ("?", "%3F"),
+            ("#", "%23"),
+            ("%", "%25"),
+            ("é", "%C3%A9"),
+        ] {
+            assert_eq!(segment(value), want);
+        }
     }
 
     #[test]

@@ -27,7 +27,9 @@ use http::{Method, StatusCode};
 pub struct RetryPolicy {
     /// Sends at most this many times in all (1 = no retry).
     pub max_attempts: u32,
-    /// Gives up when the next wait would end later than this after the first send.
+    /// Gives up when the next wait would end later than this after the first send of the
+    /// request (an access token fetched before it is not counted: the token request has
+    /// attempts of its own).
     pub max_elapsed: Duration,
     /// The backoff ceiling of the first retry.
     pub initial_backoff: Duration,

@@ -324,58 +324,59 @@ impl Transport {
                     if !span.is_disabled() {
                         span.record("status", status.as_u16());
                     }
-                    if status == StatusCode::UNAUTHORIZED {
-                        if !same_origin(&url, &self.inner.endpoint) {
-                            return Err(Box::pin(
-                                self.foreign_unauthorized(req, resp, &url, attempt),
-                            )
-                            .await);
-                        }
-                        if !challenged {
-                            challenged = true;
-                            // boxed: a challenge is rare, its future large
-                            if let Some(next) = Box::pin(self.inner.auth.on_challenge(
-                                req,
-                                resp.headers(),
-                                &authz.sent,
-                            ))
-                            .await?
-                            {
-                                tracing::debug!("answered the registry's auth challenge");
-                                authz = next;
-                                // The challenge is the auth dance, not a failed attempt: the
-                                // request with a token is attempt 1 again, so an error says
-                                // "after N attempts" only when the request was really retried.
-                                attempt -= 1;
-                                continue;
-                            }
-                        }
-                    }
-                    let gone_after_lost_answer = status == StatusCode::NOT_FOUND
-                        && answer_lost
-                        && req.done_when_gone
-                        && req.method == http::Method::DELETE;
-                    if gone_after_lost_answer {
-                        tracing::info!(
-                            attempt,
-                            "the resent DELETE found nothing: the attempt whose answer was lost did it"
+                    if status == StatusCode::UNAUTHORIZED
+                        && !same_origin(&url, &self.inner.endpoint)
+                    {
+                        return Err(
+                            Box::pin(self.foreign_unauthorized(req, resp, &url, attempt)).await,
                         );
                     }
-                    if is_answer(status) || gone_after_lost_answer {
-                        match self
-                            .finish(req, resp, url, buffered, attempt, deadline, &mut watch)
-                            .await
+                    if status == StatusCode::UNAUTHORIZED && !challenged {
+                        challenged = true;
+                        // The answer is read first (its body up to the error limit), so that
+                        // its connection is free again for the token request.
+                        // boxed: a challenge is rare, its futures large
+                        let (status, headers, body) = Box::pin(self.error_answer(resp)).await;
+                        if let Some(next) =
+                            Box::pin(self.inner.auth.on_challenge(req, &headers, &authz.sent))
+                                .await?
                         {
-                            Ok(outcome) => return Ok(outcome),
-                            Err(f) => {
-                                answer_lost |= f.may_have_reached_server();
-                                let may = self.may_retry_failure(req, &f);
-                                (f.into_error(op, req.repository.clone(), attempt), None, may)
-                            }
+                            tracing::debug!("answered the registry's auth challenge");
+                            authz = next;
+                            // The challenge is the auth dance, not a failed attempt: the
+                            // request with a token is attempt 1 again, so an error says
+                            // "after N attempts" only when the request was really retried.
+                            attempt -= 1;
+                            continue;
                         }
+                        self.status_error(req, status, headers, &body, attempt)
                     } else {
-                        // boxed: an error answer is rare, and reading it makes a large future
-                        Box::pin(self.status_failure(req, resp, attempt)).await
+                        let gone_after_lost_answer = status == StatusCode::NOT_FOUND
+                            && answer_lost
+                            && req.done_when_gone
+                            && req.method == http::Method::DELETE;
+                        if gone_after_lost_answer {
+                            tracing::info!(
+                                attempt,
+                                "the resent DELETE found nothing: the attempt whose answer was lost did it"
+                            );
+                        }
+                        if is_answer(status) || gone_after_lost_answer {
+                            match self
+                                .finish(req, resp, url, buffered, attempt, deadline, &mut watch)
+                                .await
+                            {
+                                Ok(outcome) => return Ok(outcome),
+                                Err(f) => {
+                                    answer_lost |= f.may_have_reached_server();
+                                    let may = self.may_retry_failure(req, &f);
+                                    (f.into_error(op, req.repository.clone(), attempt), None, may)
+                                }
+                            }
+                        } else {
+                            // boxed: an error answer is rare, and reading it makes a large future
+                            Box::pin(self.status_failure(req, resp, attempt)).await
+                        }
                     }
                 }
             };
@@ -408,24 +409,39 @@ impl Transport {
         resp: reqwest::Response,
         attempt: u32,
     ) -> (Error, Option<Duration>, bool) {
+        let (status, headers, body) = self.error_answer(resp).await;
+        self.status_error(req, status, headers, &body, attempt)
+    }
+
+    /// An error answer's status, headers and body, the body read up to the error limit (a
+    /// body read to its end lets its connection go back to the pool).
+    async fn error_answer(&self, resp: reqwest::Response) -> (StatusCode, HeaderMap, Bytes) {
+        let mut resp = resp;
         let status = resp.status();
-        let retry_after = retry::retry_after(resp.headers());
+        let headers = std::mem::take(resp.headers_mut());
+        let body =
+            body::read_error_body(resp, self.inner.limits.error, self.inner.timeouts.read).await;
+        (status, headers, body)
+    }
+
+    /// The error of an error answer already read, the wait its `Retry-After` asks for, and
+    /// whether the request may be tried again.
+    fn status_error(
+        &self,
+        req: &Request,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: &[u8],
+        attempt: u32,
+    ) -> (Error, Option<Duration>, bool) {
+        let retry_after = retry::retry_after(&headers);
         let may = if req.repeatable {
             retry::is_retryable_status(status)
         } else {
             retry::may_retry_status(&req.method, status)
         };
-        let headers = resp.headers().clone();
-        let body =
-            body::read_error_body(resp, self.inner.limits.error, self.inner.timeouts.read).await;
-        let e = Error::from_status(
-            req.operation,
-            req.repository.clone(),
-            status,
-            &body,
-            attempt,
-        )
-        .with_headers(headers);
+        let e = Error::from_status(req.operation, req.repository.clone(), status, body, attempt)
+            .with_headers(headers);
         (e, retry_after, may)
     }
 
@@ -589,6 +605,9 @@ impl Transport {
             }
             url = next;
             watch.next_hop();
+            // the redirect's answer (its connection, its unread body) is let go before the
+            // next hop, which may need a connection of its own
+            drop(resp);
             resp = self
                 .hop(req, authz, &method, &url, with_body, watch)
                 .await?;

@@ -356,3 +356,49 @@ async fn token_requests_are_retried_on_server_errors() {
     assert!(matches!(e, Error::Auth { .. }), "{e:?}");
     assert_eq!(emu::token_requests(&emulator), 1);
 }
+
+#[tokio::test]
+async fn a_challenge_s_answer_is_let_go_before_the_token_request() {
+    // The 401 is read (its body, up to the error limit) and let go before the token is asked
+    // for, so a registry that serves one connection per client answers the token request
+    // (on the same connection when the body was read to its end, else on a new one). The
+    // body here is 1 MiB, more than the client's buffers take in unasked.
+    let (url, most) = crate::wire::one_connection_at_a_time(|head| {
+        let line = head.lines().next().unwrap_or_default();
+        let host = head
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .unwrap_or_default();
+        let (status, headers, body) = if line.starts_with("GET /token?") {
+            ("200 OK", String::new(), r#"{"token":"t1"}"#.to_owned())
+        } else if head.contains("authorization: Bearer t1") {
+            ("200 OK", String::new(), "{}".to_owned())
+        } else {
+            (
+                "401 Unauthorized",
+                format!(
+                    "www-authenticate: Bearer realm=\"http://{host}/token\",service=\"reg\",scope=\"repository:hello:pull\"\r\n"
+                ),
+                format!(r#"{{"errors":[{{"code":"UNAUTHORIZED","message":"{}"}}]}}"#, "x".repeat(1 << 20)),
+            )
+        };
+        format!(
+            "HTTP/1.1 {status}\r\n{headers}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    })
+    .await;
+    let t: acr_runtime::Transport = acr_runtime::ClientBuilder::new(&url)
+        .credential(Credential::Anonymous)
+        .retry(acr_runtime::RetryPolicy::none())
+        .read_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let r = t.send(get_manifest("hello", "v1")).await;
+    assert_eq!(
+        r.map(|r| r.status).map_err(|e| e.to_string()),
+        Ok(http::StatusCode::OK)
+    );
+    assert_eq!(most.load(Ordering::SeqCst), 1);
+}

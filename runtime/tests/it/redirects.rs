@@ -241,3 +241,37 @@ async fn uploads_and_manifests_work_through_a_front_that_answers_307() {
         assert!(methods.contains(&m), "{methods:?}");
     }
 }
+
+#[tokio::test]
+async fn a_redirect_s_answer_is_let_go_before_the_next_hop() {
+    // The next hop must not wait on the redirect's connection: a server that serves one
+    // connection at a time answers it only once the client has let the redirect go.
+    let (url, most) = wire::one_connection_at_a_time(|head| {
+        if head.starts_with("GET /a ") {
+            // a body the client never reads: its connection is not free until let go
+            let body = vec![b'x'; 1024 * 1024];
+            let mut answer = format!(
+                "HTTP/1.1 302 Found\r\nlocation: /b\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            answer.extend_from_slice(&body);
+            answer
+        } else {
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec()
+        }
+    })
+    .await;
+    let t: acr_runtime::Transport = acr_runtime::ClientBuilder::new(&url)
+        .credential(Credential::Anonymous)
+        .retry(acr_runtime::RetryPolicy::none())
+        .read_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let r = t.send(Request::new("op", Method::GET, "/a")).await;
+    assert_eq!(
+        r.map(|r| r.status).map_err(|e| e.to_string()),
+        Ok(http::StatusCode::OK)
+    );
+    assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

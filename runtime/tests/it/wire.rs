@@ -116,3 +116,46 @@ pub fn endless(sent: Arc<std::sync::atomic::AtomicU64>) -> Body {
     });
     Body::from_stream(stream)
 }
+
+/// A keep-alive HTTP/1.1 server that serves one connection at a time, as a server with a
+/// limit of one connection per client does: the next connection is accepted once the one
+/// before is closed. `answer` gets each request's head (request line and headers) and gives
+/// the whole answer's bytes. Returns the base URL and the most connections that were open at
+/// once (1 when the client never waits on a second connection while holding the first).
+pub async fn one_connection_at_a_time(
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let most = Arc::new(AtomicUsize::new(0));
+    let seen = most.clone();
+    tokio::spawn(async move {
+        let open = AtomicUsize::new(0);
+        while let Ok((mut s, _)) = listener.accept().await {
+            seen.fetch_max(open.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            let mut buf = Vec::new();
+            let mut piece = [0u8; 4096];
+            'conn: loop {
+                let end = loop {
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break end;
+                    }
+                    match s.read(&mut piece).await {
+                        Ok(0) | Err(_) => break 'conn,
+                        Ok(n) => buf.extend_from_slice(&piece[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                buf.drain(..end + 4);
+                if s.write_all(&answer(&head)).await.is_err() {
+                    break;
+                }
+            }
+            open.fetch_sub(1, Ordering::SeqCst);
+        }
+    });
+    (url, most)
+}
