@@ -135,26 +135,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The CPU time of the calling thread so far (the thread that runs `main`'s future, where
 /// each side builds its request and reads its answer; the connections and the emulator run
-/// on the runtime's workers), from `/proc/thread-self/schedstat` (zero where that is not
-/// available).
+/// on the runtime's workers; zero where that is not available).
 fn caller_cpu_time() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
+    schedstat("/proc/thread-self/schedstat".as_ref())
 }
 
-/// The CPU time all threads of this process (client and emulator alike) have run so far,
-/// from `/proc/self/task/*/schedstat` (nanoseconds; zero where that is not available): a
-/// figure that other processes on a shared machine disturb less than the wall clock.
+/// The CPU time all threads of this process (client and emulator alike) have run so far
+/// (zero where that is not available): a figure that other processes on a shared machine
+/// disturb less than the wall clock.
 fn cpu_time() -> Duration {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Duration::ZERO;
     };
-    let nanos: u64 = tasks
+    tasks
         .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(nanos)
+        .map(|t| schedstat(&t.path().join("schedstat")))
+        .sum()
+}
+
+/// The run time of one thread from its `schedstat` file (the first field, nanoseconds).
+fn schedstat(path: &std::path::Path) -> Duration {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }

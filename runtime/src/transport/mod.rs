@@ -86,6 +86,20 @@ enum Outcome {
     Streaming(StreamingResponse),
 }
 
+impl Outcome {
+    /// The response of a buffered send of `operation` (a streaming outcome there is a bug of
+    /// the transport's, reported as an invalid response rather than a panic).
+    fn buffered(self, operation: &'static str) -> crate::Result<Response> {
+        match self {
+            Outcome::Buffered(r) => Ok(r),
+            Outcome::Streaming(_) => Err(Error::invalid_response(
+                operation,
+                "internal: streaming outcome for a buffered send",
+            )),
+        }
+    }
+}
+
 /// The first attempt of a request, made by [`Transport::first_attempt`], when it is not a
 /// plain success: the rest of the request ([`Transport::execute`]) goes on from it.
 struct FirstAttempt {
@@ -175,13 +189,9 @@ impl Transport {
         // boxed: the request's future is moved several times on its way (the deadline, the
         // span, the caller's `IntoFuture`); a pointer moves cheaper than kilobytes
         let run = Box::pin(self.execute(&request, true, deadline, &span, first));
-        match in_span(&span, with_deadline(request.operation, deadline, run)).await? {
-            Outcome::Buffered(r) => Ok(r),
-            Outcome::Streaming(_) => Err(Error::invalid_response(
-                request.operation,
-                "internal: streaming outcome for a buffered send",
-            )),
-        }
+        in_span(&span, with_deadline(request.operation, deadline, run))
+            .await?
+            .buffered(request.operation)
     }
 
     /// Sends `request` and returns the response with its body as a stream once the status
@@ -259,13 +269,7 @@ impl Transport {
         let sent = match self.send_once(req, &authz, &mut watch).await {
             Ok((resp, url)) if is_answer(resp.status()) => {
                 match self.finish(req, resp, url, true, 1, None, &mut watch).await {
-                    Ok(Outcome::Buffered(response)) => return Ok(Ok(response)),
-                    Ok(Outcome::Streaming(_)) => {
-                        return Err(Error::invalid_response(
-                            req.operation,
-                            "internal: streaming outcome for a buffered send",
-                        ));
-                    }
+                    Ok(outcome) => return outcome.buffered(req.operation).map(Ok),
                     Err(f) => Err(Once::Failure(f)),
                 }
             }

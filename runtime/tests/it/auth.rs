@@ -389,12 +389,7 @@ async fn a_challenge_s_answer_is_let_go_before_the_token_request() {
         .into_bytes()
     })
     .await;
-    let t: acr_runtime::Transport = acr_runtime::ClientBuilder::new(&url)
-        .credential(Credential::Anonymous)
-        .retry(acr_runtime::RetryPolicy::none())
-        .read_timeout(std::time::Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let t = crate::wire::one_connection_client(&url);
     let r = t.send(get_manifest("hello", "v1")).await;
     assert_eq!(
         r.map(|r| r.status).map_err(|e| e.to_string()),

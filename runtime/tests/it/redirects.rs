@@ -262,12 +262,7 @@ async fn a_redirect_s_answer_is_let_go_before_the_next_hop() {
         }
     })
     .await;
-    let t: acr_runtime::Transport = acr_runtime::ClientBuilder::new(&url)
-        .credential(Credential::Anonymous)
-        .retry(acr_runtime::RetryPolicy::none())
-        .read_timeout(std::time::Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let t = crate::wire::one_connection_client(&url);
     let r = t.send(Request::new("op", Method::GET, "/a")).await;
     assert_eq!(
         r.map(|r| r.status).map_err(|e| e.to_string()),

@@ -117,6 +117,17 @@ pub fn endless(sent: Arc<std::sync::atomic::AtomicU64>) -> Body {
     Body::from_stream(stream)
 }
 
+/// The client of the [`one_connection_at_a_time`] tests: anonymous, no retries, a 2 s read
+/// timeout, so a request waiting on a connection the client still holds fails quickly.
+pub fn one_connection_client(url: &str) -> acr_runtime::Transport {
+    acr_runtime::ClientBuilder::new(url)
+        .credential(acr_runtime::Credential::Anonymous)
+        .retry(acr_runtime::RetryPolicy::none())
+        .read_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
 /// A keep-alive HTTP/1.1 server that serves one connection at a time, as a server with a
 /// limit of one connection per client does: the next connection is accepted once the one
 /// before is closed. `answer` gets each request's head (request line and headers) and gives
